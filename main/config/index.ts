@@ -1,0 +1,2 @@
+export { EngineConfigSchema, NETWORKS, defaultDataDir, type EngineConfig, type EngineConfigInput, type Network } from './schema.js'
+export { ConfigError, DAEMON_USAGE, configFromArgs, configFromEnv, loadConfig, mergeLayers, readConfigFile, validateConfig, type CliOptions } from './load.js'

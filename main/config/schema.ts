@@ -1,0 +1,93 @@
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { z } from 'zod'
+import { LOG_LEVELS } from '../telemetry/logger.js'
+
+const port = z.number().int().min(0).max(65535)
+const positiveInt = z.number().int().positive()
+
+export const NETWORKS = ['mainnet', 'testnet', 'devnet'] as const
+export type Network = (typeof NETWORKS)[number]
+
+export function defaultDataDir(): string {
+  const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share')
+  return join(base, 'bsv-p2p-wallet')
+}
+
+/**
+ * The engine's whole configuration, every field with its default. Objects are strict so a
+ * misspelt key is an error naming it, never silently ignored.
+ */
+export const EngineConfigSchema = z
+  .object({
+    dataDir: z.string().min(1).default(defaultDataDir),
+    network: z.enum(NETWORKS).default('mainnet'),
+    /** Overrides the network's default chain service (ARC / WhatsOnChain / devnet URL). */
+    chainUrl: z.url().optional(),
+    logLevel: z.enum(LOG_LEVELS).default('info'),
+    /** Mirror the JSON log lines to stderr (the daemon does; the desktop app does not). */
+    logToConsole: z.boolean().default(false),
+    p2p: z
+      .object({
+        /** Listen host for TCP and WebSockets. */
+        host: z.string().min(1).default('0.0.0.0'),
+        /** TCP port; 0 picks a free one. */
+        port: port.default(4001),
+        /** WebSocket port; null: port + 1, or a free one when port is 0. */
+        wsPort: port.nullable().default(null),
+        /** Circuit relays to keep a reservation on, as full multiaddrs with /p2p/<id>. */
+        relays: z.array(z.string().min(2).max(1024)).max(16).default([]),
+        mdns: z.boolean().default(true),
+        /** Extra addresses to announce (e.g. a public IP behind port forwarding). */
+        announce: z.array(z.string().min(2).max(1024)).max(16).default([]),
+      })
+      .strict()
+      .prefault({}),
+    api: z
+      .object({
+        /** Loopback unless told otherwise: the API moves money. */
+        host: z.string().min(1).default('127.0.0.1'),
+        port: port.default(4002),
+        maxBodyBytes: positiveInt.max(16 * 1024 * 1024).default(1024 * 1024),
+        /** Browser origins allowed besides the API's own (the web UI is same-origin). */
+        allowedOrigins: z.array(z.string()).default([]),
+      })
+      .strict()
+      .prefault({}),
+    limits: z
+      .object({
+        maxConnections: positiveInt.default(100),
+        /** Inbound connection attempts per second per host before refusing. */
+        inboundConnectionThreshold: positiveInt.default(5),
+        maxIncomingPendingConnections: positiveInt.default(10),
+        peerDirectoryMax: positiveInt.max(1_000_000).default(1000),
+        peerDirectoryTtlMs: positiveInt.default(60 * 60 * 1000),
+      })
+      .strict()
+      .prefault({}),
+    relayKeeper: z
+      .object({
+        /** First retry delay; doubles per failure up to maxDelayMs, with full jitter. */
+        baseDelayMs: positiveInt.default(250),
+        /** Cap of the backoff: bounds both the attempt rate and the recovery time. */
+        maxDelayMs: positiveInt.default(2000),
+        dialTimeoutMs: positiveInt.default(5000),
+        /** Consecutive failures after which the breaker opens and logging goes quiet. */
+        breakerThreshold: positiveInt.default(5),
+        /** How often a reservation is checked even without events. */
+        checkIntervalMs: positiveInt.default(5000),
+      })
+      .strict()
+      .prefault({}),
+    health: z
+      .object({
+        /** How often a `health` event is pushed when something changed. */
+        intervalMs: positiveInt.default(2000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+
+export type EngineConfig = z.output<typeof EngineConfigSchema>
+export type EngineConfigInput = z.input<typeof EngineConfigSchema>

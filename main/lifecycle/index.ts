@@ -1,0 +1,2 @@
+export { Disposables, type Dispose } from './disposables.js'
+export { startAll, stopAll, StartError, type Startable, type NamedStartable } from './startable.js'

@@ -1,0 +1,77 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+
+export type Db = Database.Database
+
+/** A migration is identified by a stable id; the list order is the apply order. */
+export interface Migration {
+  id: string
+  up: string | ((db: Db) => void)
+}
+
+export class MigrationError extends Error {
+  override readonly name = 'MigrationError'
+}
+
+export const DATABASE_FILE = 'engine.sqlite'
+
+export interface OpenDatabaseOptions {
+  /** Milliseconds a writer waits for a lock before SQLITE_BUSY. */
+  busyTimeoutMs?: number
+  readonly?: boolean
+}
+
+/**
+ * Open the one connection of a data directory: WAL, synchronous=FULL (a commit is on
+ * disk before anything that depends on it leaves the process), foreign keys on.
+ */
+export function openDatabase(dataDir: string, opts: OpenDatabaseOptions = {}): Db {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const db = new Database(join(dataDir, DATABASE_FILE), { readonly: opts.readonly ?? false })
+  try {
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`)
+    if (!opts.readonly) {
+      const mode = db.pragma('journal_mode = WAL', { simple: true })
+      if (String(mode).toLowerCase() !== 'wal') throw new Error(`could not enable WAL (got ${String(mode)})`)
+    }
+    db.pragma('synchronous = FULL')
+    db.pragma('foreign_keys = ON')
+    return db
+  } catch (err) {
+    db.close()
+    throw err
+  }
+}
+
+/** Apply the migrations not yet applied, each in its own transaction; returns the ids applied. */
+export function migrate(db: Db, migrations: readonly Migration[]): string[] {
+  const seen = new Set<string>()
+  for (const m of migrations) {
+    if (seen.has(m.id)) throw new MigrationError(`duplicate migration id ${m.id}`)
+    seen.add(m.id)
+  }
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    id TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    applied_at TEXT NOT NULL
+  ) STRICT`)
+  const applied = new Set((db.prepare('SELECT id FROM schema_migrations').all() as { id: string }[]).map((r) => r.id))
+  const record = db.prepare('INSERT INTO schema_migrations (id, position, applied_at) VALUES (?, ?, ?)')
+  const done: string[] = []
+  migrations.forEach((m, position) => {
+    if (applied.has(m.id)) return
+    const run = db.transaction(() => {
+      if (typeof m.up === 'string') db.exec(m.up)
+      else m.up(db)
+      record.run(m.id, position, new Date().toISOString())
+    })
+    try {
+      run()
+    } catch (err) {
+      throw new MigrationError(`migration ${m.id} failed: ${(err as Error).message}`, { cause: err })
+    }
+    done.push(m.id)
+  })
+  return done
+}

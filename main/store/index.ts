@@ -1,0 +1,2 @@
+export { openDatabase, migrate, DATABASE_FILE, MigrationError, type Db, type Migration } from './database.js'
+export { Store, StoreClosedError, type StoreInit } from './store.js'

@@ -1,0 +1,2 @@
+export { createLogger, silentLogger, LOG_LEVELS, type Logger, type LogLevel, type LogFields, type LoggerInit } from './logger.js'
+export { Metrics, METRIC_PREFIX } from './metrics.js'

@@ -1,0 +1,130 @@
+import { renameSync, rmSync } from 'node:fs'
+import { join, parse } from 'node:path'
+import electronLog from 'electron-log/node'
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+export type LogFields = Record<string, unknown>
+
+/** Structured logging: one JSON object per line, a component name on every line. */
+export interface Logger {
+  error(msg: string, fields?: LogFields): void
+  warn(msg: string, fields?: LogFields): void
+  info(msg: string, fields?: LogFields): void
+  debug(msg: string, fields?: LogFields): void
+  child(component: string): Logger
+}
+
+export interface LoggerInit {
+  /** Where the log file goes; nothing is written to disk without it. */
+  logDir?: string
+  fileName?: string
+  level?: LogLevel
+  /** Mirror lines to stderr (the daemon under systemd); off by default. */
+  console?: boolean
+  consoleLevel?: LogLevel
+  /** Rotate when the file passes this size; keeps `maxFiles` archives. */
+  maxSizeBytes?: number
+  maxFiles?: number
+}
+
+const DEFAULT_MAX_SIZE = 10 * 1024 * 1024
+const DEFAULT_MAX_FILES = 5
+
+function serialise(value: unknown): unknown {
+  if (value instanceof Error) return { name: value.name, message: value.message, code: (value as { code?: unknown }).code }
+  if (typeof value === 'bigint') return value.toString()
+  return value
+}
+
+function jsonLine(level: LogLevel, component: string, msg: string, fields?: LogFields): string {
+  const entry: Record<string, unknown> = { ts: new Date().toISOString(), level, component, msg }
+  if (fields) for (const [k, v] of Object.entries(fields)) entry[k] = serialise(v)
+  try {
+    return JSON.stringify(entry)
+  } catch {
+    return JSON.stringify({ ts: entry.ts, level, component, msg, note: 'fields were not serialisable' })
+  }
+}
+
+/** Shift `name.1.log` … `name.(n-1).log` up one and move the full file to `name.1.log`. */
+function rotate(path: string, maxFiles: number): void {
+  const { dir, name, ext } = parse(path)
+  const archive = (i: number): string => join(dir, `${name}.${i}${ext}`)
+  try {
+    rmSync(archive(maxFiles), { force: true })
+    for (let i = maxFiles - 1; i >= 1; i--) {
+      try {
+        renameSync(archive(i), archive(i + 1))
+      } catch {
+        // that archive does not exist yet
+      }
+    }
+    renameSync(path, archive(1))
+  } catch {
+    // Rotation failing must never stop logging; the file keeps growing until the next try.
+  }
+}
+
+type ElectronLogInstance = ReturnType<typeof electronLog.create>
+// electron-log keeps every instance in a static registry keyed by logId, so instances are
+// reused per log file: an engine restarted a thousand times makes one, not a thousand.
+const instances = new Map<string, ElectronLogInstance>()
+
+function electronLogFor(init: LoggerInit): ElectronLogInstance | null {
+  if (!init.logDir && !init.console) return null
+  const filePath = init.logDir ? join(init.logDir, init.fileName ?? 'engine.log') : ''
+  const key = `${filePath}|${init.console ? 'console' : ''}`
+  let instance = instances.get(key)
+  if (!instance) {
+    instance = electronLog.create({ logId: `bsv-p2p:${key}` })
+    instances.set(key, instance)
+  }
+  const maxFiles = init.maxFiles ?? DEFAULT_MAX_FILES
+  const file = instance.transports.file
+  if (filePath) {
+    file.level = init.level ?? 'info'
+    file.format = '{text}'
+    file.maxSize = init.maxSizeBytes ?? DEFAULT_MAX_SIZE
+    file.resolvePathFn = () => filePath
+    file.archiveLogFn = (old) => rotate(old.toString(), maxFiles)
+  } else {
+    file.level = false
+  }
+  const consoleTransport = instance.transports.console
+  if (init.console) {
+    consoleTransport.level = init.consoleLevel ?? init.level ?? 'info'
+    consoleTransport.format = '{text}'
+    consoleTransport.writeFn = ({ message }) => {
+      process.stderr.write(`${String(message.data[0])}\n`)
+    }
+  } else {
+    consoleTransport.level = false
+  }
+  return instance
+}
+
+const LEVEL_RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 }
+
+export function createLogger(init: LoggerInit = {}, component = 'engine'): Logger {
+  const sink = electronLogFor(init)
+  const threshold = LEVEL_RANK[init.level ?? 'info']
+  const make = (name: string): Logger => {
+    const write = (level: LogLevel, msg: string, fields?: LogFields): void => {
+      if (!sink || LEVEL_RANK[level] > threshold) return
+      sink[level](jsonLine(level, name, msg, fields))
+    }
+    return {
+      error: (m, f) => write('error', m, f),
+      warn: (m, f) => write('warn', m, f),
+      info: (m, f) => write('info', m, f),
+      debug: (m, f) => write('debug', m, f),
+      child: (sub) => make(`${name}.${sub}`),
+    }
+  }
+  return make(component)
+}
+
+/** A logger that writes nothing, for parts built without one (unit tests of pure logic). */
+export const silentLogger: Logger = createLogger({})

@@ -1,0 +1,53 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+export const METRIC_PREFIX = 'bsv_p2p_'
+
+let processRegistry: Registry | null = null
+
+/**
+ * Process metrics (CPU, memory, handles, event loop) are per process, not per engine:
+ * collect them once into a process-wide registry, so that starting an engine many times
+ * never adds observers.
+ */
+function getProcessRegistry(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry()
+    collectDefaultMetrics({ register: processRegistry, prefix: METRIC_PREFIX })
+  }
+  return processRegistry
+}
+
+type CounterInit<L extends string> = { name: string; help: string; labelNames?: readonly L[] }
+type GaugeInit<L extends string> = CounterInit<L> & { collect?: (this: Gauge<L>) => void }
+type HistogramInit<L extends string> = CounterInit<L> & { buckets?: number[] }
+
+/** One registry per engine; parts declare their metrics through it. */
+export class Metrics {
+  readonly registry = new Registry()
+
+  counter<L extends string = string>(init: CounterInit<L>): Counter<L> {
+    return this.existing(init.name) ?? new Counter<L>({ ...init, name: METRIC_PREFIX + init.name, labelNames: init.labelNames ?? [], registers: [this.registry] })
+  }
+
+  gauge<L extends string = string>(init: GaugeInit<L>): Gauge<L> {
+    return this.existing(init.name) ?? new Gauge<L>({ ...init, name: METRIC_PREFIX + init.name, labelNames: init.labelNames ?? [], registers: [this.registry] })
+  }
+
+  histogram<L extends string = string>(init: HistogramInit<L>): Histogram<L> {
+    return this.existing(init.name) ?? new Histogram<L>({ ...init, name: METRIC_PREFIX + init.name, labelNames: init.labelNames ?? [], registers: [this.registry] })
+  }
+
+  /** Prometheus text exposition: this engine's metrics and the process's. */
+  async text(): Promise<string> {
+    return Registry.merge([getProcessRegistry(), this.registry]).metrics()
+  }
+
+  get contentType(): string {
+    return this.registry.contentType
+  }
+
+  /** A part that is rebuilt (start after stop) gets back the same metric, never a duplicate. */
+  private existing<T>(name: string): T | undefined {
+    return this.registry.getSingleMetric(METRIC_PREFIX + name) as T | undefined
+  }
+}

@@ -1,0 +1,66 @@
+import { z } from 'zod'
+import { method } from './define.js'
+
+export const RELAY_STATES = ['disabled', 'connecting', 'reserved', 'unavailable'] as const
+export const RelayStateSchema = z.enum(RELAY_STATES)
+export type RelayState = z.infer<typeof RelayStateSchema>
+
+export const HEALTH_STATUSES = ['ok', 'degraded', 'down'] as const
+export const HealthStatusSchema = z.enum(HEALTH_STATUSES)
+export type HealthStatus = z.infer<typeof HealthStatusSchema>
+
+export const RelayHealthSchema = z.object({
+  state: RelayStateSchema,
+  /** One entry per configured relay. */
+  relays: z.array(
+    z.object({
+      multiaddr: z.string(),
+      state: RelayStateSchema,
+      attempts: z.number().int().nonnegative(),
+      failures: z.number().int().nonnegative(),
+      lastError: z.string().optional(),
+      /** Milliseconds until the next dial attempt, when one is scheduled. */
+      nextAttemptInMs: z.number().int().nonnegative().optional(),
+      reservedSince: z.string().optional(),
+    }),
+  ),
+})
+
+export const HealthSchema = z.object({
+  status: HealthStatusSchema,
+  /** Why the status is not ok, in words a person understands. */
+  reasons: z.array(z.string()),
+  version: z.string(),
+  peerId: z.string(),
+  uptimeSeconds: z.number().nonnegative(),
+  relay: RelayHealthSchema,
+  connections: z.number().int().nonnegative(),
+  peers: z.number().int().nonnegative(),
+  /** Addresses others can dial, relay circuit addresses included. */
+  multiaddrs: z.array(z.string()),
+  memory: z.object({ rss: z.number().int().nonnegative(), heapUsed: z.number().int().nonnegative() }),
+  /** Added by the wallet and chain part when present. */
+  chain: z
+    .object({
+      state: z.enum(['ok', 'unavailable', 'syncing']),
+      height: z.number().int().nonnegative().nullable(),
+      network: z.string(),
+    })
+    .optional(),
+  channels: z
+    .object({
+      open: z.number().int().nonnegative(),
+      pending: z.number().int().nonnegative(),
+      total: z.number().int().nonnegative(),
+    })
+    .optional(),
+})
+export type Health = z.infer<typeof HealthSchema>
+
+export const healthMethods = {
+  getHealth: method('The engine health snapshot.', z.object({}).strict().default({}), HealthSchema),
+}
+
+export const healthEvents = {
+  health: HealthSchema,
+}

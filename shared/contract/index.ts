@@ -1,0 +1,51 @@
+import type { z } from 'zod'
+import type { MethodSpec } from './define.js'
+import { healthEvents, healthMethods } from './health.js'
+import { peerEvents, peerMethods } from './peers.js'
+
+export * from './errors.js'
+export * from './define.js'
+export * from './health.js'
+export * from './peers.js'
+
+/**
+ * The one list of methods. Every transport (Electron IPC, the daemon's HTTP and
+ * WebSocket) and the renderer's client derive from it; adding a method is one entry in a
+ * domain file here and one handler in the engine.
+ */
+export const methods = {
+  ...healthMethods,
+  ...peerMethods,
+} satisfies Record<string, MethodSpec>
+
+export const events = {
+  ...healthEvents,
+  ...peerEvents,
+} satisfies Record<string, z.ZodType>
+
+export type Methods = typeof methods
+export type MethodName = keyof Methods
+export type Params<M extends MethodName> = z.input<Methods[M]['params']>
+export type ParsedParams<M extends MethodName> = z.output<Methods[M]['params']>
+export type Result<M extends MethodName> = z.output<Methods[M]['result']>
+
+export type Events = typeof events
+export type EventName = keyof Events
+export type EventPayload<E extends EventName> = z.output<Events[E]>
+
+/** What the engine implements: one async function per method, taking parsed params. */
+export type ApiHandlers = { [M in MethodName]: (params: ParsedParams<M>) => Promise<Result<M>> }
+
+/** What a client sees: the same methods, taking raw params. */
+export type ApiClient = { [M in MethodName]: (params?: Params<M>) => Promise<Result<M>> }
+
+export const METHOD_NAMES = Object.keys(methods) as MethodName[]
+export const EVENT_NAMES = Object.keys(events) as EventName[]
+
+export function isMethodName(name: string): name is MethodName {
+  return Object.prototype.hasOwnProperty.call(methods, name)
+}
+
+export function isEventName(name: string): name is EventName {
+  return Object.prototype.hasOwnProperty.call(events, name)
+}
