@@ -1,0 +1,52 @@
+// `npm run bench`: every benchmark in one run; a table on stdout and
+// bench/results/<date>.json. `--only engine,messaging` runs some; `--quick` shortens.
+import '../main/polyfill.js'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import type { BenchResult } from './types.js'
+
+type Suite = { name: string; run: (quick: boolean) => Promise<BenchResult[]> }
+
+const SUITES: Suite[] = [
+  { name: 'engine', run: async (quick) => (await import('./engine.bench.js')).runEngineBench({ quick }) },
+]
+
+/** Suites written by other parts join when their file exists. */
+async function optionalSuite(name: string, file: string, fn: string): Promise<void> {
+  try {
+    const mod = (await import(file)) as Record<string, (opts?: { quick?: boolean }) => Promise<BenchResult[]>>
+    if (typeof mod[fn] === 'function') SUITES.push({ name, run: (quick) => mod[fn]!({ quick }) })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err
+  }
+}
+
+const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean', default: false } } })
+await optionalSuite('messaging', './messaging.bench.js', 'runMessagingBench')
+await optionalSuite('signing', './signing.bench.js', 'runSigningBench')
+await optionalSuite('channels', './channels.bench.js', 'runChannelsBench')
+await optionalSuite('wallet', './wallet.bench.js', 'runWalletBench')
+
+const only = values.only ? new Set(values.only.split(',')) : null
+const results: BenchResult[] = []
+for (const suite of SUITES) {
+  if (only && !only.has(suite.name)) continue
+  process.stderr.write(`running ${suite.name}...\n`)
+  const started = Date.now()
+  for (const r of await suite.run(values.quick ?? false)) results.push({ suite: suite.name, ...r })
+  process.stderr.write(`  ${suite.name} done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
+}
+
+const fmt = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? '' : String(v))
+const rows = results.map((r) => [r.suite ?? '', r.name, `${fmt(r.value)} ${r.unit}`, fmt(r.p50), fmt(r.p95), fmt(r.p99), fmt(r.max), r.baseline === undefined ? '' : `${r.baseline} (${r.baselineName ?? 'baseline'})`, fmt(r.ratio), r.target ?? ''])
+const header = ['suite', 'benchmark', 'value', 'p50', 'p95', 'p99', 'max', 'baseline (same run)', 'ratio', 'target']
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
+const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
+process.stdout.write(`${[line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')}\n`)
+
+const dir = join(import.meta.dirname, 'results')
+mkdirSync(dir, { recursive: true })
+const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
+writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, quick: values.quick, results }, null, 2)}\n`)
+process.stderr.write(`results written to ${file}\n`)

@@ -1,0 +1,135 @@
+import { request } from 'node:http'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
+import { tempDir } from '../../test/helpers/processes.js'
+import { validateConfig } from '../config/index.js'
+import { Daemon } from './daemon.js'
+
+let daemon: Daemon
+let dir: { path: string; remove: () => void }
+let base: string
+let token: string
+
+/** Raw HTTP, so tests can set Host and Origin as a browser or an attacker would. */
+function raw(path: string, opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<{ status: number; body: any }> {
+  const url = new URL(path, base)
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString()
+        let body: unknown = text
+        try {
+          body = JSON.parse(text)
+        } catch {
+          // text body (metrics)
+        }
+        resolve({ status: res.statusCode ?? 0, body })
+      })
+    })
+    req.on('error', reject)
+    if (opts.body) req.write(opts.body)
+    req.end()
+  })
+}
+
+const auth = (): Record<string, string> => ({ Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' })
+
+beforeAll(async () => {
+  dir = tempDir()
+  daemon = new Daemon(validateConfig({ dataDir: dir.path, network: 'devnet', logLevel: 'warn', p2p: { host: '127.0.0.1', port: 0, mdns: false }, api: { port: 0, maxBodyBytes: 4096 } }))
+  await daemon.start()
+  base = daemon.api.url
+  token = (await import('node:fs')).readFileSync(`${dir.path}/api-token`, 'utf8').trim()
+})
+
+afterAll(async () => {
+  await daemon.stop()
+  dir.remove()
+})
+
+describe('daemon HTTP API', () => {
+  it('serves /health without auth and with every field the probes rely on', async () => {
+    const res = await raw('/health')
+    expect(res.status).toBe(200)
+    for (const key of ['status', 'relay', 'peerId', 'connections', 'peers', 'uptimeSeconds', 'memory', 'version', 'multiaddrs']) expect(res.body).toHaveProperty(key)
+    expect(res.body.relay.state).toBe('disabled')
+    expect(res.body.status).toBe('ok')
+    expect(res.body.memory.rss).toBeGreaterThan(0)
+    expect(JSON.stringify(res.body)).not.toContain(token)
+  })
+
+  it('serves Prometheus text at /metrics with process and engine metrics', async () => {
+    const res = await raw('/metrics')
+    expect(res.status).toBe(200)
+    expect(res.body).toMatch(/bsv_p2p_process_resident_memory_bytes/)
+    expect(res.body).toMatch(/bsv_p2p_api_requests_total/)
+  })
+
+  it('requires the bearer token for every method', async () => {
+    expect((await raw('/api/getHealth', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' })).status).toBe(401)
+    const wrong = await raw('/api/getHealth', { method: 'POST', headers: { Authorization: `Bearer ${'x'.repeat(token.length)}`, 'Content-Type': 'application/json' }, body: '{}' })
+    expect(wrong.status).toBe(401)
+    expect(wrong.body.error.code).toBe('unauthorized')
+    const ok = await raw('/api/getHealth', { method: 'POST', headers: auth(), body: '{}' })
+    expect(ok.status).toBe(200)
+    expect(ok.body.ok).toBe(true)
+    expect(ok.body.result.peerId).toBe(daemon.engine.p2p.peerId)
+  })
+
+  it('refuses cross-origin browser requests and foreign Host headers', async () => {
+    const cross = await raw('/api/getHealth', { method: 'POST', headers: { ...auth(), Origin: 'https://evil.example' }, body: '{}' })
+    expect(cross.status).toBe(403)
+    expect(cross.body.error.code).toBe('forbidden')
+    const rebinding = await raw('/api/getHealth', { method: 'POST', headers: { ...auth(), Host: 'evil.example' }, body: '{}' })
+    expect(rebinding.status).toBe(403)
+    const same = await raw('/api/getHealth', { method: 'POST', headers: { ...auth(), Origin: base }, body: '{}' })
+    expect(same.status).toBe(200)
+  })
+
+  it('answers bad input with a typed 4xx error and changes nothing', async () => {
+    const badParams = await raw('/api/connectPeer', { method: 'POST', headers: auth(), body: JSON.stringify({ multiaddr: 'not a multiaddr' }) })
+    expect(badParams.status).toBe(400)
+    expect(badParams.body.error.code).toBe('invalid_params')
+    expect(badParams.body.error.details.issues[0].path).toBe('multiaddr')
+    const extra = await raw('/api/listPeers', { method: 'POST', headers: auth(), body: JSON.stringify({ surprise: 1 }) })
+    expect(extra.status).toBe(400)
+    const unknown = await raw('/api/stealFunds', { method: 'POST', headers: auth(), body: '{}' })
+    expect(unknown.status).toBe(404)
+    expect(unknown.body.error.code).toBe('unknown_method')
+    const notJson = await raw('/api/listPeers', { method: 'POST', headers: auth(), body: '{oops' })
+    expect(notJson.status).toBe(400)
+    const tooBig = await raw('/api/listPeers', { method: 'POST', headers: auth(), body: JSON.stringify({ pad: 'x'.repeat(10_000) }) })
+    expect(tooBig.status).toBe(413)
+    expect(tooBig.body.error.code).toBe('payload_too_large')
+    const wrongType = await raw('/api/listPeers', { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'text/plain' }, body: '{}' })
+    expect(wrongType.status).toBe(415)
+    const dial = await raw('/api/connectPeer', { method: 'POST', headers: auth(), body: JSON.stringify({ multiaddr: '/ip4/127.0.0.1/tcp/1/p2p/12D3KooWSUNJbVkQeVs9QSqcywa1KhpaPDQV3pFPQ2YiSGP2WskZ' }) })
+    expect(dial.status).toBeGreaterThanOrEqual(400)
+    expect(dial.body.ok).toBe(false)
+    expect(typeof dial.body.error.code).toBe('string')
+    expect((await raw('/health')).status).toBe(200)
+  })
+
+  it('streams contract events over an authenticated WebSocket', async () => {
+    const wsUrl = `${base.replace('http', 'ws')}/api/events`
+    const refused = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(wsUrl, ['bsv-p2p.v1', 'token.wrong'])
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))
+      ws.on('open', () => resolve(101))
+    })
+    expect(refused).toBe(401)
+    const ws = new WebSocket(wsUrl, ['bsv-p2p.v1', `token.${token}`])
+    const first = await new Promise<{ event: string; payload: { status: string } }>((resolve, reject) => {
+      ws.once('message', (data) => resolve(JSON.parse(String(data))))
+      ws.once('error', reject)
+    })
+    expect(first.event).toBe('health')
+    expect(first.payload.status).toBe('ok')
+    const next = new Promise<{ event: string }>((resolve) => ws.once('message', (data) => resolve(JSON.parse(String(data)))))
+    daemon.engine.events.emit('peers', [])
+    expect((await next).event).toBe('peers')
+    ws.close()
+  })
+})

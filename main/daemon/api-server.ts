@@ -1,0 +1,289 @@
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { WebSocket, WebSocketServer } from 'ws'
+import { dispatch } from '../../shared/contract/dispatch.js'
+import { type ApiHandlers, type Envelope, type ErrorPayload, type Health } from '../../shared/contract/index.js'
+import type { EventBus } from '../engine/event-bus.js'
+import { Disposables, type Startable } from '../lifecycle/index.js'
+import type { Logger, Metrics } from '../telemetry/index.js'
+import { tokenMatches } from './api-token.js'
+import { HTTP_STATUS } from './http-status.js'
+import type { WebUi } from './web-ui.js'
+
+export interface ApiServerComponents {
+  handlers: ApiHandlers
+  events: EventBus
+  health: () => Health
+  /** Whether the engine is up, for the readiness probe. */
+  ready: () => boolean
+  metrics: Metrics
+  logger: Logger
+}
+
+export interface ApiServerInit {
+  host: string
+  port: number
+  token: string
+  maxBodyBytes: number
+  /** Browser origins allowed besides the API's own. */
+  allowedOrigins?: string[]
+  /** A WebSocket client whose unsent events pass this is dropped (it reconnects and resyncs). */
+  maxClientBufferBytes?: number
+  /** Serves the renderer for every other GET (after the same Host/Origin checks). */
+  webUi?: WebUi
+}
+
+const API_PREFIX = '/api/'
+const EVENTS_PATH = '/api/events'
+const WS_PROTOCOL = 'bsv-p2p.v1'
+const TOKEN_PROTOCOL_PREFIX = 'token.'
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly payload: ErrorPayload,
+  ) {
+    super(payload.message)
+  }
+}
+
+/**
+ * The daemon's HTTP face: /health, /ready and /metrics without auth (no secrets in them),
+ * every contract method at POST /api/<method> behind the bearer token, and the contract's
+ * events over a WebSocket at /api/events. Browsers from other origins are refused, and so
+ * are requests whose Host is not this API's (DNS rebinding).
+ */
+export class ApiServer implements Startable {
+  private server: Server | null = null
+  private wss: WebSocketServer | null = null
+  private disposables = new Disposables()
+  private boundPort = 0
+  private readonly requests
+  private readonly wsClients
+
+  constructor(
+    private readonly components: ApiServerComponents,
+    private readonly init: ApiServerInit,
+  ) {
+    this.requests = components.metrics.counter({ name: 'api_requests_total', help: 'API requests by route and status', labelNames: ['route', 'status'] })
+    this.wsClients = components.metrics.gauge({ name: 'api_event_clients', help: 'Connected WebSocket event clients' })
+  }
+
+  get port(): number {
+    return this.boundPort
+  }
+
+  get url(): string {
+    const host = this.init.host.includes(':') ? `[${this.init.host}]` : this.init.host
+    return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${this.boundPort}`
+  }
+
+  async start(): Promise<void> {
+    this.disposables = new Disposables()
+    const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
+      void this.handle(req, res)
+    })
+    server.keepAliveTimeout = 5_000
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: 64 * 1024,
+      handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+    })
+    server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head))
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.init.port, this.init.host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    server.on('error', (err) => this.components.logger.error('api server error', { err }))
+    this.server = server
+    this.wss = wss
+    this.boundPort = (server.address() as AddressInfo).port
+    this.disposables.add(this.components.events.onAny((event, payload) => this.broadcast(event, payload)))
+    // Dead clients are found by ping; one interval for all of them.
+    this.disposables.interval(() => {
+      for (const ws of wss.clients) {
+        const alive = (ws as WebSocket & { alive?: boolean }).alive
+        if (alive === false) ws.terminate()
+        else {
+          ;(ws as WebSocket & { alive?: boolean }).alive = false
+          ws.ping()
+        }
+      }
+    }, 30_000)
+    this.components.logger.info('api listening', { url: this.url })
+  }
+
+  async stop(): Promise<void> {
+    await this.disposables.dispose()
+    const wss = this.wss
+    const server = this.server
+    this.wss = null
+    this.server = null
+    if (wss) {
+      for (const ws of wss.clients) ws.terminate()
+      await new Promise<void>((resolve) => wss.close(() => resolve()))
+    }
+    if (server) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      server.closeAllConnections()
+      await closed
+    }
+    this.wsClients.set(0)
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const route = url.pathname.startsWith(API_PREFIX) ? 'api' : url.pathname
+    try {
+      this.checkHostAndOrigin(req)
+      if (req.method === 'GET' && url.pathname === '/health') {
+        const health = this.components.health()
+        return this.send(res, route, health.status === 'down' ? 503 : 200, health)
+      }
+      if (req.method === 'GET' && url.pathname === '/ready') {
+        const ready = this.components.ready()
+        return this.send(res, route, ready ? 200 : 503, { ready })
+      }
+      if (req.method === 'GET' && url.pathname === '/metrics') {
+        const text = await this.components.metrics.text()
+        this.requests.inc({ route, status: '200' })
+        res.writeHead(200, { 'Content-Type': this.components.metrics.contentType, 'Cache-Control': 'no-store' })
+        res.end(text)
+        return
+      }
+      if (url.pathname.startsWith(API_PREFIX) && url.pathname !== EVENTS_PATH) {
+        if (req.method !== 'POST') throw new HttpError(405, { code: 'invalid_params', message: 'use POST with a JSON body' })
+        this.authenticate(req.headers.authorization?.replace(/^Bearer\s+/i, ''))
+        const params = await this.readJson(req)
+        const name = decodeURIComponent(url.pathname.slice(API_PREFIX.length))
+        const envelope = await dispatch(this.components.handlers, name, params)
+        if (!envelope.ok && envelope.error.code === 'internal') this.components.logger.error('api call failed', { method: name })
+        return this.send(res, route, envelope.ok ? 200 : HTTP_STATUS[envelope.error.code], envelope)
+      }
+      if (this.init.webUi && (req.method === 'GET' || req.method === 'HEAD') && !url.pathname.startsWith(API_PREFIX)) {
+        this.requests.inc({ route: 'ui', status: String(this.init.webUi.serve(req, res, url.pathname)) })
+        return
+      }
+      throw new HttpError(404, { code: 'not_found', message: `no route ${req.method} ${url.pathname}` })
+    } catch (err) {
+      if (err instanceof HttpError) return this.send(res, route, err.status, { ok: false, error: err.payload } satisfies Envelope<never>)
+      this.components.logger.error('api request failed', { err })
+      return this.send(res, route, 500, { ok: false, error: { code: 'internal', message: 'internal error' } } satisfies Envelope<never>)
+    }
+  }
+
+  private send(res: ServerResponse, route: string, status: number, body: unknown): void {
+    this.requests.inc({ route, status: String(status) })
+    if (res.headersSent) return
+    const text = JSON.stringify(body)
+    res.writeHead(status, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(text),
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+    })
+    res.end(text)
+  }
+
+  private authenticate(presented: string | undefined): void {
+    if (!tokenMatches(this.init.token, presented)) {
+      throw new HttpError(401, { code: 'unauthorized', message: 'missing or wrong API token (Authorization: Bearer <token from <data-dir>/api-token>)' })
+    }
+  }
+
+  /**
+   * Host must name this API (defeats DNS rebinding when bound to loopback); a browser's
+   * Origin must be this API's own or an allowed one (no cross-origin calls).
+   */
+  private checkHostAndOrigin(req: IncomingMessage): void {
+    const host = req.headers.host ?? ''
+    const hostName = host.replace(/:\d+$/, '')
+    const wildcard = this.init.host === '0.0.0.0' || this.init.host === '::'
+    const knownHost = LOOPBACK_HOSTS.has(hostName) || hostName === this.init.host || hostName === `[${this.init.host}]`
+    if (!wildcard && !knownHost) throw new HttpError(403, { code: 'forbidden', message: 'unknown Host' })
+    const origin = req.headers.origin
+    if (origin === undefined) return
+    const own = [`http://${host}`]
+    if (own.includes(origin) || (this.init.allowedOrigins ?? []).includes(origin)) return
+    throw new HttpError(403, { code: 'forbidden', message: 'cross-origin requests are refused' })
+  }
+
+  private async readJson(req: IncomingMessage): Promise<unknown> {
+    const declared = Number(req.headers['content-length'] ?? 0)
+    if (declared > this.init.maxBodyBytes) {
+      req.resume()
+      throw new HttpError(413, { code: 'payload_too_large', message: `body larger than ${this.init.maxBodyBytes} bytes` })
+    }
+    const chunks: Buffer[] = []
+    let size = 0
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length
+      if (size > this.init.maxBodyBytes) {
+        req.destroy()
+        throw new HttpError(413, { code: 'payload_too_large', message: `body larger than ${this.init.maxBodyBytes} bytes` })
+      }
+      chunks.push(chunk)
+    }
+    if (size === 0) return {}
+    const type = req.headers['content-type'] ?? ''
+    if (!/^application\/json\b/i.test(type)) {
+      throw new HttpError(415, { code: 'invalid_params', message: 'Content-Type must be application/json' })
+    }
+    try {
+      return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+    } catch {
+      throw new HttpError(400, { code: 'invalid_params', message: 'body is not valid JSON' })
+    }
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const wss = this.wss
+    const refuse = (status: number, text: string): void => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+    }
+    if (!wss) return refuse(503, 'Service Unavailable')
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    if (url.pathname !== EVENTS_PATH) return refuse(404, 'Not Found')
+    try {
+      this.checkHostAndOrigin(req)
+    } catch {
+      return refuse(403, 'Forbidden')
+    }
+    // Browsers cannot set headers on a WebSocket: the token comes as a subprotocol.
+    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim())
+    const fromProtocol = offered.find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))?.slice(TOKEN_PROTOCOL_PREFIX.length)
+    const presented = fromProtocol ?? req.headers.authorization?.replace(/^Bearer\s+/i, '')
+    if (!tokenMatches(this.init.token, presented)) return refuse(401, 'Unauthorized')
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ;(ws as WebSocket & { alive?: boolean }).alive = true
+      ws.on('pong', () => {
+        ;(ws as WebSocket & { alive?: boolean }).alive = true
+      })
+      // Events flow one way; anything a client sends is ignored, and errors only close it.
+      ws.on('error', () => ws.terminate())
+      ws.on('close', () => this.wsClients.set(wss.clients.size))
+      this.wsClients.set(wss.clients.size)
+      ws.send(JSON.stringify({ event: 'health', payload: this.components.health() }))
+    })
+  }
+
+  private broadcast(event: string, payload: unknown): void {
+    const wss = this.wss
+    if (!wss || wss.clients.size === 0) return
+    const text = JSON.stringify({ event, payload })
+    const limit = this.init.maxClientBufferBytes ?? 4 * 1024 * 1024
+    for (const ws of wss.clients) {
+      if (ws.readyState !== WebSocket.OPEN) continue
+      if (ws.bufferedAmount > limit) {
+        ws.terminate()
+        continue
+      }
+      ws.send(text)
+    }
+  }
+}

@@ -1,0 +1,85 @@
+// Entry point of the headless daemon. The polyfill must be the first import.
+import '../polyfill.js'
+import { ConfigError, DAEMON_USAGE, loadConfig } from '../config/index.js'
+import { Daemon } from './daemon.js'
+
+const STOP_DEADLINE_MS = 4500
+
+async function main(): Promise<void> {
+  let loaded
+  try {
+    loaded = loadConfig(process.argv.slice(2))
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`bsv-p2p daemon: ${err.message}\n\n${DAEMON_USAGE}\n`)
+      process.exit(2)
+    }
+    throw err
+  }
+  if (loaded.cli.help) {
+    process.stdout.write(`${DAEMON_USAGE}\n`)
+    process.exit(0)
+  }
+  const config = { ...loaded.config, logToConsole: true }
+  const daemon = new Daemon(config)
+  const log = daemon.logger
+
+  // The daemon never exits by itself: an error nobody caught is logged and counted, and
+  // health tells about it; systemd restarts nothing.
+  const uncaught = daemon.engine.metrics.counter({ name: 'uncaught_errors_total', help: 'Errors that reached the process top level', labelNames: ['kind'] })
+  process.on('uncaughtException', (err) => {
+    uncaught.inc({ kind: 'exception' })
+    log.error('uncaught exception', { err, stack: err.stack })
+  })
+  process.on('unhandledRejection', (reason) => {
+    uncaught.inc({ kind: 'rejection' })
+    log.error('unhandled rejection', { err: reason })
+  })
+
+  let stopping: Promise<void> | null = null
+  let starting: Promise<void> = Promise.resolve()
+  const shutdown = (signal: string): void => {
+    if (stopping) {
+      log.warn('already stopping', { signal })
+      return
+    }
+    log.info('stopping', { signal })
+    const deadline = setTimeout(() => {
+      // Parts that hang must not keep the process: close the database, the one thing that
+      // must end cleanly, and go.
+      log.error('stop deadline passed; closing the database and exiting', { deadlineMs: STOP_DEADLINE_MS })
+      void daemon.engine.store.stop().finally(() => process.exit(0))
+    }, STOP_DEADLINE_MS)
+    // A signal during start waits for start to settle, then stops what started.
+    stopping = starting
+      .catch(() => {})
+      .then(() => daemon.stop())
+      .then(() => {
+        clearTimeout(deadline)
+        log.info('stopped')
+        process.exit(0)
+      })
+      .catch((err: unknown) => {
+        clearTimeout(deadline)
+        log.error('stop failed', { err })
+        process.exit(1)
+      })
+  }
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+
+  starting = daemon.start()
+  try {
+    await starting
+  } catch (err) {
+    log.error('daemon failed to start', { err })
+    process.stderr.write(`bsv-p2p daemon: failed to start: ${(err as Error).message}\n`)
+    process.exit(1)
+  }
+  if (stopping) return
+  const info = daemon.info()
+  log.info('daemon ready', { ...info })
+  process.stdout.write(`${JSON.stringify({ ready: true, ...info })}\n`)
+}
+
+void main()

@@ -1,0 +1,162 @@
+import { join } from 'node:path'
+import type { ApiHandlers, Health } from '../../shared/contract/index.js'
+import type { EngineConfig } from '../config/index.js'
+import { settingsHandlers } from '../config/handlers.js'
+import { type NamedStartable, type Startable, startAll, stopAll } from '../lifecycle/index.js'
+import { peerHandlers } from '../p2p/handlers.js'
+import { P2PNode, p2pInitFromConfig } from '../p2p/node.js'
+import { type Migration, Store } from '../store/index.js'
+import { type Logger, Metrics, createLogger } from '../telemetry/index.js'
+import { VERSION } from '../version.js'
+import { EventBus } from './event-bus.js'
+import { assessHealth } from './health.js'
+import { type EngineChange, HealthPublisher } from './health-publisher.js'
+
+export interface EngineInit {
+  config: EngineConfig
+  /** A host may bring its own logger (the Electron app logs to its log folder). */
+  logger?: Logger
+}
+
+export class EngineStateError extends Error {
+  override readonly name = 'EngineStateError'
+}
+
+type EngineState = 'stopped' | 'starting' | 'running' | 'stopping'
+
+/** Every part's migrations, in apply order. A new part appends its list here. */
+const MIGRATIONS: readonly Migration[] = []
+
+/**
+ * The composition root: builds every part once, starts them in dependency order and stops
+ * them in reverse. The contract's implementation (`handlers`) is the only thing hosts
+ * (daemon, Electron) call; events reach them through `events`.
+ */
+export class Engine implements Startable {
+  readonly config: EngineConfig
+  readonly logger: Logger
+  readonly metrics = new Metrics()
+  readonly events = new EventBus()
+  readonly store: Store
+  readonly p2p: P2PNode
+  readonly handlers: ApiHandlers
+
+  private readonly publisher: HealthPublisher
+  private readonly parts: NamedStartable[]
+  private readonly changeListeners = new Set<(change: EngineChange) => void>()
+  private state: EngineState = 'stopped'
+  private startedAt = 0
+
+  constructor(init: EngineInit) {
+    this.config = init.config
+    this.logger =
+      init.logger ??
+      createLogger({
+        logDir: join(init.config.dataDir, 'logs'),
+        level: init.config.logLevel,
+        console: init.config.logToConsole,
+      })
+    const components = { logger: this.logger, metrics: this.metrics }
+
+    this.store = new Store({ dataDir: init.config.dataDir, migrations: MIGRATIONS })
+    this.p2p = new P2PNode({ ...components, logger: this.logger.child('p2p') }, p2pInitFromConfig(init.config))
+    this.publisher = new HealthPublisher(
+      {
+        events: this.events,
+        health: () => this.health(),
+        peers: () => this.p2p.directory.list(),
+        subscribe: (listener) => this.subscribe(listener),
+      },
+      { intervalMs: init.config.health.intervalMs },
+    )
+
+    this.parts = [
+      { name: 'store', part: this.store },
+      { name: 'p2p', part: this.p2p },
+      { name: 'p2p-changes', part: this.forward(() => this.p2p.subscribe((change) => this.notify(change))) },
+      { name: 'health-publisher', part: this.publisher },
+    ]
+
+    this.handlers = {
+      getHealth: async () => this.health(),
+      ...peerHandlers(this.p2p),
+      ...settingsHandlers(this.config),
+    }
+  }
+
+  get running(): boolean {
+    return this.state === 'running'
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'stopped') throw new EngineStateError(`cannot start while ${this.state}`)
+    this.state = 'starting'
+    try {
+      await startAll(this.parts)
+    } catch (err) {
+      this.state = 'stopped'
+      this.logger.error('engine failed to start', { err })
+      throw err
+    }
+    this.startedAt = Date.now()
+    this.state = 'running'
+    this.logger.info('engine started', { peerId: this.p2p.peerId, version: VERSION, dataDir: this.config.dataDir })
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return
+    if (this.state !== 'running') throw new EngineStateError(`cannot stop while ${this.state}`)
+    this.state = 'stopping'
+    try {
+      await stopAll(this.parts)
+    } finally {
+      this.state = 'stopped'
+      this.logger.info('engine stopped')
+    }
+  }
+
+  health(): Health {
+    const running = this.state === 'running'
+    const relay = running ? this.p2p.relayHealth() : { state: 'disabled' as const, relays: [] }
+    const { status, reasons } = assessHealth({ running, relay })
+    const memory = process.memoryUsage()
+    return {
+      status,
+      reasons,
+      version: VERSION,
+      peerId: running ? this.p2p.peerId : '',
+      uptimeSeconds: running ? Math.round((Date.now() - this.startedAt) / 1000) : 0,
+      relay,
+      connections: running ? this.p2p.connectionCount() : 0,
+      peers: this.p2p.directory.size,
+      multiaddrs: running ? this.p2p.multiaddrs() : [],
+      memory: { rss: memory.rss, heapUsed: memory.heapUsed },
+    }
+  }
+
+  /** Changes of any part, for the health publisher and hosts. */
+  subscribe(listener: (change: EngineChange) => void): () => void {
+    this.changeListeners.add(listener)
+    return () => {
+      this.changeListeners.delete(listener)
+    }
+  }
+
+  private notify(change: EngineChange): void {
+    for (const l of this.changeListeners) l(change)
+  }
+
+  /** A part whose whole life is one subscription, made on start and undone on stop. */
+  private forward(subscribe: () => () => void): Startable {
+    let unsubscribe: (() => void) | null = null
+    return {
+      start: async () => {
+        unsubscribe = subscribe()
+      },
+      stop: async () => {
+        unsubscribe?.()
+        unsubscribe = null
+      },
+    }
+  }
+}

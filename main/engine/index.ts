@@ -1,0 +1,3 @@
+export { Engine, EngineStateError, type EngineInit } from './engine.js'
+export { EventBus } from './event-bus.js'
+export { assessHealth } from './health.js'

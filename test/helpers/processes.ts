@@ -1,0 +1,124 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+
+export const ROOT = resolve(import.meta.dirname, '..', '..')
+
+export function tempDir(prefix = 'bsv-p2p-test-'): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix))
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
+}
+
+/** A port that was free a moment ago (for processes that must come back on the same port). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number }
+      srv.close(() => resolvePort(port))
+    })
+  })
+}
+
+export interface Proc {
+  child: ChildProcess
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  exited: Promise<number | string>
+  stderrTail: () => string
+  kill: (signal?: NodeJS.Signals) => Promise<number | string>
+}
+
+/** Run a TypeScript entry point of the project under Node with tsx, as npm scripts do. */
+export function runEntry(entry: string, args: string[], opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Proc {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', join(ROOT, entry), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let tail = ''
+  child.stderr!.on('data', (chunk: Buffer) => {
+    tail = (tail + chunk.toString()).slice(-8000)
+  })
+  const exited = new Promise<number | string>((resolveExit) => {
+    child.once('exit', (code, signal) => resolveExit(code ?? signal ?? -1))
+  })
+  return {
+    child,
+    exited,
+    stderrTail: () => tail,
+    kill: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      return exited
+    },
+  }
+}
+
+/** The first stdout line that parses as JSON (or any line when json is false), within a deadline. */
+export async function firstLine(proc: Proc, timeoutMs = 30_000, json = true): Promise<string> {
+  const rl = createInterface({ input: proc.child.stdout! })
+  try {
+    return await new Promise<string>((resolveLine, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no output within ${timeoutMs} ms; stderr: ${proc.stderrTail()}`)), timeoutMs)
+      rl.on('line', (line) => {
+        if (json && !line.trim().startsWith('{')) return
+        clearTimeout(timer)
+        resolveLine(line.trim())
+      })
+      void proc.exited.then((code) => {
+        clearTimeout(timer)
+        reject(new Error(`process exited (${code}) before it was ready; stderr: ${proc.stderrTail()}`))
+      })
+    })
+  } finally {
+    rl.close()
+  }
+}
+
+export interface DaemonProc extends Proc {
+  apiUrl: string
+  token: string
+  peerId: string
+  dataDir: string
+  call: <T = unknown>(method: string, params?: unknown) => Promise<{ status: number; body: { ok: boolean; result?: T; error?: { code: string; message: string } } }>
+  health: () => Promise<Record<string, any>>
+}
+
+export async function startDaemon(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<DaemonProc> {
+  const proc = runEntry('main/daemon/cli.ts', ['--data-dir', dataDir, '--p2p-host', '127.0.0.1', '--p2p-port', '0', '--api-port', '0', '--no-mdns', '--log-level', 'debug', ...args], { env })
+  const ready = JSON.parse(await firstLine(proc)) as { apiUrl: string; peerId: string }
+  const token = readFileSync(join(dataDir, 'api-token'), 'utf8').trim()
+  const call: DaemonProc['call'] = async (method, params = {}) => {
+    const res = await fetch(`${ready.apiUrl}/api/${method}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(params),
+    })
+    return { status: res.status, body: (await res.json()) as never }
+  }
+  const health = async () => (await (await fetch(`${ready.apiUrl}/health`)).json()) as Record<string, any>
+  return { ...proc, apiUrl: ready.apiUrl, peerId: ready.peerId, token, dataDir, call, health }
+}
+
+export interface RelayProc extends Proc {
+  multiaddr: string
+}
+
+export async function startRelay(dataDir: string, port: number): Promise<RelayProc> {
+  const proc = runEntry('main/relay/cli.ts', ['--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'info'])
+  const multiaddr = await firstLine(proc, 30_000, false)
+  return { ...proc, multiaddr }
+}
+
+/** Poll a condition until it holds or the deadline passes; returns the elapsed ms. */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000, everyMs = 50): Promise<number> {
+  const started = Date.now()
+  for (;;) {
+    if (await check()) return Date.now() - started
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+}
