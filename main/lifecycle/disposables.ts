@@ -2,22 +2,19 @@ import type { EventEmitter } from 'node:events'
 
 export type Dispose = () => void | Promise<void>
 
-interface DomTarget {
-  addEventListener(type: string, listener: (evt: never) => void, options?: unknown): void
-  removeEventListener(type: string, listener: (evt: never) => void, options?: unknown): void
-}
-
 /**
  * The one place a part registers what it must release: listeners, intervals, timers,
  * streams, child processes. `dispose()` releases everything in reverse order, once;
  * a part makes a fresh `Disposables` on each start so that start after stop works.
  */
 export class Disposables {
-  private readonly items: Dispose[] = []
+  // A Set keeps insertion order (released in reverse) and lets a fired timer drop its own
+  // entry, so a part that schedules timers all day holds only the pending ones.
+  private readonly items = new Set<Dispose>()
   private disposed = false
 
   get size(): number {
-    return this.items.length
+    return this.items.size
   }
 
   add(dispose: Dispose): Dispose {
@@ -26,18 +23,11 @@ export class Disposables {
       void Promise.resolve().then(dispose).catch(() => {})
       return dispose
     }
-    this.items.push(dispose)
+    this.items.add(dispose)
     return dispose
   }
 
-  /** Listen on a DOM-style EventTarget (libp2p) until dispose. */
-  listen<E>(target: DomTarget, type: string, listener: (evt: E) => void): void {
-    const l = listener as (evt: never) => void
-    target.addEventListener(type, l)
-    this.add(() => target.removeEventListener(type, l))
-  }
-
-  /** Listen on a Node EventEmitter until dispose. */
+  /** Listen on a Node EventEmitter until dispose (libp2p targets: `listenerOf`). */
   on(emitter: EventEmitter, event: string, listener: (...args: never[]) => void): void {
     const l = listener as (...args: unknown[]) => void
     emitter.on(event, l)
@@ -54,9 +44,15 @@ export class Disposables {
 
   /** A timer cleared on dispose; returns a cancel function for early clearing. */
   timeout(fn: () => void, ms: number, opts: { unref?: boolean } = {}): () => void {
-    const handle = setTimeout(fn, ms)
+    const cancel = (): void => {
+      clearTimeout(handle)
+      this.items.delete(cancel)
+    }
+    const handle = setTimeout(() => {
+      this.items.delete(cancel)
+      fn()
+    }, ms)
     if (opts.unref !== false) handle.unref?.()
-    const cancel = (): void => clearTimeout(handle)
     this.add(cancel)
     return cancel
   }
@@ -71,8 +67,9 @@ export class Disposables {
   async dispose(): Promise<void> {
     this.disposed = true
     const errors: unknown[] = []
-    while (this.items.length > 0) {
-      const dispose = this.items.pop()!
+    const items = [...this.items].reverse()
+    this.items.clear()
+    for (const dispose of items) {
       try {
         await dispose()
       } catch (err) {

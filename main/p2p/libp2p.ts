@@ -5,7 +5,7 @@ import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay
 import { dcutr } from '@libp2p/dcutr'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify, identifyPush } from '@libp2p/identify'
-import { FaultTolerance, type PrivateKey } from '@libp2p/interface'
+import { FaultTolerance, type PrivateKey, type Transport } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
@@ -39,6 +39,11 @@ export interface Libp2pInit {
   relayServer?: RelayServerLimits
   /** Gossipsub on (the engine) or off (a relay does not need it). */
   pubsub?: boolean
+  /**
+   * Receives the circuit relay transport once libp2p builds it. libp2p exposes no public
+   * handle on it, and the relay keeper needs its reservation store (see relay-keeper.ts).
+   */
+  onCircuitRelayTransport?: (transport: Transport) => void
 }
 
 /**
@@ -77,11 +82,17 @@ export async function createNode(init: Libp2pInit) {
         }
       : {}),
   }
+  const makeRelayTransport = circuitRelayTransport({ reservationCompletionTimeout: 5000 })
+  const relayTransport: typeof makeRelayTransport = (components) => {
+    const transport = makeRelayTransport(components)
+    init.onCircuitRelayTransport?.(transport)
+    return transport
+  }
   return createLibp2p({
     privateKey: init.privateKey,
     start: false,
     addresses: { listen: init.listen, announce: init.announce ?? [] },
-    transports: [tcp(), webSockets(), circuitRelayTransport({ reservationCompletionTimeout: 5000 })],
+    transports: [tcp(), webSockets(), relayTransport],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: {

@@ -1,0 +1,8 @@
+export { P2PNode, P2PNodeError, p2pInitFromConfig, listenAddresses, DEFAULT_CONNECT_TIMEOUT_MS, type P2PNodeInit, type P2PNodeComponents, type P2PChange } from './node.js'
+export { peerHandlers } from './handlers.js'
+export { PeerDirectory, PeerDirectoryError, MAX_MULTIADDRS_PER_PEER, type PeerDirectoryInit, type PeerUpdate } from './peer-directory.js'
+export { RelayKeeper, RELAY_KEEP_ALIVE_TAG, type RelayHealth, type RelayKeeperInit, type RelayKeeperComponents } from './relay-keeper.js'
+export { parseRelayAddress, isUsableRelayAddress } from './relay-address.js'
+export { nextDelay, recordFailure, recordSuccess, CLOSED_BREAKER, type BackoffPolicy, type BreakerState } from './backoff.js'
+export { createNode, type Libp2pNode, type Libp2pInit, type Libp2pLimits, type RelayServerLimits } from './libp2p.js'
+export { loadOrCreateIdentity, IdentityError, IDENTITY_FILE } from './identity.js'

@@ -1,0 +1,85 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { afterEach, describe, expect, it } from 'vitest'
+import { PeerSchema } from '../../shared/contract/index.js'
+import { MAX_MULTIADDRS_PER_PEER, PeerDirectory } from './peer-directory.js'
+
+const directories: PeerDirectory[] = []
+function make(init: ConstructorParameters<typeof PeerDirectory>[0] = {}): PeerDirectory {
+  const d = new PeerDirectory(init)
+  directories.push(d)
+  return d
+}
+
+afterEach(async () => {
+  await Promise.all(directories.splice(0).map((d) => d.stop()))
+})
+
+describe('PeerDirectory', () => {
+  it('keeps at most max entries under a flood of 5,000 discoveries, and coalesces notifications', async () => {
+    const directory = make({ max: 100, changeIntervalMs: 50 })
+    await directory.start()
+    let notifications = 0
+    directory.onChange(() => notifications++)
+    for (let i = 0; i < 5000; i++) {
+      directory.upsert({ peerId: `peer-${i}`, multiaddrs: [`/ip4/10.0.${i % 256}.1/tcp/4001`], source: 'discovery' })
+    }
+    expect(directory.size).toBe(100)
+    // The survivors are the most recent ones, newest first.
+    const list = directory.list()
+    expect(list[0]?.peerId).toBe('peer-4999')
+    expect(list.at(-1)?.peerId).toBe('peer-4900')
+    await sleep(200)
+    expect(notifications).toBe(1)
+    for (const peer of list) expect(PeerSchema.safeParse(peer).success).toBe(true)
+  })
+
+  it('forgets peers not seen within the ttl, but never a connected one', async () => {
+    const directory = make({ ttlMs: 200 })
+    directory.upsert({ peerId: 'gone', source: 'discovery' })
+    directory.upsert({ peerId: 'connected', source: 'connection', connected: true, connection: 'direct' })
+    expect(directory.size).toBe(2)
+    await sleep(350)
+    expect(directory.list().map((p) => p.peerId)).toEqual(['connected'])
+    expect(directory.get('gone')).toBeUndefined()
+    // Once disconnected the ttl applies again.
+    directory.markDisconnected('connected')
+    await sleep(350)
+    expect(directory.size).toBe(0)
+  })
+
+  it('merges partial updates and bounds multiaddrs', () => {
+    const directory = make()
+    directory.upsert({ peerId: 'a', name: 'Alice', source: 'mdns', multiaddrs: ['/ip4/10.0.0.1/tcp/1'] })
+    const many = Array.from({ length: 40 }, (_, i) => `/ip4/10.0.1.${i}/tcp/1`)
+    directory.upsert({ peerId: 'a', multiaddrs: [...many, 'x'.repeat(2000)] })
+    const peer = directory.markConnected('a', 'relayed')
+    expect(peer.name).toBe('Alice')
+    expect(peer.source).toBe('mdns')
+    expect(peer.connection).toBe('relayed')
+    expect(peer.multiaddrs).toHaveLength(MAX_MULTIADDRS_PER_PEER)
+    expect(peer.multiaddrs[0]).toBe(many[0])
+    expect(directory.markDisconnected('a')?.connection).toBe('none')
+    expect(directory.markDisconnected('unknown')).toBeUndefined()
+    expect(directory.has('unknown')).toBe(false)
+  })
+
+  it('stops notifying after stop, and notifies again after a restart', async () => {
+    const directory = make({ changeIntervalMs: 20 })
+    let notifications = 0
+    directory.onChange(() => notifications++)
+    await directory.start()
+    directory.upsert({ peerId: 'a' })
+    await directory.stop()
+    await sleep(60)
+    expect(notifications).toBe(0)
+    await directory.start()
+    directory.upsert({ peerId: 'b' })
+    await sleep(60)
+    expect(notifications).toBe(1)
+  })
+
+  it('refuses nonsense bounds', () => {
+    expect(() => new PeerDirectory({ max: 0 })).toThrow(/max/)
+    expect(() => new PeerDirectory({ ttlMs: -1 })).toThrow(/ttlMs/)
+  })
+})

@@ -1,0 +1,1 @@
+export { RelayServer, RelayServerError, MULTIADDR_FILE, pickAddress, type RelayServerInit, type RelayServerComponents } from './relay-server.js'
