@@ -38,12 +38,15 @@ const API_PREFIX = '/api/'
 const EVENTS_PATH = '/api/events'
 const WS_PROTOCOL = 'bsv-p2p.v1'
 const TOKEN_PROTOCOL_PREFIX = 'token.'
+const FIXED_ROUTES = new Set(['/health', '/ready', '/metrics'])
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
 
 class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly payload: ErrorPayload,
+    /** The rest of the request was not read: answer, then close the connection. */
+    readonly closeConnection = false,
   ) {
     super(payload.message)
   }
@@ -138,7 +141,8 @@ export class ApiServer implements Startable {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost')
-    const route = url.pathname.startsWith(API_PREFIX) ? 'api' : url.pathname
+    // A fixed set of labels: a scanner's random paths must not grow the metric series.
+    const route = url.pathname.startsWith(API_PREFIX) ? 'api' : (FIXED_ROUTES.has(url.pathname) ? url.pathname : 'other')
     try {
       this.checkHostAndOrigin(req)
       if (req.method === 'GET' && url.pathname === '/health') {
@@ -171,7 +175,10 @@ export class ApiServer implements Startable {
       }
       throw new HttpError(404, { code: 'not_found', message: `no route ${req.method} ${url.pathname}` })
     } catch (err) {
-      if (err instanceof HttpError) return this.send(res, route, err.status, { ok: false, error: err.payload } satisfies Envelope<never>)
+      if (err instanceof HttpError) {
+        if (err.closeConnection) res.setHeader('Connection', 'close')
+        return this.send(res, route, err.status, { ok: false, error: err.payload } satisfies Envelope<never>)
+      }
       this.components.logger.error('api request failed', { err })
       return this.send(res, route, 500, { ok: false, error: { code: 'internal', message: 'internal error' } } satisfies Envelope<never>)
     }
@@ -216,26 +223,35 @@ export class ApiServer implements Startable {
   private async readJson(req: IncomingMessage): Promise<unknown> {
     const declared = Number(req.headers['content-length'] ?? 0)
     if (declared > this.init.maxBodyBytes) {
-      req.resume()
-      throw new HttpError(413, { code: 'payload_too_large', message: `body larger than ${this.init.maxBodyBytes} bytes` })
+      throw new HttpError(413, { code: 'payload_too_large', message: `body larger than ${this.init.maxBodyBytes} bytes` }, true)
     }
-    const chunks: Buffer[] = []
-    let size = 0
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length
-      if (size > this.init.maxBodyBytes) {
-        req.destroy()
-        throw new HttpError(413, { code: 'payload_too_large', message: `body larger than ${this.init.maxBodyBytes} bytes` })
+    // Read by events rather than for-await: an oversized body must get its 413 answer, and
+    // leaving a for-await early would destroy the socket before the answer is written.
+    const body = await new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = []
+      let size = 0
+      const onData = (chunk: Buffer): void => {
+        size += chunk.length
+        if (size > this.init.maxBodyBytes) {
+          req.off('data', onData)
+          req.pause()
+          reject(new HttpError(413, { code: 'payload_too_large', message: `body larger than ${this.init.maxBodyBytes} bytes` }, true))
+          return
+        }
+        chunks.push(chunk)
       }
-      chunks.push(chunk)
-    }
+      req.on('data', onData)
+      req.once('end', () => resolve(Buffer.concat(chunks)))
+      req.once('error', reject)
+    })
+    const size = body.length
     if (size === 0) return {}
     const type = req.headers['content-type'] ?? ''
     if (!/^application\/json\b/i.test(type)) {
       throw new HttpError(415, { code: 'invalid_params', message: 'Content-Type must be application/json' })
     }
     try {
-      return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+      return JSON.parse(body.toString('utf8'))
     } catch {
       throw new HttpError(400, { code: 'invalid_params', message: 'body is not valid JSON' })
     }

@@ -1,0 +1,40 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { type Page, test as base, expect } from '@playwright/test'
+
+export const ARTIFACTS = join(import.meta.dirname, 'artifacts')
+
+/** Sign in to a daemon's web UI and wait for the app's own readiness hook. */
+export async function signIn(page: Page, apiUrl: string, token: string): Promise<void> {
+  await page.goto(`${apiUrl}/`)
+  await page.getByLabel('API token').fill(token)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await expect(page.getByTestId('app')).toHaveAttribute('data-ready', 'true')
+}
+
+/** A screenshot of the whole page, kept as a test artifact (e2e/artifacts/<name>-<theme>.png). */
+export async function snapshot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true })
+  const theme = await page.evaluate(() => document.documentElement.dataset.theme ?? 'light')
+  await page.screenshot({ path: join(ARTIFACTS, `${name}-${theme}.png`), fullPage: true, animations: 'disabled' })
+}
+
+/**
+ * `page`, watched: any page error, and any console error that is not an expected failed
+ * request (a 401 on a wrong token, a refused WebSocket while the daemon restarts), fails
+ * the test. A CSP violation shows up here, so the strict policy is proven, not assumed.
+ */
+export const test = base.extend({
+  page: async ({ page }, use) => {
+    const problems: string[] = []
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
+    page.on('console', (msg) => {
+      if (msg.type() !== 'error') return
+      const text = msg.text()
+      if (/Failed to load resource|WebSocket connection to .* failed/.test(text)) return
+      problems.push(`console error: ${text}`)
+    })
+    await use(page)
+    expect(problems, 'errors in the page').toEqual([])
+  },
+})

@@ -1,0 +1,136 @@
+import { expect } from '@playwright/test'
+import { type DaemonProc, type RelayProc, freePort, startDaemon, startRelay, tempDir } from '../test/helpers/processes.js'
+import { signIn, snapshot, test } from './fixtures.js'
+
+// One relay and two daemons for the whole file; the tests run in order and share them.
+test.describe.configure({ mode: 'serial' })
+
+let relay: RelayProc
+let relayPort: number
+let a: DaemonProc
+let b: DaemonProc
+const dirs: { path: string; remove: () => void }[] = []
+
+test.beforeAll(async () => {
+  test.setTimeout(90_000)
+  const relayDir = tempDir('bsv-p2p-e2e-relay-')
+  const aDir = tempDir('bsv-p2p-e2e-a-')
+  const bDir = tempDir('bsv-p2p-e2e-b-')
+  dirs.push(relayDir, aDir, bDir)
+  relayPort = await freePort()
+  relay = await startRelay(relayDir.path, relayPort)
+  ;[a, b] = await Promise.all([startDaemon(aDir.path, ['--relay', relay.multiaddr, '--network', 'devnet']), startDaemon(bDir.path, ['--relay', relay.multiaddr, '--network', 'devnet'])])
+})
+
+test.afterAll(async () => {
+  await Promise.all([a?.kill(), b?.kill(), relay?.kill()])
+  for (const d of dirs) d.remove()
+})
+
+test('the login page refuses a wrong token with a clear message', async ({ page }) => {
+  await page.goto(`${a.apiUrl}/`)
+  await expect(page.getByRole('heading', { name: 'Sign in to your node' })).toBeVisible()
+  await snapshot(page, 'login')
+  await page.emulateMedia({ colorScheme: 'dark' })
+  await snapshot(page, 'login')
+  await page.emulateMedia({ colorScheme: 'light' })
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await expect(page.getByTestId('login-error')).toHaveText('Enter the API token.')
+  await page.getByLabel('API token').fill('x'.repeat(43))
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await expect(page.getByTestId('login-error')).toContainText('That token was not accepted')
+  await expect(page.getByTestId('app')).toHaveCount(0)
+})
+
+test('overview shows a healthy node reachable through the relay', async ({ page }) => {
+  await signIn(page, a.apiUrl, a.token)
+  const badge = page.getByTestId('health-badge')
+  await expect(badge).toHaveAttribute('data-relay', 'reserved', { timeout: 30_000 })
+  await expect(badge).toHaveAttribute('data-status', 'ok')
+  await expect(badge).toHaveText('Healthy')
+  await expect(page.getByTestId('relay-card')).toContainText('Reachable through the relay')
+  await expect(page.getByTestId('relay-card')).toContainText('Peers behind NAT can reach you.')
+  await expect(page.getByTestId('own-peer-id')).toHaveText(a.peerId)
+  // The token stays in this tab's session: a reload does not ask again.
+  await page.reload()
+  await expect(page.getByTestId('app')).toHaveAttribute('data-ready', 'true')
+})
+
+test('losing the relay shows degraded within seconds, and its return shows ok', async ({ page }) => {
+  await signIn(page, a.apiUrl, a.token)
+  const badge = page.getByTestId('health-badge')
+  await expect(badge).toHaveAttribute('data-status', 'ok', { timeout: 30_000 })
+  await relay.kill('SIGKILL')
+  const killedAt = Date.now()
+  await expect(badge).toHaveAttribute('data-status', 'degraded', { timeout: 15_000 })
+  test.info().annotations.push({ type: 'degraded shown after', description: `${Date.now() - killedAt} ms` })
+  await expect(page.getByTestId('relay-card')).toContainText('Relay unreachable')
+  await expect(page.getByTestId('relay-card')).toContainText('Direct connections still work')
+  await snapshot(page, 'overview-degraded')
+
+  relay = await startRelay(dirs[0]!.path, relayPort)
+  const restartedAt = Date.now()
+  await expect(badge).toHaveAttribute('data-status', 'ok', { timeout: 30_000 })
+  test.info().annotations.push({ type: 'ok shown after restart', description: `${Date.now() - restartedAt} ms` })
+  await expect(page.getByTestId('relay-card')).toContainText('Reachable through the relay')
+})
+
+test('a malformed peer address gets a clear message and changes nothing', async ({ page }) => {
+  await signIn(page, a.apiUrl, a.token)
+  await page.getByTestId('nav-peers').click()
+  const input = page.getByLabel('Peer address')
+  const count = await page.getByTestId('peer-row').count()
+  const cases: [string, RegExp][] = [
+    ['hello world', /starts with “\/”/],
+    ['/ip4/999.0.0.1/tcp/4001/p2p/12D3KooWSUNJbVkQeVs9QSqcywa1KhpaPDQV3pFPQ2YiSGP2WskZ', /cannot be read/],
+    ['/ip4/127.0.0.1/tcp/4001', /Add the peer’s ID/],
+    ['/ip4/127.0.0.1/tcp/4001/p2p/not-a-peer-id', /./],
+  ]
+  for (const [text, message] of cases) {
+    await input.fill(text)
+    await page.getByTestId('connect-submit').click()
+    await expect(page.getByTestId('connect-message')).toHaveText(message)
+    await expect(page.getByTestId('connect-message')).toHaveAttribute('role', 'alert')
+    await expect(input).toHaveAttribute('aria-invalid', 'true')
+    await expect(input).toHaveValue(text)
+  }
+  await expect(page.getByTestId('peer-row')).toHaveCount(count)
+  // Editing clears the message: nothing stale stays on screen.
+  await input.fill('/ip4/')
+  await expect(page.getByTestId('connect-message')).not.toHaveAttribute('role', 'alert')
+})
+
+test('connecting to daemon B through the relay lists B in Peers', async ({ page }) => {
+  await signIn(page, a.apiUrl, a.token)
+  await expect(page.getByTestId('health-badge')).toHaveAttribute('data-relay', 'reserved', { timeout: 30_000 })
+  await expect.poll(async () => (await b.health()).relay.state, { timeout: 30_000 }).toBe('reserved')
+  await page.getByTestId('nav-peers').click()
+  const circuit = `${relay.multiaddr}/p2p-circuit/p2p/${b.peerId}`
+  await page.getByLabel('Peer address').fill(circuit)
+  await page.getByTestId('connect-submit').click()
+  await expect(page.getByTestId('connect-message')).toContainText('Connected to', { timeout: 30_000 })
+  const row = page.locator(`[data-testid="peer-row"][data-peer-id="${b.peerId}"]`)
+  await expect(row).toBeVisible()
+  await expect(row).toHaveAttribute('data-connection', /relayed|direct/)
+  await expect(page.getByLabel('Peer address')).toHaveValue('')
+})
+
+test('every view, light and dark', async ({ page }) => {
+  await signIn(page, a.apiUrl, a.token)
+  await expect(page.getByTestId('health-badge')).toHaveAttribute('data-status', 'ok', { timeout: 30_000 })
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme })
+    await expect(page.locator('html')).toHaveAttribute('data-theme', scheme)
+    for (const view of ['overview', 'peers', 'settings']) {
+      await page.getByTestId(`nav-${view}`).click()
+      await expect(page.getByTestId(`view-${view}`)).toBeVisible()
+      await expect(page.getByTestId('app')).toHaveAttribute('data-ready', 'true')
+      await snapshot(page, view)
+    }
+  }
+  // The toggle overrides the system preference and is keyboard-usable.
+  await page.emulateMedia({ colorScheme: 'light' })
+  await page.getByRole('button', { name: 'Use dark theme' }).focus()
+  await page.keyboard.press('Enter')
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark')
+})

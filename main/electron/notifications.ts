@@ -1,0 +1,58 @@
+import type { EventName, EventPayload } from '../../shared/contract/index.js'
+
+export interface DesktopNotice {
+  title: string
+  body: string
+}
+
+type Rule<E extends EventName> = (payload: EventPayload<E>) => DesktopNotice | null
+
+/**
+ * Which events deserve a desktop notification, as pure rules per event. Incoming payments
+ * and channel changes join here when their events exist (`wallet`, `channels`); health
+ * changes are the tray's job and never pop up.
+ */
+export const NOTIFICATION_RULES: { [E in EventName]?: Rule<E> } = {
+  message: (m) => (m.direction === 'in' && m.status === 'received' ? { title: `Message from ${shortPeerId(m.peerId)}`, body: preview(m.text) } : null),
+}
+
+export function noticeFor<E extends EventName>(event: E, payload: EventPayload<E>): DesktopNotice | null {
+  const rule = NOTIFICATION_RULES[event] as Rule<E> | undefined
+  return rule ? rule(payload) : null
+}
+
+const shortPeerId = (id: string): string => (id.length <= 16 ? id : `${id.slice(0, 10)}…${id.slice(-6)}`)
+
+function preview(text: string): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim()
+  return oneLine.length > 120 ? `${oneLine.slice(0, 119)}…` : oneLine
+}
+
+/**
+ * A burst (a peer sending many messages, many channels changing at once) becomes at most
+ * `max` notices per window, then one summary: people turn off apps that shout.
+ */
+export class NoticeLimiter {
+  private times: number[] = []
+  private suppressed = 0
+
+  constructor(
+    private readonly max = 3,
+    private readonly windowMs = 10_000,
+  ) {}
+
+  admit(notice: DesktopNotice, now: number): DesktopNotice | null {
+    this.times = this.times.filter((t) => now - t < this.windowMs)
+    if (this.times.length < this.max) {
+      this.times.push(now)
+      if (this.suppressed > 0) {
+        const n = this.suppressed
+        this.suppressed = 0
+        return { title: notice.title, body: `${notice.body} (and ${n} more)` }
+      }
+      return notice
+    }
+    this.suppressed++
+    return null
+  }
+}

@@ -1,0 +1,61 @@
+import {
+  type ApiClient,
+  ContractError,
+  type EventName,
+  type EventPayload,
+  METHOD_NAMES,
+  type MethodName,
+  events as eventSchemas,
+  methods,
+} from '../../../shared/contract/index.js'
+import type { ConnectionState, Transport } from './transport.js'
+
+/**
+ * The typed contract over any transport, built from the contract's own method list: a
+ * new method in shared/contract appears here with no edit. Failures are thrown as
+ * ContractError (code + message); results are checked against the method's schema, so a
+ * mismatched daemon shows up as a clear error, not as undefined fields in a view.
+ */
+export function createClient(transport: Transport): ApiClient {
+  const client = {} as Record<MethodName, (params?: unknown) => Promise<unknown>>
+  for (const name of METHOD_NAMES) {
+    client[name] = async (params?: unknown) => {
+      const envelope = await transport.call(name, params ?? {})
+      if (!envelope.ok) throw ContractError.fromPayload(envelope.error)
+      const parsed = methods[name].result.safeParse(envelope.result)
+      if (!parsed.success) throw new ContractError('internal', `The wallet service answered ${name} in an unexpected form.`)
+      return parsed.data
+    }
+  }
+  return Object.freeze(client) as ApiClient
+}
+
+/** Typed, schema-checked events; a payload that fails its schema is dropped, never shown. */
+export interface ContractEvents {
+  on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void
+  onState(listener: (state: ConnectionState) => void): () => void
+}
+
+export function createEvents(transport: Transport): ContractEvents {
+  return {
+    on(event, listener) {
+      const schema = eventSchemas[event]
+      return transport.on(event, (raw) => {
+        const parsed = schema.safeParse(raw)
+        if (parsed.success) listener(parsed.data as never)
+      })
+    },
+    onState: (listener) => transport.onState(listener),
+  }
+}
+
+/** What the renderer holds: calls, events, and the transport to close on sign-out. */
+export interface Connection {
+  api: ApiClient
+  events: ContractEvents
+  transport: Transport
+}
+
+export function connect(transport: Transport): Connection {
+  return { api: createClient(transport), events: createEvents(transport), transport }
+}

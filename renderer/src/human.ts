@@ -1,0 +1,129 @@
+import { ContractError, type ErrorCode, type HealthStatus, type RelayState } from '../../shared/contract/index.js'
+
+/** Words a person understands for each relay state: what it is and what it means for them. */
+export const RELAY_TEXT: Record<RelayState, { label: string; meaning: string }> = {
+  reserved: { label: 'Reachable through the relay', meaning: 'Peers behind NAT can reach you.' },
+  connecting: { label: 'Relay unreachable', meaning: 'Direct connections still work; retrying in the background.' },
+  unavailable: { label: 'Relay unreachable', meaning: 'Direct connections still work; retrying in the background.' },
+  disabled: { label: 'No relay configured', meaning: 'Only peers that can dial you directly will reach you.' },
+}
+
+export const HEALTH_TEXT: Record<HealthStatus | 'unknown', { label: string; headline: string }> = {
+  ok: { label: 'Healthy', headline: 'Everything is working' },
+  degraded: { label: 'Degraded', headline: 'Working with reduced reach' },
+  down: { label: 'Offline', headline: 'The node is not running' },
+  unknown: { label: 'Connecting…', headline: 'Connecting to your wallet…' },
+}
+
+const CODE_TEXT: Partial<Record<ErrorCode, string>> = {
+  unauthorized: 'That token was not accepted. Copy it again from the api-token file in the data folder.',
+  forbidden: 'The wallet service refused this request.',
+  unavailable: 'The wallet service cannot be reached right now. It retries on its own; try again in a moment.',
+  timeout: 'That took too long and was stopped. Check the address and try again.',
+  rate_limited: 'Too many requests at once. Wait a moment and try again.',
+  payload_too_large: 'That is too large to send.',
+  internal: 'Something went wrong inside the wallet service. The details are in its log.',
+  unknown_method: 'This wallet service is a different version and does not know that action.',
+}
+
+/** One sentence for a failure, never a stack; ContractError messages are already meant for people. */
+export function humanError(err: unknown): string {
+  if (err instanceof ContractError) {
+    if (err.code === 'invalid_params') return humanInvalidParams(err)
+    return CODE_TEXT[err.code] && !isSpecific(err) ? CODE_TEXT[err.code]! : capitalise(err.message)
+  }
+  return 'Something went wrong. Please try again.'
+}
+
+export function isUnauthorized(err: unknown): boolean {
+  return err instanceof ContractError && err.code === 'unauthorized'
+}
+
+/** The engine's own messages for these codes say more than a generic line would. */
+function isSpecific(err: ContractError): boolean {
+  return !['unauthorized', 'internal', 'unknown_method'].includes(err.code) && err.message.length > 0 && !/^internal error$/i.test(err.message)
+}
+
+function humanInvalidParams(err: ContractError): string {
+  const issues = (err.details?.issues as { path: string; message: string }[] | undefined) ?? []
+  const first = issues[0]
+  if (first) return `${capitalise(first.path === '(root)' ? 'input' : first.path)} ${first.message.replace(/^must\b/, 'must')}.`.replace(/\.\.$/, '.')
+  return capitalise(err.message)
+}
+
+function capitalise(text: string): string {
+  const t = text.trim()
+  return t ? t[0]!.toUpperCase() + t.slice(1) : t
+}
+
+/** "just now", "5 minutes ago", "3 days ago"; a date far back. */
+export function relativeTime(iso: string, now: number = Date.now()): string {
+  const then = Date.parse(iso)
+  if (Number.isNaN(then)) return 'unknown'
+  const s = Math.round((now - then) / 1000)
+  if (s < 45) return 'just now'
+  const units: [number, string][] = [
+    [60, 'minute'],
+    [3600, 'hour'],
+    [86400, 'day'],
+  ]
+  if (s >= 30 * 86400) return new Date(then).toISOString().slice(0, 10)
+  let value = 0
+  let name = 'minute'
+  for (const [size, unit] of units) {
+    if (s >= size * 0.75) {
+      value = Math.max(1, Math.round(s / size))
+      name = unit
+    }
+  }
+  return `${value} ${name}${value === 1 ? '' : 's'} ago`
+}
+
+export function duration(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds))
+  if (s < 60) return `${s} s`
+  const m = Math.floor(s / 60)
+  if (m < 60) return `${m} min`
+  const h = Math.floor(m / 60)
+  if (h < 48) return m % 60 === 0 ? `${h} h` : `${h} h ${m % 60} min`
+  return `${Math.floor(h / 24)} days`
+}
+
+/** 12D3KooWAbc…xyz9: enough to tell peers apart at a glance. */
+export function shortPeerId(peerId: string): string {
+  return peerId.length <= 16 ? peerId : `${peerId.slice(0, 10)}…${peerId.slice(-6)}`
+}
+
+/** Satoshis with thin-space grouping; integers only, never floats. */
+export function formatSats(sats: number | bigint): string {
+  const text = BigInt(sats).toString()
+  const negative = text.startsWith('-')
+  const digits = negative ? text.slice(1) : text
+  const grouped = digits.replace(/\B(?=(\d{3})+(?!\d))/g, '\u2009')
+  return `${negative ? '−' : ''}${grouped} sat${digits === '1' ? '' : 's'}`
+}
+
+/** Labels for config limit keys; an unknown key gets a readable form of its own name. */
+const LIMIT_LABELS: Record<string, string> = {
+  maxConnections: 'Connections at most',
+  inboundConnectionThreshold: 'Inbound connection attempts per second per host',
+  maxIncomingPendingConnections: 'Pending inbound connections at most',
+  peerDirectoryMax: 'Peers remembered at most',
+  peerDirectoryTtlMs: 'Forget a silent peer after',
+}
+
+export function limitLabel(key: string): string {
+  return LIMIT_LABELS[key] ?? capitalise(key.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase())
+}
+
+export function limitValue(key: string, value: number): string {
+  if (/Ms$/.test(key)) return duration(value / 1000)
+  if (/Bytes$/.test(key)) return bytes(value)
+  return value.toLocaleString('en-US')
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  if (n < 1024 * 1024) return `${Math.round(n / 1024)} KiB`
+  return `${(n / (1024 * 1024)).toFixed(1)} MiB`
+}

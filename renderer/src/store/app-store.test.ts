@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest'
+import type { Envelope } from '../../../shared/contract/errors.js'
+import type { Health, Peer } from '../../../shared/contract/index.js'
+import { connect } from '../client/index.js'
+import { type ConnectionState, EventRouter, Listeners, type Transport } from '../client/transport.js'
+import { createAppStore, startSync } from './index.js'
+
+const health = (peerId: string): Health => ({
+  status: 'ok',
+  reasons: [],
+  version: '0.1.0',
+  peerId,
+  uptimeSeconds: 1,
+  relay: { state: 'disabled', relays: [] },
+  connections: 0,
+  peers: 0,
+  multiaddrs: [],
+  memory: { rss: 1, heapUsed: 1 },
+})
+const peer = (peerId: string): Peer => ({ peerId, services: [], multiaddrs: [], connected: true, connection: 'direct', source: 'manual', lastSeen: new Date(0).toISOString() })
+const settings = { network: 'devnet', dataDir: '/d', logLevel: 'info', p2p: { host: 'h', port: 1, relays: [], announce: [], mdns: false }, limits: {} }
+
+/** A transport whose answers the test releases by hand, to order snapshots and events at will. */
+function manualTransport() {
+  const router = new EventRouter()
+  const states = new Listeners<[ConnectionState]>()
+  let state: ConnectionState = 'connecting'
+  const pending: { method: string; resolve: (e: Envelope<unknown>) => void }[] = []
+  const calls: string[] = []
+  const transport: Transport = {
+    call: (method) =>
+      new Promise((resolve) => {
+        calls.push(method)
+        pending.push({ method, resolve })
+      }),
+    on: (event, l) => router.on(event, l),
+    onState: (l) => {
+      l(state)
+      return states.add(l)
+    },
+    close: () => {},
+  }
+  const answer = (method: string, envelope: Envelope<unknown>): void => {
+    const i = pending.findIndex((p) => p.method === method)
+    if (i < 0) throw new Error(`no pending ${method}`)
+    pending.splice(i, 1)[0]!.resolve(envelope)
+  }
+  return {
+    transport,
+    calls,
+    answer,
+    emit: (event: string, payload: unknown) => router.emit(event, payload),
+    setState: (s: ConnectionState) => {
+      state = s
+      states.emit(s)
+    },
+    listeners: () => router.size,
+  }
+}
+
+const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 0))
+
+describe('app store sync', () => {
+  it('loads snapshots on open, drops one overtaken by an event, resyncs on reconnect, and unsubscribes', async () => {
+    const t = manualTransport()
+    const store = createAppStore()
+    const stop = startSync(store, connect(t.transport))
+    expect(t.calls).toEqual([])
+    t.setState('open')
+    expect(t.calls.sort()).toEqual(['getHealth', 'getSettings', 'listPeers'])
+    // A peers event arrives while listPeers is in flight: the older snapshot must not win.
+    t.emit('peers', [peer('12D3KooWEventPeer')])
+    t.answer('listPeers', { ok: true, result: [] })
+    t.answer('getHealth', { ok: true, result: health('A') })
+    t.answer('getSettings', { ok: false, error: { code: 'unavailable', message: 'settings are away' } })
+    await tick()
+    const s = store.getState()
+    expect(s.ready).toBe(true)
+    expect(s.peers.map((p) => p.peerId)).toEqual(['12D3KooWEventPeer'])
+    expect(s.health?.peerId).toBe('A')
+    expect(s.loadErrors.settings).toBe('Settings are away')
+
+    // A malformed event is dropped by the schema check.
+    t.emit('health', { status: 'bogus' })
+    expect(store.getState().health?.peerId).toBe('A')
+
+    t.setState('reconnecting')
+    expect(store.getState().connection).toBe('reconnecting')
+    t.setState('open')
+    expect(store.getState().ready).toBe(false)
+    t.answer('getSettings', { ok: true, result: settings })
+    t.answer('getHealth', { ok: true, result: health('B') })
+    t.answer('listPeers', { ok: true, result: [peer('12D3KooWSnapshotPeer')] })
+    await tick()
+    expect(store.getState().health?.peerId).toBe('B')
+    expect(store.getState().peers[0]!.peerId).toBe('12D3KooWSnapshotPeer')
+    expect(store.getState().loadErrors).toEqual({})
+
+    stop()
+    expect(t.listeners()).toBe(0)
+    t.emit('health', health('C'))
+    expect(store.getState().health?.peerId).toBe('B')
+  })
+
+  it('flags a refused token so the web UI can return to its login page', async () => {
+    const t = manualTransport()
+    const store = createAppStore()
+    startSync(store, connect(t.transport))
+    t.setState('open')
+    for (const m of ['getHealth', 'listPeers', 'getSettings']) t.answer(m, { ok: false, error: { code: 'unauthorized', message: 'no' } })
+    await tick()
+    expect(store.getState().unauthorized).toBe(true)
+  })
+})

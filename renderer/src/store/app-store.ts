@@ -1,0 +1,92 @@
+import { type StoreApi, createStore } from 'zustand/vanilla'
+import type { EventName } from '../../../shared/contract/index.js'
+import type { Connection, ConnectionState } from '../client/index.js'
+import { humanError, isUnauthorized } from '../human.js'
+import type { Domain } from './domain.js'
+import { type HealthSlice, healthDomain } from './health-slice.js'
+import { type PeersSlice, peersDomain } from './peers-slice.js'
+import { type SettingsSlice, settingsDomain } from './settings-slice.js'
+
+/** Every domain the UI follows. A new domain: one import, one entry, one `&` below. */
+const DOMAINS = [healthDomain, peersDomain, settingsDomain] as unknown as Domain<object>[]
+type DomainState = HealthSlice & PeersSlice & SettingsSlice
+
+export interface SyncState {
+  connection: ConnectionState
+  /** Every snapshot has been tried at least once since the last (re)connect. */
+  ready: boolean
+  /** The service refused our credentials: the web UI goes back to its login page. */
+  unauthorized: boolean
+  /** Domain name -> a human message for its last failed snapshot load. */
+  loadErrors: Record<string, string>
+}
+
+export type AppState = DomainState & SyncState
+export type AppStore = StoreApi<AppState>
+
+export function createAppStore(): AppStore {
+  const initial = Object.assign({}, ...DOMAINS.map((d) => d.initial)) as DomainState
+  return createStore<AppState>()(() => ({ ...initial, connection: 'connecting', ready: false, unauthorized: false, loadErrors: {} }))
+}
+
+/**
+ * Loads every snapshot each time the transport opens (first connect and every reconnect,
+ * so nothing missed while away stays on screen), then follows the events. A snapshot that
+ * arrives after a newer event for its domain is discarded. Returns the one unsubscribe.
+ */
+export function startSync(store: AppStore, connection: Connection): () => void {
+  const versions = new Map<string, number>(DOMAINS.map((d) => [d.name, 0]))
+  const offs: (() => void)[] = []
+  let stopped = false
+  let generation = 0
+
+  for (const domain of DOMAINS) {
+    for (const [event, apply] of Object.entries(domain.events)) {
+      offs.push(
+        connection.events.on(event as EventName, (payload) => {
+          versions.set(domain.name, (versions.get(domain.name) ?? 0) + 1)
+          store.setState((apply as (p: unknown) => Partial<AppState>)(payload))
+        }),
+      )
+    }
+  }
+
+  const loadAll = async (): Promise<void> => {
+    const mine = ++generation
+    store.setState({ ready: false })
+    await Promise.all(
+      DOMAINS.map(async (domain) => {
+        const before = versions.get(domain.name)
+        try {
+          const partial = await domain.load(connection.api)
+          if (stopped || mine !== generation || versions.get(domain.name) !== before) return
+          store.setState((s) => ({ ...(partial as Partial<AppState>), loadErrors: without(s.loadErrors, domain.name) }))
+        } catch (err) {
+          if (stopped || mine !== generation) return
+          if (isUnauthorized(err)) store.setState({ unauthorized: true })
+          store.setState((s) => ({ loadErrors: { ...s.loadErrors, [domain.name]: humanError(err) } }))
+        }
+      }),
+    )
+    if (!stopped && mine === generation) store.setState({ ready: true })
+  }
+
+  offs.push(
+    connection.events.onState((state) => {
+      if (stopped) return
+      store.setState({ connection: state })
+      if (state === 'open') void loadAll()
+    }),
+  )
+
+  return () => {
+    stopped = true
+    for (const off of offs.splice(0)) off()
+  }
+}
+
+function without(record: Record<string, string>, key: string): Record<string, string> {
+  if (!(key in record)) return record
+  const { [key]: _removed, ...rest } = record
+  return rest
+}

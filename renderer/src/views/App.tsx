@@ -1,0 +1,89 @@
+import { type ReactElement, useEffect, useState } from 'react'
+import type { ThemeChoice } from '../theme.js'
+import { useAppState } from './app-context.js'
+import { HealthBadge } from './HealthBadge.js'
+import { IconLogo, IconMoon, IconOverview, IconPeers, IconSettings, IconSun } from './icons.js'
+import { Overview } from './Overview.js'
+import { Peers } from './Peers.js'
+import { Settings } from './Settings.js'
+
+/** The views, in menu order. A new domain's view is one entry here. */
+const ROUTES = [
+  { id: 'overview', label: 'Overview', icon: IconOverview },
+  { id: 'peers', label: 'Peers', icon: IconPeers },
+  { id: 'settings', label: 'Settings', icon: IconSettings },
+] as const
+type RouteId = (typeof ROUTES)[number]['id']
+
+function routeFromHash(): RouteId {
+  const id = window.location.hash.replace(/^#\/?/, '')
+  return ROUTES.find((r) => r.id === id)?.id ?? 'overview'
+}
+
+function useRoute(): RouteId {
+  const [route, setRoute] = useState<RouteId>(routeFromHash)
+  useEffect(() => {
+    const update = (): void => setRoute(routeFromHash())
+    window.addEventListener('hashchange', update)
+    return () => window.removeEventListener('hashchange', update)
+  }, [])
+  return route
+}
+
+function ConnectionBanner(): ReactElement | null {
+  const state = useAppState((s) => s.connection)
+  if (state !== 'reconnecting') return null
+  return (
+    <div className="banner" role="status" data-testid="connection-banner">
+      Lost the connection to the wallet service. Reconnecting…
+    </div>
+  )
+}
+
+export function App({ theme, dark, onTheme }: { theme: ThemeChoice; dark: boolean; onTheme: (choice: ThemeChoice) => void }): ReactElement {
+  const route = useRoute()
+  const ready = useAppState((s) => s.ready)
+  const current = ROUTES.find((r) => r.id === route)!
+  useEffect(() => {
+    document.title = `${current.label} · BSV P2P Wallet`
+  }, [current])
+  return (
+    <div className="shell" data-testid="app" data-ready={ready ? 'true' : 'false'}>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <nav className="sidebar" aria-label="Main">
+        <div className="brand">
+          <IconLogo />
+          <span>BSV P2P Wallet</span>
+        </div>
+        <ul>
+          {ROUTES.map((r) => (
+            <li key={r.id}>
+              <a href={`#/${r.id}`} aria-current={r.id === route ? 'page' : undefined} data-testid={`nav-${r.id}`}>
+                <r.icon />
+                {r.label}
+              </a>
+            </li>
+          ))}
+        </ul>
+        <button type="button" className="theme-toggle" onClick={() => onTheme(dark ? 'light' : 'dark')} aria-label={dark ? 'Use light theme' : 'Use dark theme'} title={dark ? 'Use light theme' : 'Use dark theme'}>
+          {dark ? <IconSun /> : <IconMoon />}
+          <span>{dark ? 'Light theme' : 'Dark theme'}</span>
+        </button>
+      </nav>
+      <div className="content">
+        <header className="topbar">
+          <h1>{current.label}</h1>
+          <HealthBadge />
+        </header>
+        <ConnectionBanner />
+        <main id="main" tabIndex={-1} data-testid={`view-${route}`}>
+          {route === 'overview' && <Overview />}
+          {route === 'peers' && <Peers />}
+          {route === 'settings' && <Settings theme={theme} onTheme={onTheme} />}
+        </main>
+      </div>
+    </div>
+  )
+}

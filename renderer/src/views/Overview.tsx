@@ -1,0 +1,116 @@
+import type { ReactElement, ReactNode } from 'react'
+import type { Health } from '../../../shared/contract/index.js'
+import { HEALTH_TEXT, RELAY_TEXT, duration } from '../human.js'
+import { useAppState } from './app-context.js'
+import { CopyButton } from './CopyButton.js'
+
+function Card({ title, value, detail, tone, testId }: { title: string; value: ReactNode; detail?: ReactNode; tone?: 'ok' | 'warn' | 'muted'; testId?: string }): ReactElement {
+  return (
+    <article className={`card stat${tone ? ` tone-${tone}` : ''}`} data-testid={testId}>
+      <h3 className="stat-title">{title}</h3>
+      <p className="stat-value">{value}</p>
+      {detail && <p className="stat-detail">{detail}</p>}
+    </article>
+  )
+}
+
+/** How others reach this address, in a word. */
+function addressKind(addr: string): string {
+  if (addr.includes('/p2p-circuit')) return 'Via relay'
+  if (/\/wss?(\/|$)/.test(addr)) return 'WebSocket'
+  return 'Direct'
+}
+
+const sentence = (text: string): string => (text ? `${text[0]!.toUpperCase()}${text.slice(1)}${/[.!?]$/.test(text) ? '' : '.'}` : text)
+
+function relayDetail(health: Health): string {
+  const relay = health.relay
+  const text = RELAY_TEXT[relay.state]
+  if (relay.state === 'reserved' || relay.state === 'disabled') return text.meaning
+  const next = relay.relays.map((r) => r.nextAttemptInMs).filter((ms): ms is number => ms !== undefined)
+  const soonest = next.length > 0 ? Math.min(...next) : undefined
+  return soonest !== undefined ? `${text.meaning} Next try in ${Math.max(1, Math.ceil(soonest / 1000))} s.` : text.meaning
+}
+
+export function Overview(): ReactElement {
+  const health = useAppState((s) => s.health)
+  const loadError = useAppState((s) => s.loadErrors.health)
+  if (!health) {
+    return <p className="empty">{loadError ?? 'Loading the node’s health…'}</p>
+  }
+  const words = HEALTH_TEXT[health.status]
+  const relay = RELAY_TEXT[health.relay.state]
+  return (
+    <div className="stack">
+      <section className={`hero hero-${health.status}`} aria-labelledby="hero-title" data-testid="overview-status" data-status={health.status}>
+        <div>
+          <h2 id="hero-title">{words.headline}</h2>
+          {health.reasons.length === 1 ? (
+            <p className="muted">{sentence(health.reasons[0]!)}</p>
+          ) : health.reasons.length > 1 ? (
+            <ul className="reasons">
+              {health.reasons.map((r) => (
+                <li key={r}>{sentence(r)}</li>
+              ))}
+            </ul>
+          ) : (
+            <p className="muted">Your node is online{health.relay.state === 'reserved' ? ' and reachable from anywhere' : ''}.</p>
+          )}
+        </div>
+      </section>
+
+      <div className="grid">
+        <Card
+          title="Relay"
+          testId="relay-card"
+          value={relay.label}
+          detail={relayDetail(health)}
+          tone={health.relay.state === 'reserved' ? 'ok' : health.relay.state === 'disabled' ? 'muted' : 'warn'}
+        />
+        <Card title="Peers" value={`${health.connections} connected`} detail={`${health.peers} known in the directory`} />
+        <Card
+          title="Chain"
+          value={health.chain?.height != null ? `Block ${health.chain.height.toLocaleString('en-US')}` : 'Not connected'}
+          detail={health.chain ? `${health.chain.network} · ${health.chain.state === 'ok' ? 'in sync' : health.chain.state}` : 'The chain service is not set up yet.'}
+          tone={health.chain?.state === 'ok' ? 'ok' : 'muted'}
+        />
+        {health.channels && <Card title="Channels" value={`${health.channels.open} open`} detail={`${health.channels.pending} pending · ${health.channels.total} in total`} />}
+      </div>
+
+      <section className="card" aria-labelledby="node-title">
+        <h3 id="node-title" className="section-title">
+          Your node
+        </h3>
+        <dl className="facts">
+          <dt>Peer ID</dt>
+          <dd className="mono-row">
+            <span className="mono" data-testid="own-peer-id">
+              {health.peerId || '—'}
+            </span>
+            {health.peerId && <CopyButton text={health.peerId} label="Copy peer ID" />}
+          </dd>
+          <dt>Addresses</dt>
+          <dd>
+            {health.multiaddrs.length === 0 ? (
+              <span className="muted">None yet</span>
+            ) : (
+              <ul className="addresses">
+                {health.multiaddrs.map((a) => (
+                  <li key={a} className="address">
+                    <span className="pill">{addressKind(a)}</span>
+                    <span className="mono">{a}</span>
+                    <CopyButton text={a} label={`Copy ${addressKind(a).toLowerCase()} address`} />
+                  </li>
+                ))}
+              </ul>
+            )}
+          </dd>
+          <dt>Running for</dt>
+          <dd>{duration(health.uptimeSeconds)}</dd>
+          <dt>Version</dt>
+          <dd>{health.version}</dd>
+        </dl>
+      </section>
+    </div>
+  )
+}

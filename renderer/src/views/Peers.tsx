@@ -1,0 +1,165 @@
+import { type FormEvent, type ReactElement, useCallback, useId, useMemo, useRef, useState } from 'react'
+import { type Peer, isMethodName } from '../../../shared/contract/index.js'
+import { formatSats, relativeTime, shortPeerId } from '../human.js'
+import { EXAMPLE_ADDRESS, peerAddressProblem } from '../peer-address.js'
+import { useApp, useAppState } from './app-context.js'
+import { CopyButton } from './CopyButton.js'
+import { MessageDialog } from './MessageDialog.js'
+import { useAction } from './use-action.js'
+
+const CONNECTION_TEXT: Record<Peer['connection'], string> = {
+  direct: 'Connected',
+  relayed: 'Connected via relay',
+  none: 'Not connected',
+}
+
+function ConnectForm(): ReactElement {
+  const { connection } = useApp()
+  const inputId = useId()
+  const [address, setAddress] = useState('')
+  const [problem, setProblem] = useState<string | null>(null)
+  const dial = useCallback((multiaddr: string) => connection.api.connectPeer({ multiaddr }), [connection])
+  const action = useAction(dial)
+
+  const submit = async (e: FormEvent): Promise<void> => {
+    e.preventDefault()
+    action.reset()
+    const why = peerAddressProblem(address)
+    setProblem(why)
+    if (why) return
+    if (await action.run(address.trim())) setAddress('')
+  }
+
+  const message = problem ?? action.error
+  return (
+    <form className="card connect-form" onSubmit={(e) => void submit(e)} noValidate aria-labelledby={`${inputId}-title`}>
+      <h3 id={`${inputId}-title`} className="section-title">
+        Connect to a peer
+      </h3>
+      <label htmlFor={inputId}>Peer address</label>
+      <div className="input-row">
+        <input
+          id={inputId}
+          name="multiaddr"
+          className="mono-input"
+          value={address}
+          placeholder={EXAMPLE_ADDRESS}
+          autoComplete="off"
+          spellCheck={false}
+          aria-invalid={message ? true : undefined}
+          aria-describedby={`${inputId}-help`}
+          disabled={action.pending}
+          onChange={(e) => {
+            setAddress(e.target.value)
+            if (problem) setProblem(null)
+            if (action.error) action.reset()
+          }}
+        />
+        <button type="submit" className="primary" disabled={action.pending} data-testid="connect-submit">
+          {action.pending ? <span className="spinner" aria-hidden="true" /> : null}
+          {action.pending ? 'Connecting…' : 'Connect'}
+        </button>
+      </div>
+      <p id={`${inputId}-help`} className={message ? 'field-error' : 'field-help'} role={message ? 'alert' : undefined} data-testid="connect-message">
+        {message ??
+          (action.result
+            ? `Connected to ${shortPeerId(action.result.peerId)} ${action.result.connection === 'relayed' ? 'through the relay' : 'directly'}.`
+            : 'Paste the address the other person shared with you. It ends with /p2p/ and their peer ID.')}
+      </p>
+    </form>
+  )
+}
+
+/** The peer ids of our configured relays: the last /p2p/ of each relay address. */
+function relayIds(multiaddrs: string[]): Set<string> {
+  return new Set(multiaddrs.map((m) => m.split('/p2p/').pop() ?? '').filter(Boolean))
+}
+
+function PeerRow({ peer, isRelay, canMessage, onMessage }: { peer: Peer; isRelay: boolean; canMessage: boolean; onMessage: (peer: Peer) => void }): ReactElement {
+  const name = peer.name ?? (isRelay ? 'Your relay' : 'Unnamed peer')
+  return (
+    <li className="peer" data-testid="peer-row" data-peer-id={peer.peerId} data-connection={peer.connection}>
+      <div className="peer-main">
+        <div className="peer-name">
+          <span className={`conn-dot conn-${peer.connection}`} aria-hidden="true" />
+          <strong>{name}</strong>
+          <span className="mono muted" title={peer.peerId}>
+            {shortPeerId(peer.peerId)}
+          </span>
+          <CopyButton text={peer.peerId} label={`Copy peer ID of ${name}`} />
+        </div>
+        <div className="peer-meta">
+          <span>{CONNECTION_TEXT[peer.connection]}</span>
+          <span aria-hidden="true">·</span>
+          <span>seen {relativeTime(peer.lastSeen)}</span>
+        </div>
+        {peer.services.length > 0 && (
+          <ul className="chips" aria-label="Services">
+            {peer.services.map((s) => (
+              <li key={s.name} className="chip" title={s.description}>
+                {s.name} · {formatSats(s.priceSats)}
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
+      <button type="button" className="secondary" disabled={!canMessage} title={canMessage ? undefined : isRelay ? 'A relay only forwards connections; it does not take messages' : 'Messaging is not available in this version'} onClick={() => onMessage(peer)}>
+        Message
+      </button>
+    </li>
+  )
+}
+
+export function Peers(): ReactElement {
+  const peers = useAppState((s) => s.peers)
+  const relays = useAppState((s) => s.health?.relay.relays)
+  const relayPeers = useMemo(() => relayIds((relays ?? []).map((r) => r.multiaddr)), [relays])
+  const loadError = useAppState((s) => s.loadErrors.peers)
+  const [messaging, setMessaging] = useState<Peer | null>(null)
+  const returnFocus = useRef<HTMLElement | null>(null)
+  const canMessage = isMethodName('sendMessage')
+  const connected = peers.filter((p) => p.connected).length
+  return (
+    <div className="stack">
+      <ConnectForm />
+      <section className="card" aria-labelledby="peer-list-title">
+        <div className="section-head">
+          <h3 id="peer-list-title" className="section-title">
+            Directory
+          </h3>
+          <span className="muted" data-testid="peer-count">
+            {peers.length === 0 ? 'No peers yet' : `${connected} of ${peers.length} connected`}
+          </span>
+        </div>
+        {loadError && <p className="field-error">{loadError}</p>}
+        {peers.length === 0 ? (
+          <p className="empty">Peers you connect to or discover appear here.</p>
+        ) : (
+          <ul className="peer-list">
+            {peers.map((p) => (
+              <PeerRow
+                key={p.peerId}
+                peer={p}
+                isRelay={relayPeers.has(p.peerId)}
+                canMessage={canMessage && !relayPeers.has(p.peerId)}
+                onMessage={(peer) => {
+                  returnFocus.current = document.activeElement as HTMLElement | null
+                  setMessaging(peer)
+                }}
+              />
+            ))}
+          </ul>
+        )}
+      </section>
+      {messaging && (
+        <MessageDialog
+          peer={messaging}
+          onClose={() => {
+            setMessaging(null)
+            returnFocus.current?.focus()
+          }}
+        />
+      )}
+    </div>
+  )
+}
