@@ -1,7 +1,7 @@
 // Engine-core figures (issue 2): start-to-/health with the relay down, relay recovery after
 // outages of different lengths, heap over 1,000 start/stop cycles, idle CPU and RSS.
 import { readFileSync } from 'node:fs'
-import { firstLine, freePort, runEntry, startDaemon, startRelay, tempDir, waitFor } from '../test/helpers/processes.js'
+import { firstLine, freePort, runEntry, startDaemon, startDevnet, startRelay, tempDir, waitFor } from '../test/helpers/processes.js'
 import { type BenchResult, round, summarise } from './types.js'
 
 export interface EngineBenchOptions {
@@ -26,7 +26,7 @@ async function startToHealth(runs: number): Promise<BenchResult[]> {
     const dir = tempDir()
     const apiPort = await freePort()
     const t0 = performance.now()
-    const proc = runEntry('main/daemon/cli.ts', ['--data-dir', dir.path, '--p2p-host', '127.0.0.1', '--p2p-port', '0', '--api-port', String(apiPort), '--no-mdns', '--relay', deadRelay, '--log-level', 'warn'])
+    const proc = runEntry('main/daemon/cli.ts', ['--data-dir', dir.path, '--p2p-host', '127.0.0.1', '--p2p-port', '0', '--api-port', String(apiPort), '--no-mdns', '--network', 'devnet', '--relay', deadRelay, '--log-level', 'warn'])
     await waitFor('health', async () => {
       try {
         const res = await fetch(`http://127.0.0.1:${apiPort}/health`)
@@ -52,7 +52,8 @@ async function relayRecovery(outagesMs: number[]): Promise<BenchResult[]> {
   const daemonDir = tempDir()
   const port = await freePort()
   let relay = await startRelay(relayDir.path, port)
-  const daemon = await startDaemon(daemonDir.path, ['--relay', relay.multiaddr, '--log-level', 'warn'])
+  const devnet = await startDevnet()
+  const daemon = await startDaemon(daemonDir.path, ['--relay', relay.multiaddr, '--chain-url', devnet.url, '--log-level', 'warn'])
   const reserved = async (): Promise<boolean> => (await daemon.health()).relay.state === 'reserved'
   await waitFor('first reservation', reserved, 30_000, 10)
   const recoveries: number[] = []
@@ -67,6 +68,7 @@ async function relayRecovery(outagesMs: number[]): Promise<BenchResult[]> {
   const metrics = await (await fetch(`${daemon.apiUrl}/metrics`)).text()
   await daemon.kill()
   await relay.kill()
+  await devnet.kill()
   relayDir.remove()
   daemonDir.remove()
   const s = summarise(recoveries)
@@ -104,7 +106,8 @@ async function idle(seconds: number): Promise<BenchResult[]> {
   const relayDir = tempDir()
   const daemonDir = tempDir()
   const relay = await startRelay(relayDir.path, await freePort())
-  const daemon = await startDaemon(daemonDir.path, ['--relay', relay.multiaddr, '--log-level', 'warn'])
+  const devnet = await startDevnet()
+  const daemon = await startDaemon(daemonDir.path, ['--relay', relay.multiaddr, '--chain-url', devnet.url, '--log-level', 'warn'])
   await waitFor('reservation', async () => (await daemon.health()).relay.state === 'reserved', 30_000)
   await new Promise((r) => setTimeout(r, 3000)) // let start-up work settle
   const pid = daemon.child.pid!
@@ -122,6 +125,7 @@ async function idle(seconds: number): Promise<BenchResult[]> {
   const cpuPct = ((after.cpuTicks - before.cpuTicks) / ticksPerS / wallS) * 100
   await daemon.kill()
   await relay.kill()
+  await devnet.kill()
   relayDir.remove()
   daemonDir.remove()
   const s = summarise(rss)

@@ -1,11 +1,12 @@
 import { expect } from '@playwright/test'
-import { type DaemonProc, type RelayProc, freePort, startDaemon, startRelay, tempDir } from '../test/helpers/processes.js'
+import { type DaemonProc, type DevnetProc, type RelayProc, freePort, startDaemon, startDevnet, startRelay, tempDir } from '../test/helpers/processes.js'
 import { signIn, snapshot, test } from './fixtures.js'
 
 // One relay and two daemons for the whole file; the tests run in order and share them.
 test.describe.configure({ mode: 'serial' })
 
 let relay: RelayProc
+let devnet: DevnetProc
 let relayPort: number
 let a: DaemonProc
 let b: DaemonProc
@@ -19,11 +20,13 @@ test.beforeAll(async () => {
   dirs.push(relayDir, aDir, bDir)
   relayPort = await freePort()
   relay = await startRelay(relayDir.path, relayPort)
-  ;[a, b] = await Promise.all([startDaemon(aDir.path, ['--relay', relay.multiaddr, '--network', 'devnet']), startDaemon(bDir.path, ['--relay', relay.multiaddr, '--network', 'devnet'])])
+  devnet = await startDevnet()
+  const args = ['--relay', relay.multiaddr, '--network', 'devnet', '--chain-url', devnet.url]
+  ;[a, b] = await Promise.all([startDaemon(aDir.path, args), startDaemon(bDir.path, args)])
 })
 
 test.afterAll(async () => {
-  await Promise.all([a?.kill(), b?.kill(), relay?.kill()])
+  await Promise.all([a?.kill(), b?.kill(), relay?.kill(), devnet?.kill()])
   for (const d of dirs) d.remove()
 })
 

@@ -1,5 +1,5 @@
-import { afterAll, describe, expect, it } from 'vitest'
-import { type DaemonProc, type RelayProc, freePort, startDaemon, startRelay, tempDir, waitFor } from './helpers/processes.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type DaemonProc, type DevnetProc, type RelayProc, freePort, startDaemon, startDevnet, startRelay, tempDir, waitFor } from './helpers/processes.js'
 
 const metricValue = (text: string, name: string): number =>
   text
@@ -8,6 +8,11 @@ const metricValue = (text: string, name: string): number =>
     .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0)
 
 const cleanups: (() => Promise<unknown> | void)[] = []
+let devnet: DevnetProc
+beforeAll(async () => {
+  devnet = await startDevnet()
+  cleanups.push(() => devnet.kill())
+})
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c()
 })
@@ -25,7 +30,7 @@ describe('daemon and relay, as real processes', () => {
     expect(await relay.kill()).toBe(0)
 
     const spawnedAt = Date.now()
-    const daemon: DaemonProc = await startDaemon(daemonDir.path, ['--relay', relayAddr])
+    const daemon: DaemonProc = await startDaemon(daemonDir.path, ['--relay', relayAddr, '--chain-url', devnet.url])
     cleanups.push(() => daemon.kill('SIGKILL'))
     const health = await daemon.health()
     const readyMs = Date.now() - spawnedAt
@@ -72,8 +77,8 @@ describe('daemon and relay, as real processes', () => {
     cleanups.push(relayDir.remove, aDir.remove, bDir.remove)
     const relay = await startRelay(relayDir.path, await freePort())
     cleanups.push(() => relay.kill('SIGKILL'))
-    const a = await startDaemon(aDir.path, ['--relay', relay.multiaddr])
-    const b = await startDaemon(bDir.path, ['--relay', relay.multiaddr])
+    const a = await startDaemon(aDir.path, ['--relay', relay.multiaddr, '--chain-url', devnet.url])
+    const b = await startDaemon(bDir.path, ['--relay', relay.multiaddr, '--chain-url', devnet.url])
     cleanups.push(() => a.kill('SIGKILL'), () => b.kill('SIGKILL'))
     await waitFor('A reserved', async () => (await a.health()).relay.state === 'reserved', 20_000)
     const circuit = ((await a.health()).multiaddrs as string[]).find((m) => m.includes('/p2p-circuit/'))

@@ -86,6 +86,29 @@ export const EngineConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** The wallet; its passphrase is never in config (the daemon reads --passphrase-file or BSV_P2P_PASSPHRASE). */
+    wallet: z
+      .object({
+        /** Fee rate of our sends; BSV miners take 1-100 sat/kB. */
+        feeRateSatsPerKb: z.number().int().min(1).max(100_000).default(100),
+        /** How often UTXOs are synced from the chain service. */
+        syncIntervalMs: positiveInt.min(500).default(10_000),
+        /** Unused addresses watched beyond the last used one, per chain (restore finds coins within it). */
+        gapLimit: positiveInt.max(1000).default(10),
+      })
+      .strict()
+      .prefault({}),
+    chain: z
+      .object({
+        /** How often the chain height is polled for health. */
+        pollIntervalMs: positiveInt.min(500).default(10_000),
+        /** Per HTTP attempt to ARC / WhatsOnChain. */
+        timeoutMs: positiveInt.default(10_000),
+        /** Extra attempts on network errors and 5xx (never on a refusal). */
+        retries: z.number().int().min(0).max(10).default(2),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
 

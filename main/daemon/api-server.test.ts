@@ -2,6 +2,7 @@ import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { tempDir } from '../../test/helpers/processes.js'
+import { DevnetServer } from '../chain/devnet/devnet-server.js'
 import { validateConfig } from '../config/index.js'
 import { Daemon } from './daemon.js'
 
@@ -9,6 +10,7 @@ let daemon: Daemon
 let dir: { path: string; remove: () => void }
 let base: string
 let token: string
+let devnet: DevnetServer
 
 /** Raw HTTP, so tests can set Host and Origin as a browser or an attacker would. */
 function raw(path: string, opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<{ status: number; body: any }> {
@@ -38,7 +40,9 @@ const auth = (): Record<string, string> => ({ Authorization: `Bearer ${token}`, 
 
 beforeAll(async () => {
   dir = tempDir()
-  daemon = new Daemon(validateConfig({ dataDir: dir.path, network: 'devnet', logLevel: 'warn', p2p: { host: '127.0.0.1', port: 0, mdns: false }, api: { port: 0, maxBodyBytes: 4096 } }))
+  devnet = new DevnetServer({ port: 0 })
+  await devnet.start()
+  daemon = new Daemon(validateConfig({ dataDir: dir.path, network: 'devnet', chainUrl: devnet.url, logLevel: 'warn', p2p: { host: '127.0.0.1', port: 0, mdns: false }, api: { port: 0, maxBodyBytes: 4096 } }))
   await daemon.start()
   base = daemon.api.url
   token = (await import('node:fs')).readFileSync(`${dir.path}/api-token`, 'utf8').trim()
@@ -46,6 +50,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await daemon.stop()
+  await devnet.stop()
   dir.remove()
 })
 

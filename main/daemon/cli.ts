@@ -1,9 +1,23 @@
 // Entry point of the headless daemon. The polyfill must be the first import.
 import '../polyfill.js'
 import { ConfigError, DAEMON_USAGE, loadConfig } from '../config/index.js'
+import { PassphraseSourceError, WalletConfigError, WalletLockedError, WrongPassphraseError, loadPassphrase } from '../wallet/index.js'
 import { Daemon } from './daemon.js'
 
 const STOP_DEADLINE_MS = 4500
+
+/**
+ * Exit code 2 means "fix how the daemon is started" (bad config, wrong passphrase): a
+ * supervisor must not restart it in a loop (systemd: RestartPreventExitStatus=2).
+ */
+const EXIT_CONFIG = 2
+
+function isStartupRefusal(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof WalletConfigError || e instanceof PassphraseSourceError || e instanceof WalletLockedError || e instanceof WrongPassphraseError) return true
+  }
+  return false
+}
 
 async function main(): Promise<void> {
   let loaded
@@ -12,7 +26,7 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`bsv-p2p daemon: ${err.message}\n\n${DAEMON_USAGE}\n`)
-      process.exit(2)
+      process.exit(EXIT_CONFIG)
     }
     throw err
   }
@@ -21,7 +35,18 @@ async function main(): Promise<void> {
     process.exit(0)
   }
   const config = { ...loaded.config, logToConsole: true }
-  const daemon = new Daemon(config)
+  let daemon: Daemon
+  try {
+    const walletPassphrase = loadPassphrase({ file: loaded.cli.extra.passphraseFile, env: process.env })
+    daemon = new Daemon(config, { walletPassphrase })
+  } catch (err) {
+    // Refusals a person fixes by changing how they start the daemon: say so, exit 2.
+    if (isStartupRefusal(err)) {
+      process.stderr.write(`bsv-p2p daemon: ${(err as Error).message}\n`)
+      process.exit(EXIT_CONFIG)
+    }
+    throw err
+  }
   const log = daemon.logger
 
   // The daemon never exits by itself: an error nobody caught is logged and counted, and
@@ -74,7 +99,7 @@ async function main(): Promise<void> {
   } catch (err) {
     log.error('daemon failed to start', { err })
     process.stderr.write(`bsv-p2p daemon: failed to start: ${(err as Error).message}\n`)
-    process.exit(1)
+    process.exit(isStartupRefusal(err) ? EXIT_CONFIG : 1)
   }
   if (stopping) return
   const info = daemon.info()

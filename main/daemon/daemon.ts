@@ -4,6 +4,7 @@ import type { EngineConfig } from '../config/index.js'
 import { Engine } from '../engine/index.js'
 import type { Startable } from '../lifecycle/index.js'
 import type { Logger } from '../telemetry/index.js'
+import type { Keystore } from '../wallet/index.js'
 import { VERSION } from '../version.js'
 import { ApiServer } from './api-server.js'
 import { loadOrCreateApiToken } from './api-token.js'
@@ -28,8 +29,11 @@ export class Daemon implements Startable {
   readonly api: ApiServer
   readonly logger: Logger
 
-  constructor(readonly config: EngineConfig) {
-    this.engine = new Engine({ config })
+  constructor(
+    readonly config: EngineConfig,
+    secrets: { walletPassphrase?: string; walletKeystore?: Keystore; walletScryptLogN?: number } = {},
+  ) {
+    this.engine = new Engine({ config, ...secrets })
     this.logger = this.engine.logger.child('daemon')
     const token = loadOrCreateApiToken(config.dataDir)
     this.api = new ApiServer(

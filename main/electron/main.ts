@@ -2,7 +2,7 @@
 import '../polyfill.js'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { BrowserWindow, Menu, Notification, Tray, app, dialog, ipcMain, nativeImage, nativeTheme, protocol, session } from 'electron'
+import { BrowserWindow, Menu, Notification, Tray, app, dialog, ipcMain, nativeImage, nativeTheme, protocol, safeStorage, session } from 'electron'
 import { configFromEnv, mergeLayers, readConfigFile, validateConfig } from '../config/index.js'
 import { Engine } from '../engine/index.js'
 import { createLogger } from '../telemetry/index.js'
@@ -10,6 +10,7 @@ import { createAppProtocolHandler } from './app-protocol.js'
 import { bindContractIpc } from './ipc.js'
 import { NoticeLimiter, noticeFor } from './notifications.js'
 import { APP_ENTRY_URL, APP_ORIGIN, APP_SCHEME, APP_SCHEME_PRIVILEGES, hardenSession, hardenWebContents, secureWebPreferences } from './security.js'
+import { SafeStorageKeystore } from './safe-storage-keystore.js'
 import { TrayController } from './tray.js'
 
 const STOP_DEADLINE_MS = 5000
@@ -31,7 +32,9 @@ function run(): void {
   const config = validateConfig(mergeLayers(existsSync(configFile) ? readConfigFile(configFile) : {}, configFromEnv(process.env), { dataDir }), 'config')
   const logger = createLogger({ logDir: app.getPath('logs'), level: config.logLevel })
   const log = logger.child('electron')
-  const engine = new Engine({ config, logger })
+  // The wallet seed is sealed by the OS keychain; safeStorage is only used once the app is
+  // ready, which is when the engine starts.
+  const engine = new Engine({ config, logger, walletKeystore: new SafeStorageKeystore(safeStorage) })
 
   let window: BrowserWindow | null = null
   let tray: TrayController<Electron.NativeImage, Electron.Menu> | null = null

@@ -1,11 +1,4 @@
-/**
- * Seals secrets (the wallet seed) at rest. The wallet defines the interface it needs; until
- * main/wallet/keystore.ts exports it, this is its shape.
- */
-export interface Keystore {
-  seal(secret: Uint8Array): Promise<Uint8Array>
-  open(sealed: Uint8Array): Promise<Uint8Array>
-}
+import { frameOsSealed, type Keystore, unframeOsSealed } from '../wallet/keystore.js'
 
 /** The part of Electron's safeStorage used here, so tests pass a plain object. */
 export interface SafeStorageLike {
@@ -24,15 +17,14 @@ export class SealedDataError extends Error {
   override readonly name = 'SealedDataError'
 }
 
-/** Version tag so a later format can be told apart; the rest is safeStorage's own ciphertext. */
-const MAGIC = Buffer.from('BSVSS1:')
-
 /**
  * The app's keystore: the OS keychain through Electron's safeStorage (Keychain, DPAPI,
  * libsecret/kwallet). On Linux without a keyring safeStorage falls back to a fixed key;
  * that is refused unless the host explicitly allows it, because it is not encryption.
  */
 export class SafeStorageKeystore implements Keystore {
+  readonly protection = 'os' as const
+
   constructor(
     private readonly safeStorage: SafeStorageLike,
     private readonly init: { allowWeakBackend?: boolean } = {},
@@ -46,17 +38,22 @@ export class SafeStorageKeystore implements Keystore {
 
   async seal(secret: Uint8Array): Promise<Uint8Array> {
     this.check()
-    const sealed = this.safeStorage.encryptString(Buffer.from(secret).toString('base64'))
-    return new Uint8Array(Buffer.concat([MAGIC, sealed]))
+    // The wallet's own versioned frame around safeStorage's ciphertext.
+    return frameOsSealed(this.safeStorage.encryptString(Buffer.from(secret).toString('base64')))
   }
 
   async open(sealed: Uint8Array): Promise<Uint8Array> {
     this.check()
-    const data = Buffer.from(sealed)
-    if (data.length <= MAGIC.length || !data.subarray(0, MAGIC.length).equals(MAGIC)) throw new SealedDataError('not sealed by this keystore')
+    let data: Buffer
+    try {
+      data = Buffer.from(unframeOsSealed(sealed))
+    } catch {
+      throw new SealedDataError('not sealed by this keystore')
+    }
+    if (data.length === 0) throw new SealedDataError('not sealed by this keystore')
     let text: string
     try {
-      text = this.safeStorage.decryptString(data.subarray(MAGIC.length))
+      text = this.safeStorage.decryptString(data)
     } catch {
       throw new SealedDataError('cannot be opened on this account or machine')
     }

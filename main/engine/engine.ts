@@ -7,6 +7,7 @@ import { peerHandlers } from '../p2p/handlers.js'
 import { P2PNode, p2pInitFromConfig } from '../p2p/node.js'
 import { type Migration, Store } from '../store/index.js'
 import { type Logger, Metrics, createLogger } from '../telemetry/index.js'
+import { type Keystore, type WalletPart, createWalletPart, walletHandlers, walletMigrations } from '../wallet/index.js'
 import { VERSION } from '../version.js'
 import { EventBus } from './event-bus.js'
 import { assessHealth } from './health.js'
@@ -16,6 +17,12 @@ export interface EngineInit {
   config: EngineConfig
   /** A host may bring its own logger (the Electron app logs to its log folder). */
   logger?: Logger
+  /** The daemon's wallet passphrase (from --passphrase-file or BSV_P2P_PASSPHRASE); never in config. */
+  walletPassphrase?: string
+  /** The app's keystore (the OS keychain through safeStorage). */
+  walletKeystore?: Keystore
+  /** Lower scrypt cost for tests; production uses the keystore's default. */
+  walletScryptLogN?: number
 }
 
 export class EngineStateError extends Error {
@@ -25,7 +32,7 @@ export class EngineStateError extends Error {
 type EngineState = 'stopped' | 'starting' | 'running' | 'stopping'
 
 /** Every part's migrations, in apply order. A new part appends its list here. */
-const MIGRATIONS: readonly Migration[] = []
+const MIGRATIONS: readonly Migration[] = [...walletMigrations]
 
 /**
  * The composition root: builds every part once, starts them in dependency order and stops
@@ -39,6 +46,7 @@ export class Engine implements Startable {
   readonly events = new EventBus()
   readonly store: Store
   readonly p2p: P2PNode
+  readonly wallet: WalletPart
   readonly handlers: ApiHandlers
 
   private readonly publisher: HealthPublisher
@@ -60,6 +68,11 @@ export class Engine implements Startable {
 
     this.store = new Store({ dataDir: init.config.dataDir, migrations: MIGRATIONS })
     this.p2p = new P2PNode({ ...components, logger: this.logger.child('p2p') }, p2pInitFromConfig(init.config))
+    this.wallet = createWalletPart(
+      init.config,
+      { store: this.store, logger: this.logger, metrics: this.metrics, events: this.events },
+      { passphrase: init.walletPassphrase, keystore: init.walletKeystore, scryptLogN: init.walletScryptLogN },
+    )
     this.publisher = new HealthPublisher(
       {
         events: this.events,
@@ -74,6 +87,8 @@ export class Engine implements Startable {
       { name: 'store', part: this.store },
       { name: 'p2p', part: this.p2p },
       { name: 'p2p-changes', part: this.forward(() => this.p2p.subscribe((change) => this.notify(change))) },
+      ...this.wallet.parts,
+      { name: 'chain-changes', part: this.forward(() => this.wallet.monitor.onChange(() => this.notify('chain'))) },
       { name: 'health-publisher', part: this.publisher },
     ]
 
@@ -81,6 +96,7 @@ export class Engine implements Startable {
       getHealth: async () => this.health(),
       ...peerHandlers(this.p2p),
       ...settingsHandlers(this.config),
+      ...walletHandlers(this.wallet.wallet),
     }
   }
 
@@ -118,7 +134,8 @@ export class Engine implements Startable {
   health(): Health {
     const running = this.state === 'running'
     const relay = running ? this.p2p.relayHealth() : { state: 'disabled' as const, relays: [] }
-    const { status, reasons } = assessHealth({ running, relay })
+    const chain = running ? this.wallet.wallet.chainHealth() : undefined
+    const { status, reasons } = assessHealth({ running, relay, chain })
     const memory = process.memoryUsage()
     return {
       status,
@@ -131,6 +148,7 @@ export class Engine implements Startable {
       peers: this.p2p.directory.size,
       multiaddrs: running ? this.p2p.multiaddrs() : [],
       memory: { rss: memory.rss, heapUsed: memory.heapUsed },
+      ...(chain ? { chain } : {}),
     }
   }
 

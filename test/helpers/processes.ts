@@ -88,7 +88,8 @@ export interface DaemonProc extends Proc {
 }
 
 export async function startDaemon(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<DaemonProc> {
-  const proc = runEntry('main/daemon/cli.ts', ['--data-dir', dataDir, '--p2p-host', '127.0.0.1', '--p2p-port', '0', '--api-port', '0', '--no-mdns', '--log-level', 'debug', ...args], { env })
+  // Devnet unless the caller says otherwise (a later --network wins); pass --chain-url.
+  const proc = runEntry('main/daemon/cli.ts', ['--data-dir', dataDir, '--network', 'devnet', '--p2p-host', '127.0.0.1', '--p2p-port', '0', '--api-port', '0', '--no-mdns', '--log-level', 'debug', ...args], { env })
   const ready = JSON.parse(await firstLine(proc)) as { apiUrl: string; peerId: string }
   const token = readFileSync(join(dataDir, 'api-token'), 'utf8').trim()
   const call: DaemonProc['call'] = async (method, params = {}) => {
@@ -111,6 +112,20 @@ export async function startRelay(dataDir: string, port: number): Promise<RelayPr
   const proc = runEntry('main/relay/cli.ts', ['--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'info'])
   const multiaddr = await firstLine(proc, 30_000, false)
   return { ...proc, multiaddr }
+}
+
+export interface DevnetProc extends Proc {
+  url: string
+}
+
+/** A devnet chain as its own process, as `npm run devnet` runs it. */
+export async function startDevnet(opts: { dataDir?: string; port?: number } = {}): Promise<DevnetProc> {
+  const args = ['--host', '127.0.0.1', '--port', String(opts.port ?? 0)]
+  if (opts.dataDir) args.push('--data-dir', opts.dataDir)
+  const proc = runEntry('main/chain/devnet/cli.ts', args)
+  const url = await firstLine(proc, 30_000, false)
+  if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(url)) throw new Error(`unexpected devnet output: ${url}`)
+  return { ...proc, url }
 }
 
 /** Poll a condition until it holds or the deadline passes; returns the elapsed ms. */

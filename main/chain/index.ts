@@ -1,0 +1,7 @@
+export * from './chain.js'
+export { ChainMonitor, type ChainHealth, type ChainState, type ChainMonitorInit, type ChainMonitorComponents } from './chain-monitor.js'
+export { WhatsOnChainClient, type WhatsOnChainInit } from './woc-client.js'
+export { ArcClient, ARC_STATUS_REASONS, type ArcInit } from './arc-client.js'
+export { CHAIN_DEFAULTS, chainEndpoints, createChainClients, type ChainClientsInit } from './networks.js'
+export { DEFAULT_HTTP_POLICY, type HttpPolicy } from './http.js'
+export { checkPayment, type PaymentCheck } from './verify-payment.js'

@@ -1,0 +1,56 @@
+import { HD, Mnemonic, type PrivateKey } from '@bsv/sdk'
+import { ContractError } from '../../shared/contract/index.js'
+import type { Network } from '../config/schema.js'
+import { P2PKH_PREFIX } from './addresses.js'
+
+/** 0 = receive, 1 = change (BIP44). */
+export type AddressChain = 0 | 1
+
+/** BIP44 account paths: coin type 236 (BSV) on mainnet, 1 (test coins) elsewhere. */
+export const ACCOUNT_PATH: Readonly<Record<Network, string>> = { mainnet: "m/44'/236'/0'", testnet: "m/44'/1'/0'", devnet: "m/44'/1'/0'" }
+
+export function generateMnemonic(): string {
+  return Mnemonic.fromRandom(128).toString()
+}
+
+export function normaliseMnemonic(words: string): string {
+  return words.trim().toLowerCase().split(/\s+/).join(' ')
+}
+
+/** Checks word count, the English wordlist and the BIP39 checksum. */
+export function assertValidMnemonic(words: string): string {
+  const text = normaliseMnemonic(words)
+  const count = text.split(' ').length
+  if (![12, 15, 18, 21, 24].includes(count)) throw new ContractError('invalid_params', `a recovery phrase has 12 to 24 words, not ${count}`, { field: 'mnemonic' })
+  let valid: boolean
+  try {
+    valid = Mnemonic.isValid(text)
+  } catch {
+    valid = false
+  }
+  if (!valid) throw new ContractError('invalid_params', 'the recovery phrase is not valid: a word is misspelt or out of place (checksum mismatch)', { field: 'mnemonic' })
+  return text
+}
+
+/** The keys of one wallet: BIP39 seed, BIP32 account, addresses derived per chain and index. */
+export class WalletKeys {
+  private readonly chains: [HD, HD]
+  private readonly prefix: number
+
+  constructor(
+    readonly mnemonic: string,
+    readonly network: Network,
+  ) {
+    const account = HD.fromSeed(Mnemonic.fromString(mnemonic).toSeed()).derive(ACCOUNT_PATH[network])
+    this.chains = [account.deriveChild(0), account.deriveChild(1)]
+    this.prefix = P2PKH_PREFIX[network]
+  }
+
+  privateKey(chain: AddressChain, index: number): PrivateKey {
+    return this.chains[chain].deriveChild(index).privKey
+  }
+
+  address(chain: AddressChain, index: number): string {
+    return this.chains[chain].deriveChild(index).pubKey.toAddress([this.prefix])
+  }
+}
