@@ -72,4 +72,23 @@ describe('daemon lifecycle', () => {
     expect(await proc.exited).toBe(2)
     expect(proc.stderrTail()).toMatch(/environment: invalid logLevel/)
   }, 30_000)
+
+  it('refuses mainnet without a passphrase, and a wrong passphrase, with exit 2 (no restart loop)', async () => {
+    const dir = tempDir()
+    dirs.push(dir)
+    const mainnet = runEntry('main/daemon/cli.ts', ['--data-dir', dir.path, '--network', 'mainnet', '--p2p-port', '0', '--api-port', '0', '--no-mdns'])
+    expect(await mainnet.exited).toBe(2)
+    expect(mainnet.stderrTail()).toMatch(/mainnet wallet must be encrypted/)
+
+    const devnet = await startDevnet()
+    const pass = join(dir.path, 'pass')
+    writeFileSync(pass, 'correct horse battery staple\n', { mode: 0o600 })
+    const first = await startDaemon(dir.path, ['--chain-url', devnet.url, '--passphrase-file', pass])
+    expect(await first.kill('SIGTERM')).toBe(0)
+    writeFileSync(pass, 'wrong horse\n', { mode: 0o600 })
+    const wrong = runEntry('main/daemon/cli.ts', ['--data-dir', dir.path, '--network', 'devnet', '--chain-url', devnet.url, '--passphrase-file', pass, '--p2p-port', '0', '--api-port', '0', '--no-mdns'])
+    expect(await wrong.exited).toBe(2)
+    expect(wrong.stderrTail()).toMatch(/wrong passphrase/)
+    await devnet.kill()
+  }, 90_000)
 })
