@@ -109,6 +109,22 @@ export const EngineConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** Direct messages (main/p2p/messaging): per-peer inbound budget and delivery bounds. */
+    messaging: z
+      .object({
+        /** Messages per second each peer may send us (token bucket rate). */
+        ratePerSec: positiveInt.max(1_000_000).default(200),
+        /** Messages a peer may send at once before the rate applies. */
+        burst: positiveInt.max(1_000_000).default(400),
+        /** Largest frame accepted or sent. */
+        maxFrameBytes: positiveInt.min(17_216).max(1024 * 1024).default(64 * 1024),
+        /** How long sendMessage retries before failing. */
+        deadlineMs: positiveInt.max(600_000).default(30_000),
+        /** Unacknowledged messages per peer. */
+        window: positiveInt.max(65_536).default(256),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
 

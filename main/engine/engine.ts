@@ -3,7 +3,9 @@ import type { ApiHandlers, Health } from '../../shared/contract/index.js'
 import type { EngineConfig } from '../config/index.js'
 import { settingsHandlers } from '../config/handlers.js'
 import { type NamedStartable, type Startable, startAll, stopAll } from '../lifecycle/index.js'
+import { AnnouncementService } from '../p2p/discovery/index.js'
 import { peerHandlers } from '../p2p/handlers.js'
+import { MessagingService, messagingHandlers, messagingInitFromConfig, messagingMigrations } from '../p2p/messaging/index.js'
 import { P2PNode, p2pInitFromConfig } from '../p2p/node.js'
 import { type Migration, Store } from '../store/index.js'
 import { type Logger, Metrics, createLogger } from '../telemetry/index.js'
@@ -32,7 +34,7 @@ export class EngineStateError extends Error {
 type EngineState = 'stopped' | 'starting' | 'running' | 'stopping'
 
 /** Every part's migrations, in apply order. A new part appends its list here. */
-const MIGRATIONS: readonly Migration[] = [...walletMigrations]
+const MIGRATIONS: readonly Migration[] = [...walletMigrations, ...messagingMigrations]
 
 /**
  * The composition root: builds every part once, starts them in dependency order and stops
@@ -47,6 +49,8 @@ export class Engine implements Startable {
   readonly store: Store
   readonly p2p: P2PNode
   readonly wallet: WalletPart
+  readonly messaging: MessagingService
+  readonly discovery: AnnouncementService
   readonly handlers: ApiHandlers
 
   private readonly publisher: HealthPublisher
@@ -68,6 +72,14 @@ export class Engine implements Startable {
 
     this.store = new Store({ dataDir: init.config.dataDir, migrations: MIGRATIONS })
     this.p2p = new P2PNode({ ...components, logger: this.logger.child('p2p') }, p2pInitFromConfig(init.config))
+    this.messaging = new MessagingService(
+      { node: this.p2p, store: this.store, logger: this.logger.child('messaging'), metrics: this.metrics, events: this.events },
+      messagingInitFromConfig(init.config),
+    )
+    this.discovery = new AnnouncementService(
+      { node: this.p2p, logger: this.logger.child('discovery'), metrics: this.metrics },
+      { onAnnouncement: (peer) => this.p2p.directory.upsert(peer) },
+    )
     this.wallet = createWalletPart(
       init.config,
       { store: this.store, logger: this.logger, metrics: this.metrics, events: this.events },
@@ -87,6 +99,8 @@ export class Engine implements Startable {
       { name: 'store', part: this.store },
       { name: 'p2p', part: this.p2p },
       { name: 'p2p-changes', part: this.forward(() => this.p2p.subscribe((change) => this.notify(change))) },
+      { name: 'messaging', part: this.messaging },
+      { name: 'discovery', part: this.discovery },
       ...this.wallet.parts,
       { name: 'chain-changes', part: this.forward(() => this.wallet.monitor.onChange(() => this.notify('chain'))) },
       { name: 'health-publisher', part: this.publisher },
@@ -97,6 +111,7 @@ export class Engine implements Startable {
       ...peerHandlers(this.p2p),
       ...settingsHandlers(this.config),
       ...walletHandlers(this.wallet.wallet),
+      ...messagingHandlers(this.messaging),
     }
   }
 

@@ -1,12 +1,18 @@
 import type { z } from 'zod'
 import type { MethodSpec } from './define.js'
 import { healthEvents, healthMethods } from './health.js'
+import { messageEvents, messageMethods } from './messages.js'
 import { peerEvents, peerMethods } from './peers.js'
+import { settingsMethods } from './settings.js'
+import { walletEvents, walletMethods } from './wallet.js'
 
 export * from './errors.js'
 export * from './define.js'
 export * from './health.js'
 export * from './peers.js'
+export * from './messages.js'
+export * from './settings.js'
+export * from './wallet.js'
 
 /**
  * The one list of methods. Every transport (Electron IPC, the daemon's HTTP and
@@ -16,11 +22,16 @@ export * from './peers.js'
 export const methods = {
   ...healthMethods,
   ...peerMethods,
+  ...messageMethods,
+  ...settingsMethods,
+  ...walletMethods,
 } satisfies Record<string, MethodSpec>
 
 export const events = {
   ...healthEvents,
   ...peerEvents,
+  ...messageEvents,
+  ...walletEvents,
 } satisfies Record<string, z.ZodType>
 
 export type Methods = typeof methods

@@ -22,4 +22,3 @@ export const settingsMethods = {
   getSettings: method('The configuration the engine runs with (read-only).', z.object({}).strict().default({}), SettingsSchema),
 }
 
-export const settingsEvents = {}

@@ -1,0 +1,3 @@
+export { AnnouncementService, DiscoveryUnavailableError, type AnnouncementComponents, type AnnouncementInit, type SelfDescription } from './announcement-service.js'
+export { AnnouncementSchema, checkAnnouncement, type Announcement, type AnnouncedPeer } from './announcement.js'
+export { ANNOUNCE_TOPIC } from './constants.js'

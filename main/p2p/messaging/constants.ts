@@ -1,0 +1,54 @@
+/** The direct-message protocol; the version changes whenever a frame changes meaning. */
+export const MESSAGING_PROTOCOL = '/bsv-p2p/msg/1.0.0'
+
+/** Longest text a message may carry, in UTF-16 code units (what a person types). */
+export const MAX_TEXT_CHARS = 16_384
+
+/** Largest frame either side accepts; a bigger length prefix resets the stream. */
+export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024
+
+/** Messages written but not yet acknowledged, per peer. */
+export const DEFAULT_WINDOW = 256
+
+/** Messages a caller may have waiting for window space, per peer, before sends are refused. */
+export const DEFAULT_MAX_QUEUED_PER_PEER = 16_384
+
+/** How long sendMessage keeps retrying before it fails. */
+export const DEFAULT_DEADLINE_MS = 30_000
+
+/** Per-peer inbound budget: steady rate and burst (token bucket). */
+export const DEFAULT_RATE_PER_SEC = 200
+export const DEFAULT_BURST = 400
+
+/**
+ * Refusals (nacks) answered per peer per second; beyond it excess frames are dropped
+ * silently, so a flooder cannot make us spend as much writing as it spends sending.
+ */
+export const DEFAULT_NACK_RATE_PER_SEC = 50
+
+/** Peers whose rate-limit buckets are remembered (LRU). */
+export const DEFAULT_MAX_TRACKED_PEERS = 10_000
+
+/** Inbound streams of this protocol per connection: one session plus a retry overlapping it. */
+export const DEFAULT_MAX_INBOUND_STREAMS = 4
+export const DEFAULT_MAX_OUTBOUND_STREAMS = 4
+
+/** An outbound session with nothing in flight closes its stream after this long. */
+export const DEFAULT_IDLE_CLOSE_MS = 60_000
+
+/** Time allowed for one dial + protocol negotiation attempt. */
+export const DEFAULT_DIAL_TIMEOUT_MS = 10_000
+
+/** Reopen backoff after a stream or dial failure: base doubling to max, full jitter. */
+export const RETRY_BASE_MS = 50
+export const RETRY_MAX_MS = 2_000
+
+/** Most message ids one ack frame carries (keeps an ack frame well under the frame limit). */
+export const MAX_IDS_PER_ACK = 256
+
+/** Writes collected for one group commit before it is flushed without waiting for the tick. */
+export const MAX_COMMIT_BATCH = 2_048
+
+/** Full-text indexing runs this often, in chunks of this many rows, yielding between chunks. */
+export const INDEX_INTERVAL_MS = 250
+export const INDEX_CHUNK_ROWS = 500

@@ -1,0 +1,90 @@
+import type { Store } from '../../store/index.js'
+import { MAX_COMMIT_BATCH } from './constants.js'
+
+type Done<T> = (err: Error | null, result?: T) => void
+
+interface Op {
+  run: () => unknown
+  done: Done<unknown>
+}
+
+/**
+ * Group commit: writes queued in the same event-loop turn go into one transaction (one
+ * fsync, synchronous=FULL kept) and their callbacks run only after it committed, so an
+ * acknowledgement never leaves before the data it promises is on disk. A batch that
+ * reaches `maxBatch` is committed at once instead of waiting for the turn to end.
+ */
+export class GroupCommit {
+  private ops: Op[] = []
+  private scheduled: NodeJS.Immediate | null = null
+
+  constructor(
+    private readonly store: Store,
+    private readonly onBatch: (size: number) => void = () => {},
+    private readonly maxBatch = MAX_COMMIT_BATCH,
+  ) {}
+
+  get queued(): number {
+    return this.ops.length
+  }
+
+  /** Queue a write; `done` runs after the commit (err set if the transaction failed). */
+  enqueue<T>(run: () => T, done: Done<T>): void {
+    this.ops.push({ run, done: done as Done<unknown> })
+    if (this.ops.length >= this.maxBatch) this.flush()
+    else if (!this.scheduled) this.scheduled = setImmediate(() => this.flush())
+  }
+
+  run<T>(run: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.enqueue(run, (err, result) => (err ? reject(err) : resolve(result as T)))
+    })
+  }
+
+  /** Commit everything queued now (also called by stop, before the store closes). */
+  flush(): void {
+    if (this.scheduled) {
+      clearImmediate(this.scheduled)
+      this.scheduled = null
+    }
+    const ops = this.ops
+    if (ops.length === 0) return
+    this.ops = []
+    const results: unknown[] = new Array(ops.length)
+    let failure: Error | null = null
+    try {
+      const db = this.store.db
+      db.transaction(() => {
+        for (let i = 0; i < ops.length; i++) results[i] = ops[i]!.run()
+      })()
+    } catch (err) {
+      failure = err instanceof Error ? err : new Error(String(err))
+    }
+    this.onBatch(ops.length)
+    for (let i = 0; i < ops.length; i++) {
+      try {
+        if (failure) ops[i]!.done(failure)
+        else ops[i]!.done(null, results[i])
+      } catch {
+        // One callback's failure must not keep the others from learning their outcome.
+      }
+    }
+  }
+
+  /** Fail everything still queued (stop without a store). */
+  failAll(err: Error): void {
+    if (this.scheduled) {
+      clearImmediate(this.scheduled)
+      this.scheduled = null
+    }
+    const ops = this.ops
+    this.ops = []
+    for (const op of ops) {
+      try {
+        op.done(err)
+      } catch {
+        // as in flush
+      }
+    }
+  }
+}

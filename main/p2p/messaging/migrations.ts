@@ -1,0 +1,45 @@
+import type { Migration } from '../../store/index.js'
+
+/**
+ * Messages and their full-text index. One row per (peer, direction, id): a retried or
+ * replayed message is stored once. `seq` is the local arrival order (the list cursor).
+ * The FTS5 table is external-content over `messages` (the text is stored once). New rows
+ * are indexed in batches behind the hot path (MessageRepository.indexPending), up to
+ * `messages_fts_progress.indexed_seq`, and every search first catches the index up, so a
+ * search always sees every stored message while a message's commit never pays for
+ * tokenising. Deletes and text edits of indexed rows are mirrored by triggers.
+ */
+export const messagingMigrations: readonly Migration[] = [
+  {
+    id: 'messaging-001',
+    up: `
+      CREATE TABLE messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        msg_id TEXT NOT NULL,
+        peer_id TEXT NOT NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        text TEXT NOT NULL,
+        sent_at INTEGER NOT NULL,
+        received_at INTEGER,
+        status TEXT NOT NULL CHECK (status IN ('received', 'pending', 'delivered', 'failed')),
+        UNIQUE (peer_id, direction, msg_id)
+      ) STRICT;
+      CREATE INDEX messages_peer_seq ON messages (peer_id, seq);
+      CREATE VIRTUAL TABLE messages_fts USING fts5(text, content = 'messages', content_rowid = 'seq', tokenize = 'unicode61 remove_diacritics 2');
+      CREATE TABLE messages_fts_progress (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        indexed_seq INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO messages_fts_progress (id, indexed_seq) VALUES (1, 0);
+      CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+      WHEN old.seq <= (SELECT indexed_seq FROM messages_fts_progress WHERE id = 1) BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
+      END;
+      CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages
+      WHEN old.seq <= (SELECT indexed_seq FROM messages_fts_progress WHERE id = 1) BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
+        INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
+      END;
+    `,
+  },
+]

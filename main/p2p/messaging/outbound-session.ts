@@ -1,0 +1,286 @@
+import type { PeerId, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
+import type { Libp2pNode } from '../libp2p.js'
+import type { Logger } from '../../telemetry/index.js'
+import { MESSAGING_PROTOCOL, RETRY_BASE_MS, RETRY_MAX_MS } from './constants.js'
+import { FrameReader } from './frame-reader.js'
+import { type NackCode, concatFrames, parseResponseFrame } from './frames.js'
+
+/** One message on its way: queued, then in flight until acked, nacked or out of time. */
+export interface PendingSend {
+  readonly id: string
+  /** The encoded, length-prefixed msg frame. */
+  readonly frame: Uint8Array
+  settled: boolean
+}
+
+export interface OutboundSessionDeps {
+  peerId: PeerId
+  libp2p: Libp2pNode
+  window: number
+  maxFrameBytes: number
+  dialTimeoutMs: number
+  idleCloseMs: number
+  logger: Logger
+  onAck(pending: PendingSend): void
+  /** An ack for a message no longer waited for (it timed out, then arrived). */
+  onLateAck(id: string): void
+  onNack(pending: PendingSend, code: NackCode, retryAfterMs: number | undefined): void
+  onRetry(): void
+  onIdle(session: OutboundSession): void
+}
+
+export class SessionClosedError extends Error {
+  override readonly name = 'SessionClosedError'
+}
+
+/**
+ * The sending half of a conversation with one peer: one long-lived stream, reused for
+ * every message, with at most `window` messages unacknowledged. Frames are pipelined
+ * and acks matched by id. When the stream or connection fails, everything unacknowledged
+ * is sent again, in order, on a new stream (redialling if needed) with backoff; the
+ * receiver stores each id once, so a resend never duplicates.
+ */
+export class OutboundSession {
+  private readonly queue: PendingSend[] = []
+  private readonly inflight = new Map<string, PendingSend>()
+  private stream: Stream | null = null
+  private reader: FrameReader | null = null
+  private opening = false
+  private retryCancel: (() => void) | null = null
+  private idleTimer: NodeJS.Timeout | null = null
+  private failures = 0
+  private throttledUntil = 0
+  private closed = false
+  private readonly abortController = new AbortController()
+  /** Why the last dial failed; cleared once a stream opens. */
+  lastDialError: Error | null = null
+
+  constructor(private readonly deps: OutboundSessionDeps) {}
+
+  get peerId(): string {
+    return this.deps.peerId.toString()
+  }
+
+  /** Messages waiting or in flight. */
+  get size(): number {
+    return this.queue.length + this.inflight.size
+  }
+
+  send(pending: PendingSend): void {
+    if (this.closed) throw new SessionClosedError('session closed')
+    this.clearIdle()
+    this.queue.push(pending)
+    this.pump()
+  }
+
+  /** How long the peer asked us to hold off (ms); 0 when not throttled. */
+  throttledFor(now = performance.now()): number {
+    return Math.max(0, Math.ceil(this.throttledUntil - now))
+  }
+
+  /**
+   * The peer refused a message for rate: hold off for `ms`, and hand back every message
+   * not yet written so the caller can refuse it at once instead of queueing it.
+   */
+  throttle(ms: number): PendingSend[] {
+    this.throttledUntil = Math.max(this.throttledUntil, performance.now() + ms)
+    const unsent = this.queue.filter((p) => !p.settled)
+    this.queue.length = 0
+    return unsent
+  }
+
+  /** Stop waiting for a message (deadline): it leaves the window at once. */
+  forget(pending: PendingSend): void {
+    pending.settled = true
+    this.inflight.delete(pending.id)
+    this.pump()
+  }
+
+  private pump(): void {
+    if (this.closed) return
+    const stream = this.stream
+    if (!stream) {
+      if (this.queue.some((p) => !p.settled)) this.open()
+      else this.maybeIdle()
+      return
+    }
+    if (stream.writableNeedsDrain) return
+    const batch: Uint8Array[] = []
+    let bytes = 0
+    while (this.queue.length > 0 && this.inflight.size < this.deps.window && bytes < 256 * 1024) {
+      const p = this.queue.shift()!
+      if (p.settled) continue
+      this.inflight.set(p.id, p)
+      batch.push(p.frame)
+      bytes += p.frame.byteLength
+    }
+    if (batch.length > 0) {
+      try {
+        if (!stream.send(concatFrames(batch))) {
+          stream.onDrain().then(
+            () => this.pump(),
+            () => {},
+          )
+          return
+        }
+      } catch (err) {
+        this.streamFailed(stream, err instanceof Error ? err : new Error(String(err)))
+        return
+      }
+      // More may fit (the byte cap stopped us): continue after this turn.
+      if (this.queue.length > 0 && this.inflight.size < this.deps.window) setImmediate(() => this.pump())
+    }
+    this.maybeIdle()
+  }
+
+  private open(): void {
+    if (this.opening || this.retryCancel || this.closed) return
+    this.opening = true
+    const signal = AbortSignal.any([this.abortController.signal, AbortSignal.timeout(this.deps.dialTimeoutMs)])
+    this.deps.libp2p
+      .dialProtocol(this.deps.peerId, MESSAGING_PROTOCOL, { runOnLimitedConnection: true, signal })
+      .then(
+        (stream) => {
+          this.opening = false
+          if (this.closed) {
+            stream.abort(new SessionClosedError('session closed'))
+            return
+          }
+          this.lastDialError = null
+          this.attach(stream)
+          this.pump()
+        },
+        (err: unknown) => {
+          this.opening = false
+          if (this.closed) return
+          this.lastDialError = err instanceof Error ? err : new Error(String(err))
+          this.deps.logger.debug('message stream open failed', { peerId: this.peerId, err: this.lastDialError })
+          this.scheduleRetry()
+        },
+      )
+  }
+
+  private attach(stream: Stream): void {
+    this.stream = stream
+    this.reader = new FrameReader(this.deps.maxFrameBytes)
+    const reader = this.reader
+    const onMessage = (evt: StreamMessageEvent): void => {
+      let frames: Uint8Array[]
+      try {
+        frames = reader.push(evt.data)
+      } catch (err) {
+        this.streamFailed(stream, err as Error)
+        return
+      }
+      for (const bytes of frames) {
+        const parsed = parseResponseFrame(bytes)
+        if (!parsed.ok) {
+          this.deps.logger.debug('invalid answer frame ignored', { peerId: this.peerId })
+          continue
+        }
+        const frame = parsed.frame
+        if (frame.t === 'ack') {
+          for (const id of frame.ids) {
+            const p = this.inflight.get(id)
+            if (p) {
+              this.inflight.delete(id)
+              this.failures = 0
+              this.deps.onAck(p)
+            } else this.deps.onLateAck(id)
+          }
+        } else {
+          const p = this.inflight.get(frame.id)
+          if (p) {
+            this.inflight.delete(frame.id)
+            this.deps.onNack(p, frame.code, frame.retryAfterMs)
+          }
+        }
+      }
+      this.pump()
+    }
+    const onClose = (evt: StreamCloseEvent): void => {
+      this.streamFailed(stream, evt.error ?? new Error('stream closed'))
+    }
+    const onRemoteCloseWrite = (): void => {
+      // The receiver will answer nothing more on this stream.
+      this.streamFailed(stream, new Error('peer closed the stream'))
+    }
+    stream.addEventListener('message', onMessage)
+    stream.addEventListener('close', onClose)
+    stream.addEventListener('remoteCloseWrite', onRemoteCloseWrite)
+    this.detachStream = () => {
+      stream.removeEventListener('message', onMessage)
+      stream.removeEventListener('close', onClose)
+      stream.removeEventListener('remoteCloseWrite', onRemoteCloseWrite)
+    }
+  }
+
+  private detachStream: () => void = () => {}
+
+  private streamFailed(stream: Stream, err: Error): void {
+    if (this.stream !== stream) return
+    this.detachStream()
+    this.stream = null
+    this.reader = null
+    if (stream.status === 'open') stream.abort(err)
+    if (this.closed) return
+    // Unacknowledged messages go back to the front, in their original order.
+    const resend = [...this.inflight.values()].filter((p) => !p.settled)
+    this.inflight.clear()
+    this.queue.unshift(...resend)
+    if (this.queue.some((p) => !p.settled)) {
+      this.deps.logger.debug('message stream failed; resending', { peerId: this.peerId, resend: resend.length, err })
+      this.scheduleRetry()
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryCancel || this.closed) return
+    this.failures++
+    this.deps.onRetry()
+    // First retry at once (a stream reset is often just a closed relay circuit), then backoff with full jitter.
+    const ceiling = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(this.failures - 1, 16))
+    const delay = this.failures === 1 ? 0 : Math.floor(Math.random() * ceiling)
+    const handle = setTimeout(() => {
+      this.retryCancel = null
+      this.pump()
+    }, delay)
+    handle.unref?.()
+    this.retryCancel = () => clearTimeout(handle)
+  }
+
+  private maybeIdle(): void {
+    if (this.closed || this.idleTimer || this.size > 0) return
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null
+      if (this.size === 0 && !this.closed) this.deps.onIdle(this)
+    }, this.deps.idleCloseMs)
+    this.idleTimer.unref?.()
+  }
+
+  private clearIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer)
+    this.idleTimer = null
+  }
+
+  /** Close the stream; returns what was still waiting so the caller can fail it. */
+  close(): PendingSend[] {
+    if (this.closed) return []
+    this.closed = true
+    this.clearIdle()
+    this.retryCancel?.()
+    this.retryCancel = null
+    this.abortController.abort(new SessionClosedError('session closed'))
+    const left = [...this.inflight.values(), ...this.queue].filter((p) => !p.settled)
+    this.inflight.clear()
+    this.queue.length = 0
+    const stream = this.stream
+    this.stream = null
+    this.detachStream()
+    if (stream) {
+      if (left.length === 0) stream.close().catch(() => stream.abort(new SessionClosedError('session closed')))
+      else stream.abort(new SessionClosedError('session closed'))
+    }
+    return left
+  }
+}
