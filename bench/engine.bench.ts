@@ -1,7 +1,8 @@
 // Engine-core figures (issue 2): start-to-/health with the relay down, relay recovery after
 // outages of different lengths, heap over 1,000 start/stop cycles, idle CPU and RSS.
 import { readFileSync } from 'node:fs'
-import { firstLine, freePort, runEntry, startDaemon, startDevnet, startRelay, tempDir, waitFor } from '../test/helpers/processes.js'
+import { execFileSync } from 'node:child_process'
+import { HOST_ENTRIES, ROOT, firstLine, freePort, runEntry, startDaemon, startDevnet, startRelay, tempDir, useBundledHosts, waitFor } from '../test/helpers/processes.js'
 import { type BenchResult, round, summarise } from './types.js'
 
 export interface EngineBenchOptions {
@@ -17,16 +18,16 @@ async function startToHealth(runs: number): Promise<BenchResult[]> {
   const times: number[] = []
   const baseline: number[] = []
   for (let i = 0; i < runs; i++) {
-    // Baseline: the same runtime (node + tsx) starting an empty module and exiting.
+    // Baseline: the same runtime starting an empty module and exiting.
     const b0 = performance.now()
-    const empty = runEntry('bench/fixtures/empty.ts', [])
+    const empty = runEntry('bench/fixtures/empty.mjs', [])
     await empty.exited
     baseline.push(performance.now() - b0)
 
     const dir = tempDir()
     const apiPort = await freePort()
     const t0 = performance.now()
-    const proc = runEntry('main/daemon/cli.ts', ['--data-dir', dir.path, '--p2p-host', '127.0.0.1', '--p2p-port', '0', '--api-port', String(apiPort), '--no-mdns', '--network', 'devnet', '--relay', deadRelay, '--log-level', 'warn'])
+    const proc = runEntry(HOST_ENTRIES.daemon, ['--data-dir', dir.path, '--p2p-host', '127.0.0.1', '--p2p-port', '0', '--api-port', String(apiPort), '--no-mdns', '--network', 'devnet', '--relay', deadRelay, '--log-level', 'warn'])
     await waitFor('health', async () => {
       try {
         const res = await fetch(`http://127.0.0.1:${apiPort}/health`)
@@ -43,7 +44,7 @@ async function startToHealth(runs: number): Promise<BenchResult[]> {
   const s = summarise(times)
   const base = summarise(baseline)
   return [
-    { name: 'start to /health 200, relay down', unit: 'ms', value: round(s.p50), p50: round(s.p50), max: round(s.max), samples: s.samples, baseline: round(base.p50), baselineName: 'node+tsx empty process start-to-exit', ratio: round(s.p50 / base.p50), target: 'audit: never (crash loop); seed waited 30 s' },
+    { name: 'start to /health 200, relay down', unit: 'ms', value: round(s.p50), p50: round(s.p50), max: round(s.max), samples: s.samples, baseline: round(base.p50), baselineName: 'node empty module start-to-exit', ratio: round(s.p50 / base.p50), target: 'audit: never (crash loop); seed waited 30 s' },
   ]
 }
 
@@ -57,13 +58,26 @@ async function relayRecovery(outagesMs: number[]): Promise<BenchResult[]> {
   const reserved = async (): Promise<boolean> => (await daemon.health()).relay.state === 'reserved'
   await waitFor('first reservation', reserved, 30_000, 10)
   const recoveries: number[] = []
+  const attemptsNow = async (): Promise<number> =>
+    (await (await fetch(`${daemon.apiUrl}/metrics`)).text())
+      .split('\n')
+      .filter((l) => l.startsWith('bsv_p2p_relay_reservation_attempts_total'))
+      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0)
+  let longAttempts = 0
+  let longSeconds = 0
   for (const outage of outagesMs) {
+    const before = await attemptsNow()
+    const lostAt = performance.now()
     await relay.kill('SIGKILL')
     await waitFor('loss noticed', async () => !(await reserved()), 30_000, 10)
     await new Promise((r) => setTimeout(r, outage))
     relay = await startRelay(relayDir.path, port)
     // Clock starts when the relay is back and listening (it printed its address).
     recoveries.push(await waitFor('reservation back', reserved, 60_000, 10))
+    if (outage >= 10_000) {
+      longAttempts += (await attemptsNow()) - before
+      longSeconds += (performance.now() - lostAt) / 1000
+    }
   }
   const metrics = await (await fetch(`${daemon.apiUrl}/metrics`)).text()
   await daemon.kill()
@@ -79,7 +93,8 @@ async function relayRecovery(outagesMs: number[]): Promise<BenchResult[]> {
   const totalOutageS = outagesMs.reduce((a, b) => a + b, 0) / 1000
   return [
     { name: `relay recovery after outage (${outagesMs.length} outages, ${Math.min(...outagesMs)}-${Math.max(...outagesMs)} ms)`, unit: 'ms', value: round(s.p50), p50: round(s.p50), p95: round(s.p95), max: round(s.max), samples: s.samples, target: 'audit: < 10 s; issue: median < 2 s' },
-    { name: 'relay dial attempts per second of outage', unit: 'attempts/s', value: round(attempts / Math.max(1, totalOutageS)), note: `${attempts} attempts over ${round(totalOutageS, 1)} s of outage (plus detection)`, target: 'about 1/s at most' },
+    { name: 'relay dial attempts per second, all outages', unit: 'attempts/s', value: round(attempts / Math.max(1, totalOutageS)), note: `${attempts} attempts over ${round(totalOutageS, 1)} s of outage; short outages are dominated by the fast first retries` },
+    { name: 'relay dial attempts per second, steady state (outages >= 10 s)', unit: 'attempts/s', value: round(longAttempts / Math.max(1, longSeconds)), target: 'about 1/s at most' },
   ]
 }
 
@@ -137,6 +152,9 @@ async function idle(seconds: number): Promise<BenchResult[]> {
 
 export async function runEngineBench(opts: EngineBenchOptions = {}): Promise<BenchResult[]> {
   const quick = opts.quick ?? false
+  // Measure what `npm run daemon` runs: the bundled hosts under plain Node.
+  execFileSync(process.execPath, ['scripts/build-main.mjs', '--hosts'], { cwd: ROOT, stdio: 'ignore' })
+  useBundledHosts()
   return [
     ...(await startToHealth(quick ? 3 : 7)),
     ...(await relayRecovery(quick ? [200, 1000, 3000] : [100, 250, 500, 1000, 1500, 2500, 4000, 6000, 10_000, 15_000, 30_000])),

@@ -1,15 +1,18 @@
 // Bundles the Electron main process and the preload with esbuild:
 //   main/electron/main.ts -> dist/electron/main.js   (ESM, Electron's Node)
 //   preload/index.ts      -> dist/preload/index.cjs  (CJS: sandboxed preloads cannot load ESM)
-// `--daemon` also bundles the daemon CLI with the same settings to dist/daemon/cli.js, a
-// way to prove the bundle runs under plain Node where Electron cannot.
+// `--hosts` bundles the headless hosts instead, for plain Node (what `npm run daemon`,
+// `relay` and `devnet` run: a bundle starts faster and uses half the memory of a
+// transpiling loader):
+//   main/daemon/cli.ts -> dist/daemon/cli.js, main/relay/cli.ts -> dist/relay/cli.js,
+//   main/chain/devnet/cli.ts -> dist/devnet/cli.js
 import { build } from 'esbuild'
 import { rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const withDaemon = process.argv.includes('--daemon')
+const hosts = process.argv.includes('--hosts')
 
 // Native addons and packages that load files relative to themselves stay outside the
 // bundle and ship in node_modules (electron-builder packs production dependencies).
@@ -29,6 +32,7 @@ const common = {
   absWorkingDir: root,
 }
 
+async function buildApp() {
 rmSync(join(root, 'dist', 'electron'), { recursive: true, force: true })
 rmSync(join(root, 'dist', 'preload'), { recursive: true, force: true })
 
@@ -51,16 +55,30 @@ await build({
   external: ['electron'],
 })
 
-if (withDaemon) {
-  await build({
-    ...common,
-    entryPoints: ['main/daemon/cli.ts'],
-    outfile: 'dist/daemon/cli.js',
-    format: 'esm',
-    target: 'node20',
-    external: EXTERNAL.filter((m) => m !== 'electron'),
-    banner: { js: REQUIRE_SHIM },
-  })
 }
 
-process.stdout.write(`built dist/electron/main.js, dist/preload/index.cjs${withDaemon ? ', dist/daemon/cli.js' : ''}\n`)
+const HOSTS = [
+  ['main/daemon/cli.ts', 'dist/daemon/cli.js'],
+  ['main/relay/cli.ts', 'dist/relay/cli.js'],
+  ['main/chain/devnet/cli.ts', 'dist/devnet/cli.js'],
+]
+
+async function buildHosts() {
+  await Promise.all(
+    HOSTS.map(([entry, outfile]) =>
+      build({
+        ...common,
+        entryPoints: [entry],
+        outfile,
+        format: 'esm',
+        target: 'node20',
+        external: EXTERNAL.filter((m) => m !== 'electron'),
+        banner: { js: REQUIRE_SHIM },
+      }),
+    ),
+  )
+}
+
+if (hosts) await buildHosts()
+else await buildApp()
+process.stderr.write(`built ${hosts ? HOSTS.map(([, out]) => out).join(', ') : 'dist/electron/main.js, dist/preload/index.cjs'}\n`)

@@ -32,9 +32,22 @@ export interface Proc {
   kill: (signal?: NodeJS.Signals) => Promise<number | string>
 }
 
-/** Run a TypeScript entry point of the project under Node with tsx, as npm scripts do. */
+/**
+ * The hosts' entry points. Tests run the TypeScript sources through tsx (no build step);
+ * the benchmarks switch to the bundles (`npm run build:hosts`) that `npm run daemon` runs.
+ */
+export const HOST_ENTRIES = { daemon: 'main/daemon/cli.ts', relay: 'main/relay/cli.ts', devnet: 'main/chain/devnet/cli.ts' }
+
+export function useBundledHosts(): void {
+  HOST_ENTRIES.daemon = 'dist/daemon/cli.js'
+  HOST_ENTRIES.relay = 'dist/relay/cli.js'
+  HOST_ENTRIES.devnet = 'dist/devnet/cli.js'
+}
+
+/** Run an entry point under Node: TypeScript through tsx, a built .js bundle directly. */
 export function runEntry(entry: string, args: string[], opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Proc {
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', join(ROOT, entry), ...args], {
+  const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : []
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...loader, join(ROOT, entry), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -89,7 +102,7 @@ export interface DaemonProc extends Proc {
 
 export async function startDaemon(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<DaemonProc> {
   // Devnet unless the caller says otherwise (a later --network wins); pass --chain-url.
-  const proc = runEntry('main/daemon/cli.ts', ['--data-dir', dataDir, '--network', 'devnet', '--p2p-host', '127.0.0.1', '--p2p-port', '0', '--api-port', '0', '--no-mdns', '--log-level', 'debug', ...args], { env })
+  const proc = runEntry(HOST_ENTRIES.daemon, ['--data-dir', dataDir, '--network', 'devnet', '--p2p-host', '127.0.0.1', '--p2p-port', '0', '--api-port', '0', '--no-mdns', '--log-level', 'debug', ...args], { env })
   const ready = JSON.parse(await firstLine(proc)) as { apiUrl: string; peerId: string }
   const token = readFileSync(join(dataDir, 'api-token'), 'utf8').trim()
   const call: DaemonProc['call'] = async (method, params = {}) => {
@@ -109,7 +122,7 @@ export interface RelayProc extends Proc {
 }
 
 export async function startRelay(dataDir: string, port: number): Promise<RelayProc> {
-  const proc = runEntry('main/relay/cli.ts', ['--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'info'])
+  const proc = runEntry(HOST_ENTRIES.relay, ['--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'info'])
   const multiaddr = await firstLine(proc, 30_000, false)
   return { ...proc, multiaddr }
 }
@@ -122,7 +135,7 @@ export interface DevnetProc extends Proc {
 export async function startDevnet(opts: { dataDir?: string; port?: number } = {}): Promise<DevnetProc> {
   const args = ['--host', '127.0.0.1', '--port', String(opts.port ?? 0)]
   if (opts.dataDir) args.push('--data-dir', opts.dataDir)
-  const proc = runEntry('main/chain/devnet/cli.ts', args)
+  const proc = runEntry(HOST_ENTRIES.devnet, args)
   const url = await firstLine(proc, 30_000, false)
   if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(url)) throw new Error(`unexpected devnet output: ${url}`)
   return { ...proc, url }
