@@ -9,3 +9,7 @@ export {
 } from './signer.js'
 export * from './state-machine.js'
 export * from './transactions.js'
+export { ChannelEngine, type ChannelEngineComponents, type ChannelEngineInit, type ChannelWallet } from './channel-engine.js'
+export { channelHandlers } from './handlers.js'
+export { channelMigrations } from './migrations.js'
+export { CHANNEL_PROTOCOL } from './protocol.js'

@@ -109,6 +109,26 @@ export const EngineConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** Payment channels (main/channels). */
+    channels: z
+      .object({
+        /** Incoming channels up to this capacity are accepted at once; larger ones wait for acceptChannel. */
+        autoAcceptMaxSats: z.number().int().min(0).max(2_100_000_000_000_000).default(10_000_000),
+        /** Confirmations of the funding tx before a channel is usable (0: accepted by the chain service). */
+        confirmations: z.number().int().min(0).max(100).default(0),
+        /** Lifetime of a new channel in blocks (its refund's lock height is now + this). */
+        expiryBlocks: positiveInt.max(52_560).default(144),
+        /** The payee settles this many blocks before expiry. */
+        closeMarginBlocks: positiveInt.max(1000).default(6),
+        /** Fee rate of channel transactions (both sides must agree; the payee requires at least this). */
+        feeRateSatsPerKb: z.number().int().min(1).max(100_000).default(100),
+        /** Signed payments in flight per channel. */
+        window: positiveInt.max(1024).default(32),
+        /** How often channels are checked against the chain. */
+        chainPollMs: positiveInt.min(100).default(5_000),
+      })
+      .strict()
+      .prefault({}),
     /** Direct messages (main/p2p/messaging): per-peer inbound budget and delivery bounds. */
     messaging: z
       .object({

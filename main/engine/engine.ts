@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import type { ApiHandlers, Health } from '../../shared/contract/index.js'
+import { ChannelEngine, channelHandlers, channelMigrations } from '../channels/index.js'
 import type { EngineConfig } from '../config/index.js'
 import { settingsHandlers } from '../config/handlers.js'
 import { type NamedStartable, type Startable, startAll, stopAll } from '../lifecycle/index.js'
@@ -34,7 +35,7 @@ export class EngineStateError extends Error {
 type EngineState = 'stopped' | 'starting' | 'running' | 'stopping'
 
 /** Every part's migrations, in apply order. A new part appends its list here. */
-const MIGRATIONS: readonly Migration[] = [...walletMigrations, ...messagingMigrations]
+const MIGRATIONS: readonly Migration[] = [...walletMigrations, ...messagingMigrations, ...channelMigrations]
 
 /**
  * The composition root: builds every part once, starts them in dependency order and stops
@@ -49,6 +50,7 @@ export class Engine implements Startable {
   readonly store: Store
   readonly p2p: P2PNode
   readonly wallet: WalletPart
+  readonly channels: ChannelEngine
   readonly messaging: MessagingService
   readonly discovery: AnnouncementService
   readonly handlers: ApiHandlers
@@ -85,6 +87,27 @@ export class Engine implements Startable {
       { store: this.store, logger: this.logger, metrics: this.metrics, events: this.events },
       { passphrase: init.walletPassphrase, keystore: init.walletKeystore, scryptLogN: init.walletScryptLogN },
     )
+    const ch = init.config.channels
+    this.channels = new ChannelEngine(
+      {
+        store: this.store,
+        logger: this.logger.child('channels'),
+        metrics: this.metrics,
+        events: this.events,
+        node: this.p2p,
+        wallet: this.wallet.wallet,
+        chain: this.wallet.chain,
+      },
+      {
+        policy: { autoAcceptMaxSats: ch.autoAcceptMaxSats },
+        confirmations: ch.confirmations,
+        defaultExpiryBlocks: ch.expiryBlocks,
+        closeMarginBlocks: ch.closeMarginBlocks,
+        feeRateSatsPerKb: ch.feeRateSatsPerKb,
+        window: ch.window,
+        chainPollMs: ch.chainPollMs,
+      },
+    )
     this.publisher = new HealthPublisher(
       {
         events: this.events,
@@ -102,6 +125,7 @@ export class Engine implements Startable {
       { name: 'messaging', part: this.messaging },
       { name: 'discovery', part: this.discovery },
       ...this.wallet.parts,
+      { name: 'channels', part: this.channels },
       { name: 'chain-changes', part: this.forward(() => this.wallet.monitor.onChange(() => this.notify('chain'))) },
       { name: 'health-publisher', part: this.publisher },
     ]
@@ -112,6 +136,7 @@ export class Engine implements Startable {
       ...settingsHandlers(this.config),
       ...walletHandlers(this.wallet.wallet),
       ...messagingHandlers(this.messaging),
+      ...channelHandlers(this.channels),
     }
   }
 
@@ -164,6 +189,7 @@ export class Engine implements Startable {
       multiaddrs: running ? this.p2p.multiaddrs() : [],
       memory: { rss: memory.rss, heapUsed: memory.heapUsed },
       ...(chain ? { chain } : {}),
+      ...(running ? { channels: this.channels.counts() } : {}),
     }
   }
 

@@ -11,7 +11,7 @@ import { WalletService } from './wallet-service.js'
 
 export { walletMigrations } from './migrations.js'
 export { walletHandlers } from './handlers.js'
-export { WalletService, WalletConfigError, WalletLockedError, type WalletServiceInit, type WalletServiceComponents } from './wallet-service.js'
+export { type ChannelFundingReservation, WalletService, WalletConfigError, WalletLockedError, type WalletServiceInit, type WalletServiceComponents } from './wallet-service.js'
 export { PassphraseKeystore, PlainKeystore, WrongPassphraseError, KeystoreFormatError, frameOsSealed, unframeOsSealed, type Keystore } from './keystore.js'
 export { parseAddress, isValidAddress } from './addresses.js'
 

@@ -9,6 +9,9 @@ export type AddressChain = 0 | 1
 /** BIP44 account paths: coin type 236 (BSV) on mainnet, 1 (test coins) elsewhere. */
 export const ACCOUNT_PATH: Readonly<Record<Network, string>> = { mainnet: "m/44'/236'/0'", testnet: "m/44'/1'/0'", devnet: "m/44'/1'/0'" }
 
+/** Payment channel keys: a separate BIP44 account (1'), so they never collide with addresses. */
+export const CHANNEL_ACCOUNT_PATH: Readonly<Record<Network, string>> = { mainnet: "m/44'/236'/1'", testnet: "m/44'/1'/1'", devnet: "m/44'/1'/1'" }
+
 export function generateMnemonic(): string {
   return Mnemonic.fromRandom(128).toString()
 }
@@ -36,18 +39,26 @@ export function assertValidMnemonic(words: string): string {
 export class WalletKeys {
   private readonly chains: [HD, HD]
   private readonly prefix: number
+  private readonly channelChain: HD
 
   constructor(
     readonly mnemonic: string,
     readonly network: Network,
   ) {
-    const account = HD.fromSeed(Mnemonic.fromString(mnemonic).toSeed()).derive(ACCOUNT_PATH[network])
+    const root = HD.fromSeed(Mnemonic.fromString(mnemonic).toSeed())
+    const account = root.derive(ACCOUNT_PATH[network])
+    this.channelChain = root.derive(CHANNEL_ACCOUNT_PATH[network]).deriveChild(0)
     this.chains = [account.deriveChild(0), account.deriveChild(1)]
     this.prefix = P2PKH_PREFIX[network]
   }
 
   privateKey(chain: AddressChain, index: number): PrivateKey {
     return this.chains[chain].deriveChild(index).privKey
+  }
+
+  /** The key of payment channel number `index` (m/44'/coin'/1'/0/index). */
+  channelPrivateKey(index: number): PrivateKey {
+    return this.channelChain.deriveChild(index).privKey
   }
 
   address(chain: AddressChain, index: number): string {

@@ -40,6 +40,12 @@ export interface WalletServiceInit {
   syncConcurrency?: number
 }
 
+export interface ChannelFundingReservation {
+  reservationId: string
+  coins: { txid: string; vout: number; satoshis: number; privateKey: Uint8Array }[]
+  changeAddress: string
+}
+
 export class WalletConfigError extends Error {
   override readonly name = 'WalletConfigError'
 }
@@ -214,6 +220,72 @@ export class WalletService implements Startable {
       this.sendsTotal.inc({ result: 'error' })
       throw err
     }
+  }
+
+  /**
+   * The private key of payment channel number `index`, derived from the wallet seed on
+   * demand (never stored): a restored wallet can still sign for its channels.
+   */
+  channelPrivateKey(index: number): Uint8Array {
+    if (!Number.isSafeInteger(index) || index < 0 || index >= 0x80000000) throw new RangeError('channel key index out of range')
+    return Uint8Array.from(this.requireKeys().channelPrivateKey(index).toArray('be', 32))
+  }
+
+  /**
+   * Coins for a channel's funding tx, reserved (same rules as a send: selection and
+   * reservation in one SQLite transaction), with their keys and a fresh change address.
+   * The caller builds and broadcasts the tx, then calls completeChannelFunding, or
+   * releaseChannelFunding when it was not broadcast.
+   */
+  reserveForChannel(params: { capacitySats: number; feeRateSatsPerKb: number }): ChannelFundingReservation {
+    const keys = this.requireKeys()
+    if (!Number.isSafeInteger(params.capacitySats) || params.capacitySats <= 0) throw new ContractError('invalid_params', 'capacitySats must be a positive whole number', { field: 'capacitySats' })
+    const reservationId = randomUUID()
+    // The multisig output is 46 bytes larger than the P2PKH output the selection assumes.
+    const margin = Math.ceil((64 * params.feeRateSatsPerKb) / 1000) + 1
+    const plan = this.components.store.db.transaction(() => {
+      const selection = selectCoins(this.repo.availableCoins(), params.capacitySats + margin, Math.max(this.feeRate, params.feeRateSatsPerKb))
+      if (!selection.ok) return selection
+      if (!this.repo.reserve(selection.coins, reservationId)) throw new Error('coin reservation raced')
+      const idx = this.repo.chainStats(1).maxIssued + 1
+      const changeAddress = keys.address(1, idx)
+      this.repo.insertAddress({ address: changeAddress, chain: 1, idx, issued: true })
+      return { ...selection, changeAddress }
+    })()
+    if (!plan.ok) throw new ContractError('insufficient_funds', `not enough coins: ${plan.available} sat spendable, ${plan.needed} sat needed with the fee`, { available: plan.available, needed: plan.needed })
+    const owned = new Map(this.repo.addresses().map((a) => [a.address, a]))
+    const utxos = new Map(this.repo.utxos().map((u) => [`${u.txid}:${u.vout}`, u]))
+    const coins = plan.coins.map((coin) => {
+      const row = utxos.get(`${coin.txid}:${coin.vout}`)
+      const addr = row ? owned.get(row.address) : undefined
+      if (!row || !addr) {
+        this.repo.release(reservationId)
+        throw new Error('a reserved coin has no key')
+      }
+      return { txid: coin.txid, vout: coin.vout, satoshis: coin.satoshis, privateKey: Uint8Array.from(keys.privateKey(addr.chain, addr.idx).toArray('be', 32)) }
+    })
+    return { reservationId, coins, changeAddress: plan.changeAddress }
+  }
+
+  /** The funding tx was accepted by the chain: its coins are spent, its change is ours. */
+  completeChannelFunding(reservationId: string, tx: { txid: string; capacitySats: number; feeSats: number; changeSats: number; changeAddress: string; fundingAddress: string }): void {
+    this.repo.completeSend(
+      reservationId,
+      {
+        txid: tx.txid,
+        sats: tx.capacitySats,
+        fee: tx.feeSats,
+        address: tx.fundingAddress,
+        change: tx.changeSats > 0 ? { txid: tx.txid, vout: 1, satoshis: tx.changeSats, height: null, address: tx.changeAddress } : null,
+      },
+      Date.now(),
+    )
+    this.emitIfChanged()
+  }
+
+  /** The funding tx never left: its coins are available again. */
+  releaseChannelFunding(reservationId: string): void {
+    this.repo.release(reservationId)
   }
 
   listTransactions(params: { limit: number; before?: number }): WalletTransaction[] {

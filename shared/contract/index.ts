@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import type { MethodSpec } from './define.js'
+import { channelEvents, channelMethods } from './channels.js'
 import { healthEvents, healthMethods } from './health.js'
 import { messageEvents, messageMethods } from './messages.js'
 import { peerEvents, peerMethods } from './peers.js'
@@ -13,6 +14,7 @@ export * from './peers.js'
 export * from './messages.js'
 export * from './settings.js'
 export * from './wallet.js'
+export * from './channels.js'
 
 /**
  * The one list of methods. Every transport (Electron IPC, the daemon's HTTP and
@@ -25,6 +27,7 @@ export const methods = {
   ...messageMethods,
   ...settingsMethods,
   ...walletMethods,
+  ...channelMethods,
 } satisfies Record<string, MethodSpec>
 
 export const events = {
@@ -32,6 +35,7 @@ export const events = {
   ...peerEvents,
   ...messageEvents,
   ...walletEvents,
+  ...channelEvents,
 } satisfies Record<string, z.ZodType>
 
 export type Methods = typeof methods

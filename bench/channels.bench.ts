@@ -1,0 +1,89 @@
+// Payment channel figures (issue 5), in process: two channel engines over real libp2p
+// on 127.0.0.1, real SQLite (WAL, synchronous=FULL), an in-process devnet. Beside them, in
+// the same run, the raw rate of durable SQLite commits on this disk: a payment costs at
+// least one commit on the payee (before its ack), so that rate bounds sequential latency;
+// pipelined payments share commits (group commit) and may exceed it.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { openDatabase } from '../main/store/index.js'
+import { type Side, connect, fund, removeDir, startDevnet, startSide } from '../main/channels/test/harness.js'
+import { type BenchResult, round, summarise } from './types.js'
+
+function durableCommitsPerSecond(durationMs: number): number {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-sqlite-'))
+  const db = openDatabase(dir)
+  try {
+    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)')
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+    const tx = db.transaction((v: string) => insert.run(v))
+    let n = 0
+    const started = performance.now()
+    while (performance.now() - started < durationMs) {
+      tx('x'.repeat(200))
+      n++
+    }
+    return n / ((performance.now() - started) / 1000)
+  } finally {
+    db.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+export async function runChannelsBench(opts: { quick?: boolean } = {}): Promise<BenchResult[]> {
+  const cycles = opts.quick ? 5 : 20
+  const sequential = opts.quick ? 300 : 2000
+  const pipelined = opts.quick ? 1000 : 5000
+  const devnet = await startDevnet()
+  const sides: Side[] = []
+  const results: BenchResult[] = []
+  try {
+    const payer = await startSide(devnet)
+    const payee = await startSide(devnet)
+    sides.push(payer, payee)
+    await connect(payer, payee)
+    await fund(devnet, payer, 20_000_000)
+
+    const commitRate = durableCommitsPerSecond(opts.quick ? 500 : 2000)
+    results.push({ name: 'raw durable SQLite commits (1 row, WAL, synchronous=FULL)', unit: 'commits/s', value: round(commitRate, 0) })
+
+    const cycleTimes: number[] = []
+    for (let i = 0; i < cycles; i++) {
+      const t0 = performance.now()
+      const c = await payer.engine.open({ peerId: payee.peerId, capacitySats: 100_000 })
+      await payer.engine.pay({ channelId: c.id, sats: 10 })
+      await payer.engine.close(c.id)
+      cycleTimes.push(performance.now() - t0)
+    }
+    const cyc = summarise(cycleTimes)
+    results.push({ name: 'open + 1 payment + cooperative close (devnet, 0 conf)', unit: 'ms', value: round(cyc.mean), p50: round(cyc.p50), p95: round(cyc.p95), p99: round(cyc.p99), max: round(cyc.max), samples: cyc.samples, target: '<= 100 ms' })
+
+    const channel = await payer.engine.open({ peerId: payee.peerId, capacitySats: 10_000_000 })
+    for (let i = 0; i < 50; i++) await payer.engine.pay({ channelId: channel.id, sats: 1 })
+    const lat: number[] = []
+    for (let i = 0; i < sequential; i++) {
+      const t0 = performance.now()
+      await payer.engine.pay({ channelId: channel.id, sats: 1 })
+      lat.push(performance.now() - t0)
+    }
+    const l = summarise(lat)
+    const seqRate = 1000 / l.mean
+    results.push({
+      name: 'payment latency, sequential (sign, commit, send, verify, commit, ack, commit)', unit: 'ms', value: round(l.mean, 3), p50: round(l.p50, 3), p95: round(l.p95, 3), p99: round(l.p99, 3), max: round(l.max, 3), samples: l.samples,
+      baseline: round(1000 / commitRate, 3), baselineName: 'one durable commit', ratio: round(l.mean / (1000 / commitRate)), target: 'p50 <= 3 ms, p99 <= 15 ms',
+    })
+    results.push({ name: 'payments/s sequential', unit: 'payments/s', value: round(seqRate, 0), baseline: round(commitRate, 0), baselineName: 'durable commits/s', ratio: round(seqRate / commitRate) })
+
+    const t0 = performance.now()
+    await Promise.all(Array.from({ length: pipelined }, () => payer.engine.pay({ channelId: channel.id, sats: 1 })))
+    const rate = pipelined / ((performance.now() - t0) / 1000)
+    results.push({ name: 'payments/s pipelined in one channel (window 32)', unit: 'payments/s', value: round(rate, 0), samples: pipelined, baseline: round(commitRate, 0), baselineName: 'durable commits/s', ratio: round(rate / commitRate), target: '>= 1,000/s' })
+  } finally {
+    for (const s of sides) {
+      await s.stop().catch(() => {})
+      removeDir(s.dir)
+    }
+    await devnet.stop()
+  }
+  return results
+}

@@ -1,0 +1,89 @@
+// A payee facing a hostile or buggy payer (or a third peer): every bad update or close is
+// refused with a typed error and leaves the stored channel exactly as it was.
+import { PrivateKey } from '@bsv/sdk'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { DevnetServer } from '../chain/devnet/devnet-server.js'
+import { ChannelLink, type OutgoingRequest } from './protocol.js'
+import { selectBackend } from './signer.js'
+import { signInput } from './transactions.js'
+import { type Side, connect, fund, removeDir, startDevnet, startSide } from './test/harness.js'
+
+describe('channel attacks are refused with the state unchanged', () => {
+  let devnet: DevnetServer
+  let payer: Side
+  let payee: Side
+  let mallory: Side
+  let channelId: string
+
+  beforeAll(async () => {
+    devnet = await startDevnet()
+    ;[payer, payee, mallory] = await Promise.all([startSide(devnet), startSide(devnet), startSide(devnet)])
+    await connect(payer, payee)
+    await connect(mallory, payee)
+    await fund(devnet, payer, 1_000_000)
+    channelId = (await payer.engine.open({ peerId: payee.peerId, capacitySats: 50_000 })).id
+    for (let i = 0; i < 3; i++) await payer.engine.pay({ channelId, sats: 100 })
+  }, 30_000)
+
+  afterAll(async () => {
+    for (const s of [payer, payee, mallory]) {
+      await s?.stop()
+      if (s) removeDir(s.dir)
+    }
+    await devnet?.stop()
+  })
+
+  function snapshot(): unknown {
+    const c = payee.engine.get(channelId)
+    return { seq: c.seq, paidSats: c.paidSats, state: c.state, payments: c.payments.length, row: payee.engine.repo.get(channelId) }
+  }
+
+  async function refusal(from: Side, frame: OutgoingRequest): Promise<string> {
+    const link = new ChannelLink(from.libp2p, payee.peerId, 3000)
+    try {
+      await link.request(frame as never)
+      return 'accepted'
+    } catch (err) {
+      return (err as { code: string }).code
+    } finally {
+      link.close()
+    }
+  }
+
+  /** A correctly built settlement signed by `key` (the payer's real key unless stated). */
+  function signed(paidSats: number, key?: Uint8Array): string {
+    const rec = payer.engine.repo.get(channelId)!
+    const tx = payer.engine.settlementTx(rec, paidSats)
+    return Buffer.from(signInput(tx, 0, payer.engine.source(rec), key ?? payer.engine.key(rec.keyIndex), selectBackend())).toString('hex')
+  }
+
+  it('refuses unsigned, wrongly signed, shrinking, replayed, foreign, split-changing and over-capacity updates', async () => {
+    const before = snapshot()
+    const otherKey = Uint8Array.from(PrivateKey.fromRandom().toArray('be', 32))
+    const cases: [string, Side, OutgoingRequest, string][] = [
+      ['unsigned', payer, { t: 'pay', channelId, seq: 4, paidSats: 400, sig: '' }, 'invalid_params'],
+      ['garbage signature', payer, { t: 'pay', channelId, seq: 4, paidSats: 400, sig: '30'.repeat(36) + '41' }, 'forbidden'],
+      ['signed by another key', payer, { t: 'pay', channelId, seq: 4, paidSats: 400, sig: signed(400, otherKey) }, 'forbidden'],
+      ['signature over another amount', payer, { t: 'pay', channelId, seq: 4, paidSats: 500, sig: signed(400) }, 'forbidden'],
+      ['smaller cumulative amount', payer, { t: 'pay', channelId, seq: 4, paidSats: 250, sig: signed(250) }, 'invalid_params'],
+      ['same amount', payer, { t: 'pay', channelId, seq: 4, paidSats: 300, sig: signed(300) }, 'invalid_params'],
+      ['replayed sequence, other state', payer, { t: 'pay', channelId, seq: 2, paidSats: 400, sig: signed(400) }, 'conflict'],
+      ['skipped sequence', payer, { t: 'pay', channelId, seq: 9, paidSats: 400, sig: signed(400) }, 'invalid_params'],
+      ['over capacity', payer, { t: 'pay', channelId, seq: 4, paidSats: 50_000, sig: signed(400) }, 'invalid_params'],
+      ['another peer sends for this channel', mallory, { t: 'pay', channelId, seq: 4, paidSats: 400, sig: signed(400) }, 'not_found'],
+      ['another peer asks to close', mallory, { t: 'close', channelId, seq: 3, paidSats: 300 }, 'not_found'],
+      ['close with a different split', payer, { t: 'close', channelId, seq: 3, paidSats: 200 }, 'conflict'],
+      ['close with a newer unsigned state', payer, { t: 'close', channelId, seq: 4, paidSats: 400 }, 'conflict'],
+      ['refund re-signed for another outpoint', payer, { t: 'signRefund', channelId, fundingTxid: 'ab'.repeat(32), fundingVout: 0 }, 'invalid_state'],
+    ]
+    for (const [name, from, frame, code] of cases) {
+      expect(`${name}: ${await refusal(from, frame)}`).toBe(`${name}: ${code}`)
+      expect(snapshot()).toEqual(before)
+    }
+    // The payer's own engine refuses an over-capacity payment before signing anything.
+    await expect(payer.engine.pay({ channelId, sats: 60_000 })).rejects.toMatchObject({ code: 'insufficient_funds' })
+    // The honest state still moves on.
+    expect(await payer.engine.pay({ channelId, sats: 1 })).toMatchObject({ seq: 4, paidSats: 301 })
+    expect(payee.engine.get(channelId)).toMatchObject({ seq: 4, paidSats: 301 })
+  }, 30_000)
+})

@@ -1,0 +1,214 @@
+import { ContractError } from '../../shared/contract/index.js'
+import type { Logger } from '../telemetry/index.js'
+import { ChannelPeerError } from './protocol.js'
+
+export interface OutgoingPayment {
+  seq: number
+  paidSats: number
+  sig: string
+  memo?: string
+}
+
+interface Entry extends OutgoingPayment {
+  resolve: () => void
+  reject: (err: Error) => void
+  settled: boolean
+  timer: NodeJS.Timeout | null
+}
+
+export interface PipelineDeps {
+  window: number
+  payTimeoutMs: number
+  logger: Logger
+  send(p: OutgoingPayment): Promise<void>
+  /** The payee's latest stored state. */
+  sync(): Promise<{ seq: number; paidSats: number }>
+  /** Persist that the payee stored every state up to `seq` (group-committed). */
+  acked(seq: number, paidSats: number): Promise<void>
+  /** The payee refused `seq` for a reason other than a lost link: states from it on are void. */
+  refused(seq: number, err: Error): void
+}
+
+const RETRY_MIN_MS = 50
+const RETRY_MAX_MS = 2000
+
+/**
+ * The payer's updates to one channel. Up to `window` signed states are in flight at once:
+ * safe because each is a complete settlement on its own and every later one pays the payee
+ * more, so the payee keeps the highest it verified and losing any earlier one costs
+ * nobody anything. The payee accepts them only in sequence, so its acks come in order and
+ * an ack for `seq` confirms every state before it. A lost link puts the unacknowledged
+ * states back in the queue; the link is reconciled (the payee says what it holds) before
+ * they are resent, and the payee answers a repeated identical state with the same ack.
+ */
+export class PaymentPipeline {
+  private queue: Entry[] = []
+  private readonly inflight = new Map<number, Entry>()
+  private ackedSeq: number
+  private reconciling = false
+  private retryMs = RETRY_MIN_MS
+  private stopped = false
+  private retryTimer: NodeJS.Timeout | null = null
+  private idleWaiters: (() => void)[] = []
+
+  constructor(
+    private readonly deps: PipelineDeps,
+    ackedSeq: number,
+  ) {
+    this.ackedSeq = ackedSeq
+  }
+
+  get pending(): number {
+    return this.queue.length + this.inflight.size
+  }
+
+  /** Queue a signed, persisted state; resolves when the payee acknowledged it. */
+  push(p: OutgoingPayment, track = true): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const entry: Entry = { ...p, resolve, reject, settled: false, timer: null }
+      if (track) {
+        entry.timer = setTimeout(() => {
+          this.settle(entry, new ContractError('timeout', `payment ${p.seq} not acknowledged within ${this.deps.payTimeoutMs} ms; it stays signed and is resent when the peer returns`))
+        }, this.deps.payTimeoutMs)
+      }
+      this.queue.push(entry)
+      this.pump()
+    })
+  }
+
+  /** Resend whatever is unacknowledged after asking the payee what it holds (reconnect, restart). */
+  reconcile(): void {
+    if (this.reconciling || this.stopped) return
+    this.reconciling = true
+    for (const e of this.inflight.values()) this.queue.push(e)
+    this.inflight.clear()
+    this.queue.sort((a, b) => a.seq - b.seq)
+    this.deps.sync().then(
+      (remote) => {
+        if (remote.seq > this.ackedSeq) this.ack(remote.seq, remote.paidSats)
+        this.queue = this.queue.filter((e) => e.seq > remote.seq)
+        this.reconciling = false
+        this.retryMs = RETRY_MIN_MS
+        this.pump()
+      },
+      (err: unknown) => {
+        this.reconciling = false
+        this.retryLater(err)
+      },
+    )
+  }
+
+  /** The peer is reachable again: reconcile now instead of waiting out the backoff. */
+  kick(): void {
+    if (this.stopped || !this.retryTimer) return
+    clearTimeout(this.retryTimer)
+    this.retryTimer = null
+    this.retryMs = RETRY_MIN_MS
+    this.reconcile()
+  }
+
+  /** Resolves when nothing is queued or in flight (or after `timeoutMs`). */
+  idle(timeoutMs: number): Promise<boolean> {
+    if (this.pending === 0) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs)
+      this.idleWaiters.push(() => {
+        clearTimeout(timer)
+        resolve(true)
+      })
+    })
+  }
+
+  /** Voids every state from `seq` on (they were refused); their callers hear `err`. */
+  dropFrom(seq: number, err: Error): void {
+    for (const e of [...this.queue, ...this.inflight.values()]) if (e.seq >= seq) this.settle(e, err)
+    this.queue = this.queue.filter((e) => e.seq < seq)
+    for (const s of [...this.inflight.keys()]) if (s >= seq) this.inflight.delete(s)
+    this.checkIdle()
+  }
+
+  stop(): void {
+    this.stopped = true
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    for (const e of [...this.queue, ...this.inflight.values()]) this.settle(e, new ContractError('unavailable', 'the channel engine stopped'))
+    this.queue = []
+    this.inflight.clear()
+    this.checkIdle()
+  }
+
+  private pump(): void {
+    if (this.reconciling || this.stopped || this.retryTimer) return
+    while (this.queue.length > 0 && this.inflight.size < this.deps.window) {
+      const e = this.queue.shift()!
+      if (e.seq <= this.ackedSeq) {
+        this.settle(e)
+        continue
+      }
+      this.inflight.set(e.seq, e)
+      this.deps.send(e).then(
+        () => {
+          if (this.inflight.get(e.seq) !== e) return
+          this.ack(e.seq, e.paidSats)
+        },
+        (err: unknown) => {
+          if (this.inflight.get(e.seq) !== e) return
+          if (err instanceof ChannelPeerError && (err.code === 'link_lost' || err.code === 'timeout' || err.code === 'unavailable')) {
+            this.retryLater(err)
+            return
+          }
+          this.deps.refused(e.seq, err instanceof Error ? err : new Error(String(err)))
+        },
+      )
+    }
+    this.checkIdle()
+  }
+
+  private ack(seq: number, paidSats: number): void {
+    if (seq <= this.ackedSeq) return
+    this.ackedSeq = seq
+    const done: Entry[] = []
+    for (const [s, e] of this.inflight) {
+      if (s > seq) continue
+      done.push(e)
+      this.inflight.delete(s)
+    }
+    for (const e of this.queue) if (e.seq <= seq) done.push(e)
+    this.queue = this.queue.filter((e) => e.seq > seq)
+    // The ack is recorded in the background (group-committed): losing it in a crash costs
+    // nothing, since the payee holds the state and the next reconcile learns it again.
+    this.deps.acked(seq, paidSats).catch((err: unknown) => this.deps.logger.error('could not record an acknowledged payment', { err, seq }))
+    for (const e of done) this.settle(e)
+    this.pump()
+  }
+
+  private settle(e: Entry, err?: Error): void {
+    if (e.timer) clearTimeout(e.timer)
+    e.timer = null
+    if (e.settled) return
+    e.settled = true
+    if (err) e.reject(err)
+    else e.resolve()
+  }
+
+  private retryLater(err: unknown): void {
+    if (this.stopped) return
+    for (const e of this.inflight.values()) this.queue.push(e)
+    this.inflight.clear()
+    this.queue.sort((a, b) => a.seq - b.seq)
+    if (this.retryTimer) return
+    this.deps.logger.debug('channel link lost; reconciling', { err, pending: this.queue.length })
+    const delay = this.retryMs
+    this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2)
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null
+      this.reconcile()
+    }, delay)
+  }
+
+  private checkIdle(): void {
+    if (this.pending !== 0) return
+    const waiters = this.idleWaiters
+    this.idleWaiters = []
+    for (const w of waiters) w()
+  }
+}

@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
+import { ChainMonitor } from '../../chain/chain-monitor.js'
+import { DevnetServer } from '../../chain/devnet/devnet-server.js'
+import { createChainClients } from '../../chain/networks.js'
+import { EventBus } from '../../engine/event-bus.js'
+import { type Libp2pNode, createNode } from '../../p2p/libp2p.js'
+import { Store } from '../../store/index.js'
+import { Metrics, silentLogger } from '../../telemetry/index.js'
+import { walletMigrations } from '../../wallet/migrations.js'
+import { WalletService } from '../../wallet/wallet-service.js'
+import { ChannelEngine, type ChannelEngineInit } from '../channel-engine.js'
+import { channelMigrations } from '../migrations.js'
+
+const LIMITS = { maxConnections: 100, inboundConnectionThreshold: 1000, maxIncomingPendingConnections: 100 }
+
+export interface Side {
+  engine: ChannelEngine
+  wallet: WalletService
+  store: Store
+  libp2p: Libp2pNode
+  events: EventBus
+  peerId: string
+  dir: string
+  key: PrivateKey
+  port: number
+  /** Stops everything but keeps the data dir (for a restart). */
+  stop(): Promise<void>
+}
+
+export async function startDevnet(): Promise<DevnetServer> {
+  const devnet = new DevnetServer({ host: '127.0.0.1', minFeeRateSatsPerKb: 50 })
+  await devnet.start()
+  return devnet
+}
+
+export async function startSide(devnet: DevnetServer, opts: { dir?: string; key?: PrivateKey; port?: number; init?: ChannelEngineInit } = {}): Promise<Side> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'bsv-chan-'))
+  const key = opts.key ?? (await generateKeyPair('Ed25519'))
+  const libp2p = await createNode({ privateKey: key, listen: [`/ip4/127.0.0.1/tcp/${opts.port ?? 0}`], limits: LIMITS, mdns: false, pubsub: false })
+  await libp2p.start()
+  const store = new Store({ dataDir: dir, migrations: [...walletMigrations, ...channelMigrations] })
+  await store.start()
+  const chain = createChainClients({ network: 'devnet', chainUrl: devnet.url, http: { retries: 0, timeoutMs: 3000 } })
+  const monitor = new ChainMonitor({ lookup: chain.lookup, logger: silentLogger }, { network: 'devnet', intervalMs: 60_000 })
+  const events = new EventBus()
+  const metrics = new Metrics()
+  const wallet = new WalletService({ store, logger: silentLogger, metrics, events, chain: { ...chain, monitor } }, { network: 'devnet', syncIntervalMs: 60_000, scryptLogN: 10, gapLimit: 5 })
+  await monitor.start()
+  await wallet.start()
+  const engine = new ChannelEngine({ store, logger: silentLogger, metrics, events, node: { libp2p }, wallet, chain }, { chainPollMs: 200, requestTimeoutMs: 3000, ...opts.init })
+  await engine.start()
+  const tcp = libp2p.getMultiaddrs().map((m) => m.toString()).find((m) => m.includes('/tcp/'))!
+  return {
+    engine, wallet, store, libp2p, events, dir, key, peerId: libp2p.peerId.toString(), port: Number(tcp.split('/tcp/')[1]!.split('/')[0]),
+    async stop() {
+      await engine.stop()
+      await wallet.stop()
+      await monitor.stop()
+      await libp2p.stop()
+      await store.stop()
+    },
+  }
+}
+
+export async function connect(a: Side, b: Side): Promise<void> {
+  await a.libp2p.peerStore.merge(b.libp2p.peerId, { multiaddrs: b.libp2p.getMultiaddrs() })
+  await a.libp2p.dial(multiaddr(b.libp2p.getMultiaddrs()[0]!.toString()))
+}
+
+export async function fund(devnet: DevnetServer, side: Side, sats: number): Promise<void> {
+  await devnet.faucet(side.wallet.info().address, sats)
+  await side.wallet.sync()
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true })
+}
+
+export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
