@@ -2,7 +2,7 @@
 // outages of different lengths, heap over 1,000 start/stop cycles, idle CPU and RSS.
 import { readFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
-import { HOST_ENTRIES, ROOT, firstLine, freePort, runEntry, startDaemon, startDevnet, startRelay, tempDir, useBundledHosts, waitFor } from '../test/helpers/processes.js'
+import { HOST_ENTRIES, ROOT, firstLine, freePort, metricSum, runEntry, startDaemon, startDevnet, startRelay, tempDir, useBundledHosts, waitFor } from '../test/helpers/processes.js'
 import { type BenchResult, round, summarise } from './types.js'
 
 export interface EngineBenchOptions {
@@ -59,10 +59,7 @@ async function relayRecovery(outagesMs: number[]): Promise<BenchResult[]> {
   await waitFor('first reservation', reserved, 30_000, 10)
   const recoveries: number[] = []
   const attemptsNow = async (): Promise<number> =>
-    (await (await fetch(`${daemon.apiUrl}/metrics`)).text())
-      .split('\n')
-      .filter((l) => l.startsWith('bsv_p2p_relay_reservation_attempts_total'))
-      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0)
+    metricSum(await (await fetch(`${daemon.apiUrl}/metrics`)).text(), 'bsv_p2p_relay_reservation_attempts_total')
   let longAttempts = 0
   let longSeconds = 0
   for (const outage of outagesMs) {
@@ -86,10 +83,7 @@ async function relayRecovery(outagesMs: number[]): Promise<BenchResult[]> {
   relayDir.remove()
   daemonDir.remove()
   const s = summarise(recoveries)
-  const attempts = metrics
-    .split('\n')
-    .filter((l) => l.startsWith('bsv_p2p_relay_reservation_attempts_total'))
-    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0)
+  const attempts = metricSum(metrics, 'bsv_p2p_relay_reservation_attempts_total')
   const totalOutageS = outagesMs.reduce((a, b) => a + b, 0) / 1000
   return [
     { name: `relay recovery after outage (${outagesMs.length} outages, ${Math.min(...outagesMs)}-${Math.max(...outagesMs)} ms)`, unit: 'ms', value: round(s.p50), p50: round(s.p50), p95: round(s.p95), max: round(s.max), samples: s.samples, target: 'audit: < 10 s; issue: median < 2 s' },

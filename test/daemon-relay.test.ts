@@ -1,11 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type DaemonProc, type DevnetProc, type RelayProc, freePort, startDaemon, startDevnet, startRelay, tempDir, waitFor } from './helpers/processes.js'
-
-const metricValue = (text: string, name: string): number =>
-  text
-    .split('\n')
-    .filter((l) => l.startsWith(name) && !l.startsWith('#'))
-    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0)
+import { type DaemonProc, type DevnetProc, type RelayProc, freePort, metricSum, startDaemon, startDevnet, startRelay, tempDir, waitFor } from './helpers/processes.js'
 
 const cleanups: (() => Promise<unknown> | void)[] = []
 let devnet: DevnetProc
@@ -47,7 +41,7 @@ describe('daemon and relay, as real processes', () => {
       expect((await daemon.health()).status).toBe('degraded')
     }
     const metrics = await (await fetch(`${daemon.apiUrl}/metrics`)).text()
-    const attempts = metricValue(metrics, 'bsv_p2p_relay_reservation_attempts_total')
+    const attempts = metricSum(metrics, 'bsv_p2p_relay_reservation_attempts_total')
     const elapsedS = (Date.now() - spawnedAt) / 1000
     expect(attempts).toBeGreaterThan(3)
     expect(attempts).toBeLessThanOrEqual(Math.ceil(elapsedS * 1.5) + 5) // about one per second at most

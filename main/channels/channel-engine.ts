@@ -12,7 +12,7 @@ import type { Libp2pNode } from '../p2p/libp2p.js'
 import type { Store } from '../store/index.js'
 import type { Logger, Metrics } from '../telemetry/index.js'
 import { type ChannelRecord, ChannelRepository, toChannel, toPayment } from './channel-repository.js'
-import { ChannelGroupCommit } from './group-commit.js'
+import { GroupCommit } from '../store/index.js'
 import { ChainWatch } from './chain-watch.js'
 import { PayeeSide } from './payee-side.js'
 import { PaymentPipeline } from './payment-pipeline.js'
@@ -75,7 +75,7 @@ export class ChannelEngine implements Startable {
   readonly repo: ChannelRepository
   readonly backend: SignatureBackend
   readonly opts: Resolved
-  readonly commit: ChannelGroupCommit
+  readonly commit: GroupCommit
   readonly channels = new Map<string, ChannelRecord>()
   private readonly links = new Map<string, ChannelLink>()
   private readonly pipelines = new Map<string, PaymentPipeline>()
@@ -109,7 +109,7 @@ export class ChannelEngine implements Startable {
     }
     this.backend = selectBackend(init.backend)
     this.repo = new ChannelRepository(components.store)
-    this.commit = new ChannelGroupCommit(components.store)
+    this.commit = new GroupCommit(components.store)
     this.log = components.logger
     const metrics = components.metrics
     this.m = {

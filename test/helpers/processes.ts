@@ -141,6 +141,14 @@ export async function startDevnet(opts: { dataDir?: string; port?: number } = {}
   return { ...proc, url }
 }
 
+/** The sum of a Prometheus metric's samples (all label sets) in /metrics text. */
+export function metricSum(text: string, name: string): number {
+  return text
+    .split('\n')
+    .filter((l) => (l.startsWith(`${name} `) || l.startsWith(`${name}{`)) && !l.startsWith('#'))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0)
+}
+
 /** Poll a condition until it holds or the deadline passes; returns the elapsed ms. */
 export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000, everyMs = 50): Promise<number> {
   const started = Date.now()

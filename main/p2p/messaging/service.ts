@@ -7,9 +7,9 @@ import { Disposables, type Startable } from '../../lifecycle/index.js'
 import type { Store } from '../../store/index.js'
 import type { Logger, Metrics } from '../../telemetry/index.js'
 import type { Libp2pNode } from '../libp2p.js'
-import { DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_WINDOW, INDEX_CHUNK_ROWS, INDEX_INTERVAL_MS, MESSAGING_PROTOCOL } from './constants.js'
+import { DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_WINDOW, INDEX_CHUNK_ROWS, INDEX_INTERVAL_MS, MESSAGING_PROTOCOL, MAX_COMMIT_BATCH } from './constants.js'
 import { type NackCode, encodeFrame } from './frames.js'
-import { GroupCommit } from './group-commit.js'
+import { GroupCommit } from '../../store/index.js'
 import { InboundSession, MessageReceiver, type PeerBudget } from './inbound.js'
 import { newMessageId } from './message-id.js'
 import { MessageRepository, toFtsQuery } from './message-repository.js'
@@ -85,7 +85,7 @@ export class MessagingService implements Startable {
   async start(): Promise<void> {
     if (this.running) return
     this.disposables = new Disposables()
-    const commit = new GroupCommit(this.components.store, (n) => this.m.commitBatch.observe(n))
+    const commit = new GroupCommit(this.components.store, (n) => this.m.commitBatch.observe(n), MAX_COMMIT_BATCH)
     this.commit = commit
     const budgets = new LRUCache<string, PeerBudget>({ max: this.init.maxTrackedPeers })
     this.receiver = new MessageReceiver({

@@ -1,5 +1,6 @@
-import type { Store } from '../../store/index.js'
-import { MAX_COMMIT_BATCH } from './constants.js'
+import type { Store } from './store.js'
+
+const DEFAULT_MAX_BATCH = 512
 
 type Done<T> = (err: Error | null, result?: T) => void
 
@@ -13,6 +14,7 @@ interface Op {
  * fsync, synchronous=FULL kept) and their callbacks run only after it committed, so an
  * acknowledgement never leaves before the data it promises is on disk. A batch that
  * reaches `maxBatch` is committed at once instead of waiting for the turn to end.
+ * Shared by every part that acknowledges after a write (messages, channel payments).
  */
 export class GroupCommit {
   private ops: Op[] = []
@@ -21,7 +23,7 @@ export class GroupCommit {
   constructor(
     private readonly store: Store,
     private readonly onBatch: (size: number) => void = () => {},
-    private readonly maxBatch = MAX_COMMIT_BATCH,
+    private readonly maxBatch = DEFAULT_MAX_BATCH,
   ) {}
 
   get queued(): number {
