@@ -48,15 +48,16 @@ export async function runChannelsBench(opts: { quick?: boolean } = {}): Promise<
     results.push({ name: 'raw durable SQLite commits (1 row, WAL, synchronous=FULL)', unit: 'commits/s', value: round(commitRate, 0) })
 
     const cycleTimes: number[] = []
-    for (let i = 0; i < cycles; i++) {
+    const warmupCycles = 2
+    for (let i = 0; i < warmupCycles + cycles; i++) {
       const t0 = performance.now()
       const c = await payer.engine.open({ peerId: payee.peerId, capacitySats: 100_000 })
       await payer.engine.pay({ channelId: c.id, sats: 10 })
       await payer.engine.close(c.id)
-      cycleTimes.push(performance.now() - t0)
+      if (i >= warmupCycles) cycleTimes.push(performance.now() - t0)
     }
     const cyc = summarise(cycleTimes)
-    results.push({ name: 'open + 1 payment + cooperative close (devnet, 0 conf)', unit: 'ms', value: round(cyc.mean), p50: round(cyc.p50), p95: round(cyc.p95), p99: round(cyc.p99), max: round(cyc.max), samples: cyc.samples, target: '<= 100 ms' })
+    results.push({ name: 'open + 1 payment + cooperative close (devnet, 0 conf)', unit: 'ms', value: round(cyc.mean), p50: round(cyc.p50), p95: round(cyc.p95), p99: round(cyc.p99), max: round(cyc.max), samples: cyc.samples, target: 'audit: channel open < 1 s; ours: <= 100 ms' })
 
     const channel = await payer.engine.open({ peerId: payee.peerId, capacitySats: 10_000_000 })
     for (let i = 0; i < 50; i++) await payer.engine.pay({ channelId: channel.id, sats: 1 })
@@ -70,7 +71,7 @@ export async function runChannelsBench(opts: { quick?: boolean } = {}): Promise<
     const seqRate = 1000 / l.mean
     results.push({
       name: 'payment latency, sequential (sign, commit, send, verify, commit, ack, commit)', unit: 'ms', value: round(l.mean, 3), p50: round(l.p50, 3), p95: round(l.p95, 3), p99: round(l.p99, 3), max: round(l.max, 3), samples: l.samples,
-      baseline: round(1000 / commitRate, 3), baselineName: 'one durable commit', ratio: round(l.mean / (1000 / commitRate)), target: 'p50 <= 3 ms, p99 <= 15 ms',
+      baseline: round(1000 / commitRate, 3), baselineName: 'one durable commit', ratio: round(l.mean / (1000 / commitRate)), target: 'audit: p95 < 100 ms; ours: p50 <= 3 ms, p99 <= 15 ms',
     })
     results.push({ name: 'payments/s sequential', unit: 'payments/s', value: round(seqRate, 0), baseline: round(commitRate, 0), baselineName: 'durable commits/s', ratio: round(seqRate / commitRate) })
 

@@ -10,24 +10,13 @@ type Suite = { name: string; run: (quick: boolean) => Promise<BenchResult[]> }
 
 const SUITES: Suite[] = [
   { name: 'engine', run: async (quick) => (await import('./engine.bench.js')).runEngineBench({ quick }) },
+  { name: 'messaging', run: async (quick) => (await import('./messaging.bench.js')).runMessagingBench({ quick }) },
+  { name: 'signing', run: async (quick) => (await import('./signing.bench.js')).runSigningBench({ quick }) },
+  { name: 'channels', run: async (quick) => (await import('./channels.bench.js')).runChannelsBench({ quick }) },
+  { name: 'wallet', run: async (quick) => (await import('./wallet.bench.js')).runWalletBench({ quick }) },
 ]
 
-/** Suites written by other parts join when their file exists. */
-async function optionalSuite(name: string, file: string, fn: string): Promise<void> {
-  try {
-    const mod = (await import(file)) as Record<string, (opts?: { quick?: boolean }) => Promise<BenchResult[]>>
-    if (typeof mod[fn] === 'function') SUITES.push({ name, run: (quick) => mod[fn]!({ quick }) })
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err
-  }
-}
-
 const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean', default: false } } })
-await optionalSuite('messaging', './messaging.bench.js', 'runMessagingBench')
-await optionalSuite('signing', './signing.bench.js', 'runSigningBench')
-await optionalSuite('channels', './channels.bench.js', 'runChannelsBench')
-await optionalSuite('wallet', './wallet.bench.js', 'runWalletBench')
-
 const only = values.only ? new Set(values.only.split(',')) : null
 const results: BenchResult[] = []
 for (const suite of SUITES) {

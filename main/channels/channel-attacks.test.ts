@@ -1,9 +1,10 @@
 // A payee facing a hostile or buggy payer (or a third peer): every bad update or close is
 // refused with a typed error and leaves the stored channel exactly as it was.
 import { PrivateKey } from '@bsv/sdk'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DevnetServer } from '../chain/devnet/devnet-server.js'
-import { ChannelLink, type OutgoingRequest } from './protocol.js'
+import { CHANNEL_PROTOCOL, ChannelLink, MAX_CHANNEL_FRAME_BYTES, type OutgoingRequest } from './protocol.js'
 import { selectBackend } from './signer.js'
 import { signInput } from './transactions.js'
 import { type Side, connect, fund, removeDir, startDevnet, startSide } from './test/harness.js'
@@ -56,6 +57,30 @@ describe('channel attacks are refused with the state unchanged', () => {
     const tx = payer.engine.settlementTx(rec, paidSats)
     return Buffer.from(signInput(tx, 0, payer.engine.source(rec), key ?? payer.engine.key(rec.keyIndex), selectBackend())).toString('hex')
   }
+
+  it('counts broken framing under one metric label, whatever size the peer claims', async () => {
+    // Found by the chaos suite's malformed-input barrage: the label was the error text
+    // ("frame of 16979 bytes exceeds 16384"), so every claimed size minted a new series.
+    const refusedCodes = async (): Promise<string[]> => {
+      const json = await payee.engine.components.metrics.registry.getMetricsAsJSON()
+      const metric = json.find((m) => m.name === 'bsv_p2p_channel_refused_total')
+      return (metric?.values ?? []).map((v) => String(v.labels.code))
+    }
+    const varint = (n: number): number[] => {
+      const out: number[] = []
+      for (; n >= 0x80; n = Math.floor(n / 128)) out.push((n % 128) | 0x80)
+      return [...out, n]
+    }
+    for (const claimed of [MAX_CHANNEL_FRAME_BYTES + 1, 20_000, 1_000_000, 123_456_789]) {
+      const stream = await mallory.libp2p.dialProtocol(peerIdFromString(payee.peerId), CHANNEL_PROTOCOL)
+      const closed = new Promise((resolve) => stream.addEventListener('close', resolve))
+      stream.send(Uint8Array.from(varint(claimed)))
+      await closed
+    }
+    const codes = await refusedCodes()
+    expect(codes).toContain('framing')
+    expect(codes.filter((c) => /\d/.test(c))).toEqual([])
+  })
 
   it('refuses unsigned, wrongly signed, shrinking, replayed, foreign, split-changing and over-capacity updates', async () => {
     const before = snapshot()

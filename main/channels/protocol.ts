@@ -181,7 +181,8 @@ export function serveChannelStream(stream: Stream, connection: Connection, handl
     try {
       frames = reader.push(evt.data)
     } catch (err) {
-      onBadFrame(peerId, (err as Error).message)
+      // One fixed reason: the error text names the frame's size, and a peer must not be able to mint metric series.
+      onBadFrame(peerId, 'framing')
       stream.abort(err as Error)
       return
     }

@@ -1,4 +1,5 @@
 import { request } from 'node:http'
+import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { tempDir } from '../../test/helpers/processes.js'
@@ -118,6 +119,53 @@ describe('daemon HTTP API', () => {
     expect(dial.body.ok).toBe(false)
     expect(typeof dial.body.error.code).toBe('string')
     expect((await raw('/health')).status).toBe(200)
+  })
+
+  it('answers request targets that are not URLs and broken percent-encoding with a 400, never a 500 or silence', async () => {
+    // Found by the chaos suite's malformed-input barrage: these threw outside the handler's try
+    // (no answer, an unhandled rejection; an uncaught exception on the upgrade path) or became a 500.
+    const { port, hostname } = new URL(base)
+    const rawText = (text: string): Promise<string> =>
+      new Promise((resolve) => {
+        const socket = connect(Number(port), hostname, () => socket.write(text))
+        let got = ''
+        const timer = setTimeout(() => socket.destroy(), 5_000)
+        socket.on('data', (d: Buffer) => {
+          got += d.toString('latin1')
+        })
+        socket.on('close', () => {
+          clearTimeout(timer)
+          resolve(got)
+        })
+        socket.on('error', () => {})
+        socket.setTimeout(1_000, () => socket.end())
+      })
+    const host = `Host: ${new URL(base).host}`
+    expect(await rawText(`GET http://[ HTTP/1.1\r\n${host}\r\nConnection: close\r\n\r\n`)).toMatch(/^HTTP\/1\.1 400 /)
+    expect(await rawText(`GET http://[/api/events HTTP/1.1\r\n${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`)).toMatch(/^HTTP\/1\.1 400 /)
+    const badEscape = await rawText(`POST /api/%E0%A4%A HTTP/1.1\r\n${host}\r\nAuthorization: Bearer ${token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`)
+    expect(badEscape).toMatch(/^HTTP\/1\.1 400 /)
+    expect(badEscape).toContain('"code":"invalid_params"')
+    const metrics = (await raw('/metrics')).body as string
+    expect(metrics).not.toMatch(/bsv_p2p_api_requests_total\{route="[^"]*",status="500"\}/)
+    expect((await raw('/health')).status).toBe(200)
+  })
+
+  it('counts a client that leaves mid-body as a bad request, not an internal error', async () => {
+    const { port, hostname } = new URL(base)
+    const count = async (status: string): Promise<number> => {
+      const line = ((await raw('/metrics')).body as string).split('\n').find((l) => l.startsWith(`bsv_p2p_api_requests_total{route="api",status="${status}"}`))
+      return line ? Number(line.split(' ').pop()) : 0
+    }
+    const before = await count('400')
+    const socket = connect(Number(port), hostname, () => {
+      socket.write(`POST /api/getHealth HTTP/1.1\r\nHost: ${new URL(base).host}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":`)
+      setTimeout(() => socket.destroy(), 100)
+    })
+    socket.on('error', () => {})
+    for (let i = 0; i < 50 && (await count('400')) === before; i++) await new Promise((r) => setTimeout(r, 20))
+    expect(await count('400')).toBe(before + 1)
+    expect(await count('500')).toBe(0)
   })
 
   it('streams contract events over an authenticated WebSocket', async () => {

@@ -41,6 +41,27 @@ const TOKEN_PROTOCOL_PREFIX = 'token.'
 const FIXED_ROUTES = new Set(['/health', '/ready', '/metrics'])
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
 
+/**
+ * The request target as a URL, or null when it is none: Node's parser lets an absolute
+ * target such as `GET http://[ HTTP/1.1` through, and `new URL` throws on it.
+ */
+function requestUrl(req: IncomingMessage): URL | null {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost')
+  } catch {
+    return null
+  }
+}
+
+/** A method name from the path; malformed percent-encoding (`%E0%A4%A`) is a bad request, not an internal error. */
+function decodeMethodName(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded)
+  } catch {
+    throw new HttpError(400, { code: 'invalid_params', message: 'the method name is not valid percent-encoding' })
+  }
+}
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -140,7 +161,8 @@ export class ApiServer implements Startable {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost')
+    const url = requestUrl(req)
+    if (!url) return this.send(res, 'other', 400, { ok: false, error: { code: 'invalid_params', message: 'the request target is not a URL' } } satisfies Envelope<never>)
     // A fixed set of labels: a scanner's random paths must not grow the metric series.
     const route = url.pathname.startsWith(API_PREFIX) ? 'api' : (FIXED_ROUTES.has(url.pathname) ? url.pathname : 'other')
     try {
@@ -164,7 +186,7 @@ export class ApiServer implements Startable {
         if (req.method !== 'POST') throw new HttpError(405, { code: 'invalid_params', message: 'use POST with a JSON body' })
         this.authenticate(req.headers.authorization?.replace(/^Bearer\s+/i, ''))
         const params = await this.readJson(req)
-        const name = decodeURIComponent(url.pathname.slice(API_PREFIX.length))
+        const name = decodeMethodName(url.pathname.slice(API_PREFIX.length))
         const envelope = await dispatch(this.components.handlers, name, params)
         if (!envelope.ok && envelope.error.code === 'internal') this.components.logger.error('api call failed', { method: name })
         return this.send(res, route, envelope.ok ? 200 : HTTP_STATUS[envelope.error.code], envelope)
@@ -242,7 +264,8 @@ export class ApiServer implements Startable {
       }
       req.on('data', onData)
       req.once('end', () => resolve(Buffer.concat(chunks)))
-      req.once('error', reject)
+      // The client went away mid-body: its fault, not ours (no error log, no 500 in the metrics).
+      req.once('error', () => reject(new HttpError(400, { code: 'invalid_params', message: 'the request body ended early' }, true)))
     })
     const size = body.length
     if (size === 0) return {}
@@ -263,7 +286,8 @@ export class ApiServer implements Startable {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
     }
     if (!wss) return refuse(503, 'Service Unavailable')
-    const url = new URL(req.url ?? '/', 'http://localhost')
+    const url = requestUrl(req)
+    if (!url) return refuse(400, 'Bad Request')
     if (url.pathname !== EVENTS_PATH) return refuse(404, 'Not Found')
     try {
       this.checkHostAndOrigin(req)
