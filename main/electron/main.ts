@@ -7,6 +7,7 @@ import { configFromEnv, mergeLayers, readConfigFile, validateConfig } from '../c
 import { Engine } from '../engine/index.js'
 import { createLogger } from '../telemetry/index.js'
 import { createAppProtocolHandler } from './app-protocol.js'
+import { ChannelNoticeTracker } from './channel-notices.js'
 import { bindContractIpc } from './ipc.js'
 import { NoticeLimiter, noticeFor } from './notifications.js'
 import { APP_ENTRY_URL, APP_ORIGIN, APP_SCHEME, APP_SCHEME_PRIVILEGES, hardenSession, hardenWebContents, secureWebPreferences } from './security.js'
@@ -143,9 +144,10 @@ function run(): void {
     unbindIpc = bindContractIpc({ ipcMain, handlers: engine.handlers, events: engine.events, logger: log }, { origin: APP_ORIGIN, webContents: () => (window && !window.isDestroyed() ? window.webContents : null) })
     offs.push(engine.events.on('health', (health) => tray?.update(health)))
     const limiter = new NoticeLimiter()
+    const channelNotices = new ChannelNoticeTracker()
     offs.push(
       engine.events.onAny((event, payload) => {
-        const notice = noticeFor(event, payload as never)
+        const notice = noticeFor(event, payload as never, channelNotices)
         const admitted = notice && limiter.admit(notice, Date.now())
         if (admitted && Notification.isSupported()) new Notification(admitted).show()
       }),
@@ -159,6 +161,11 @@ function run(): void {
       await quit()
       return
     }
+    // Channels that existed before this start are not news when they next change.
+    engine.handlers
+      .listChannels({})
+      .then((list) => channelNotices.seed(list))
+      .catch((err: unknown) => log.warn('cannot list channels for notices', { err }))
     // The window opens on a running engine, so its first snapshots are complete.
     tray.update(engine.health())
     window = createWindow()

@@ -1,4 +1,5 @@
 import type { EventName, EventPayload } from '../../shared/contract/index.js'
+import type { ChannelNoticeTracker } from './channel-notices.js'
 
 export interface DesktopNotice {
   title: string
@@ -8,15 +9,16 @@ export interface DesktopNotice {
 type Rule<E extends EventName> = (payload: EventPayload<E>) => DesktopNotice | null
 
 /**
- * Which events deserve a desktop notification, as pure rules per event. Incoming payments
- * and channel changes join here when their events exist (`wallet`, `channels`); health
- * changes are the tray's job and never pop up.
+ * Which events deserve a desktop notification, as pure rules per event. Channel changes
+ * and incoming channel payments need the channel's previous event, so `channels` goes
+ * through a ChannelNoticeTracker instead; health changes are the tray's job and never pop up.
  */
 export const NOTIFICATION_RULES: { [E in EventName]?: Rule<E> } = {
   message: (m) => (m.direction === 'in' && m.status === 'received' ? { title: `Message from ${shortPeerId(m.peerId)}`, body: preview(m.text) } : null),
 }
 
-export function noticeFor<E extends EventName>(event: E, payload: EventPayload<E>): DesktopNotice | null {
+export function noticeFor<E extends EventName>(event: E, payload: EventPayload<E>, channels?: ChannelNoticeTracker): DesktopNotice | null {
+  if (event === 'channels') return channels ? channels.observe(payload as EventPayload<'channels'>) : null
   const rule = NOTIFICATION_RULES[event] as Rule<E> | undefined
   return rule ? rule(payload) : null
 }

@@ -18,6 +18,11 @@ describe('human words', () => {
     expect(humanError(new ContractError('unavailable', 'could not dial the peer: connection refused'))).toBe('Could not dial the peer: connection refused')
     expect(humanError(new ContractError('invalid_params', 'x', { issues: [{ path: 'multiaddr', message: 'must be a multiaddr' }] }))).toBe('Multiaddr must be a multiaddr.')
     expect(humanError(new TypeError('x is undefined'))).toBe('Something went wrong. Please try again.')
+    // Channel refusals: the engine's own sentence when it has one, a sentence for the code when not.
+    expect(humanError(new ContractError('insufficient_funds', 'not enough coins: 500 sat spendable, 50100 sat needed with the fee'))).toBe('Not enough coins: 500 sat spendable, 50100 sat needed with the fee')
+    for (const code of ['not_found', 'conflict', 'invalid_state', 'insufficient_funds', 'rejected', 'timeout', 'unavailable', 'forbidden', 'wrong_passphrase'] as const) {
+      expect(humanError(new ContractError(code, ''))).toMatch(/^[A-Z].*\.$/)
+    }
   })
 
   it('formats times, amounts and ids', () => {

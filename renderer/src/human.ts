@@ -24,6 +24,14 @@ const CODE_TEXT: Partial<Record<ErrorCode, string>> = {
   payload_too_large: 'That is too large to send.',
   internal: 'Something went wrong inside the wallet service. The details are in its log.',
   unknown_method: 'This wallet service is a different version and does not know that action.',
+  not_found: 'That no longer exists.',
+  conflict: 'That clashes with what the other side already holds. Nothing was changed.',
+  invalid_state: 'That cannot be done in the current state.',
+  insufficient_funds: 'There is not enough money for that.',
+  rejected: 'The other side refused that.',
+  wrong_passphrase: 'That passphrase is not right.',
+  wrong_network: 'That belongs to another network.',
+  invalid_address: 'That is not a valid address.',
 }
 
 /** One sentence for a failure, never a stack; ContractError messages are already meant for people. */

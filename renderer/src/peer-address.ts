@@ -27,3 +27,8 @@ export function peerAddressProblem(input: string): string | null {
   if (!PeerIdTextSchema.safeParse(last.value).success) return 'The peer ID at the end of the address is not valid.'
   return null
 }
+
+/** The peer ids of relays: the last /p2p/ of each relay address. */
+export function relayPeerIds(multiaddrs: readonly string[]): Set<string> {
+  return new Set(multiaddrs.map((m) => m.split('/p2p/').pop() ?? '').filter(Boolean))
+}

@@ -55,10 +55,20 @@ function manualTransport() {
       states.emit(s)
     },
     listeners: () => router.size,
+    pending: () => pending.map((p) => p.method),
   }
 }
 
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 0))
+
+/** Valid empty snapshots of the domains these tests do not look at. */
+const OTHER_SNAPSHOTS: Record<string, unknown> = {
+  listChannels: [],
+  getWallet: { network: 'devnet', address: 'mx', balance: { confirmed: 0, unconfirmed: 0 }, ready: true },
+}
+const answerOthers = (t: ReturnType<typeof manualTransport>): void => {
+  for (const [method, result] of Object.entries(OTHER_SNAPSHOTS)) if (t.pending().includes(method)) t.answer(method, { ok: true, result })
+}
 
 describe('app store sync', () => {
   it('loads snapshots on open, drops one overtaken by an event, resyncs on reconnect, and unsubscribes', async () => {
@@ -67,7 +77,8 @@ describe('app store sync', () => {
     const stop = startSync(store, connect(t.transport))
     expect(t.calls).toEqual([])
     t.setState('open')
-    expect(t.calls.sort()).toEqual(['getHealth', 'getSettings', 'listPeers'])
+    expect(t.calls).toEqual(expect.arrayContaining(['getHealth', 'getSettings', 'listPeers']))
+    answerOthers(t)
     // A peers event arrives while listPeers is in flight: the older snapshot must not win.
     t.emit('peers', [peer('12D3KooWEventPeer')])
     t.answer('listPeers', { ok: true, result: [] })
@@ -91,6 +102,7 @@ describe('app store sync', () => {
     t.answer('getSettings', { ok: true, result: settings })
     t.answer('getHealth', { ok: true, result: health('B') })
     t.answer('listPeers', { ok: true, result: [peer('12D3KooWSnapshotPeer')] })
+    answerOthers(t)
     await tick()
     expect(store.getState().health?.peerId).toBe('B')
     expect(store.getState().peers[0]!.peerId).toBe('12D3KooWSnapshotPeer')
@@ -100,6 +112,29 @@ describe('app store sync', () => {
     expect(t.listeners()).toBe(0)
     t.emit('health', health('C'))
     expect(store.getState().health?.peerId).toBe('B')
+  })
+
+  it('merges a channel snapshot overtaken by a channel event instead of dropping it', async () => {
+    const t = manualTransport()
+    const store = createAppStore()
+    startSync(store, connect(t.transport))
+    t.setState('open')
+    const ch = (id: string, seq: number, createdMs: number) => ({
+      id: id.repeat(32), peerId: '12D3KooWPeer', role: 'payer', state: 'open', capacitySats: 10_000, paidSats: seq * 10, seq, expiry: 200, settlementFeeSats: 20,
+      fundingTxid: null, settlementTxid: null, refundTxid: null, createdAt: new Date(createdMs).toISOString(), updatedAt: new Date(createdMs).toISOString(),
+    })
+    t.emit('channels', ch('a', 5, 2000))
+    t.answer('listChannels', { ok: true, result: [ch('a', 3, 2000), ch('b', 0, 1000)] })
+    for (const m of ['getHealth', 'listPeers', 'getSettings']) t.answer(m, { ok: false, error: { code: 'unavailable', message: 'later' } })
+    answerOthers(t)
+    await tick()
+    const channels = store.getState().channels
+    expect(channels.map((c) => [c.id[0], c.seq])).toEqual([
+      ['a', 5],
+      ['b', 0],
+    ])
+    t.emit('channels', ch('a', 6, 2000))
+    expect(store.getState().channels[0]!.seq).toBe(6)
   })
 
   it('flags a refused token so the web UI can return to its login page', async () => {

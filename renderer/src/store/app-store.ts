@@ -2,14 +2,15 @@ import { type StoreApi, createStore } from 'zustand/vanilla'
 import type { EventName } from '../../../shared/contract/index.js'
 import type { Connection, ConnectionState } from '../client/index.js'
 import { humanError, isUnauthorized } from '../human.js'
+import { type ChannelsSlice, channelsDomain } from './channels-slice.js'
 import type { Domain } from './domain.js'
 import { type HealthSlice, healthDomain } from './health-slice.js'
 import { type PeersSlice, peersDomain } from './peers-slice.js'
 import { type SettingsSlice, settingsDomain } from './settings-slice.js'
 
 /** Every domain the UI follows. A new domain: one import, one entry, one `&` below. */
-const DOMAINS = [healthDomain, peersDomain, settingsDomain] as unknown as Domain<object>[]
-type DomainState = HealthSlice & PeersSlice & SettingsSlice
+const DOMAINS = [healthDomain, peersDomain, settingsDomain, channelsDomain] as unknown as Domain<object>[]
+type DomainState = HealthSlice & PeersSlice & SettingsSlice & ChannelsSlice
 
 export interface SyncState {
   connection: ConnectionState
@@ -45,7 +46,7 @@ export function startSync(store: AppStore, connection: Connection): () => void {
       offs.push(
         connection.events.on(event as EventName, (payload) => {
           versions.set(domain.name, (versions.get(domain.name) ?? 0) + 1)
-          store.setState((apply as (p: unknown) => Partial<AppState>)(payload))
+          store.setState((s) => (apply as (p: unknown, s: AppState) => Partial<AppState>)(payload, s))
         }),
       )
     }
@@ -59,8 +60,10 @@ export function startSync(store: AppStore, connection: Connection): () => void {
         const before = versions.get(domain.name)
         try {
           const partial = await domain.load(connection.api)
-          if (stopped || mine !== generation || versions.get(domain.name) !== before) return
-          store.setState((s) => ({ ...(partial as Partial<AppState>), loadErrors: without(s.loadErrors, domain.name) }))
+          if (stopped || mine !== generation) return
+          const overtaken = versions.get(domain.name) !== before
+          if (overtaken && !domain.merge) return
+          store.setState((s) => ({ ...((overtaken ? domain.merge!(partial, s) : partial) as Partial<AppState>), loadErrors: without(s.loadErrors, domain.name) }))
         } catch (err) {
           if (stopped || mine !== generation) return
           if (isUnauthorized(err)) store.setState({ unauthorized: true })

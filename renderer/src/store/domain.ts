@@ -9,7 +9,13 @@ export interface Domain<S extends object> {
   name: string
   initial: S
   load: (api: ApiClient) => Promise<Partial<S>>
-  events: { [E in EventName]?: (payload: EventPayload<E>) => Partial<S> }
+  /** Each event's change; `state` is the current one, for domains that upsert. */
+  events: { [E in EventName]?: (payload: EventPayload<E>, state: S) => Partial<S> }
+  /**
+   * Applies a snapshot that events overtook while it loaded. Without it such a snapshot is
+   * dropped (right for domains whose events carry the whole state, wrong for upserts).
+   */
+  merge?: (snapshot: Partial<S>, state: S) => Partial<S>
 }
 
 /** Keeps the exact type of a domain's state while checking it is a Domain. */

@@ -1,8 +1,9 @@
 import { type ReactElement, useEffect, useState } from 'react'
 import type { ThemeChoice } from '../theme.js'
 import { useAppState } from './app-context.js'
+import { Channels } from './Channels.js'
 import { HealthBadge } from './HealthBadge.js'
-import { IconLogo, IconMoon, IconOverview, IconPeers, IconSettings, IconSun } from './icons.js'
+import { IconChannels, IconLogo, IconMoon, IconOverview, IconPeers, IconSettings, IconSun } from './icons.js'
 import { Overview } from './Overview.js'
 import { Peers } from './Peers.js'
 import { Settings } from './Settings.js'
@@ -11,6 +12,7 @@ import { Settings } from './Settings.js'
 const ROUTES = [
   { id: 'overview', label: 'Overview', icon: IconOverview },
   { id: 'peers', label: 'Peers', icon: IconPeers },
+  { id: 'channels', label: 'Channels', icon: IconChannels },
   { id: 'settings', label: 'Settings', icon: IconSettings },
 ] as const
 type RouteId = (typeof ROUTES)[number]['id']
@@ -81,6 +83,7 @@ export function App({ theme, dark, onTheme }: { theme: ThemeChoice; dark: boolea
         <main id="main" tabIndex={-1} data-testid={`view-${route}`}>
           {route === 'overview' && <Overview />}
           {route === 'peers' && <Peers />}
+          {route === 'channels' && <Channels />}
           {route === 'settings' && <Settings theme={theme} onTheme={onTheme} />}
         </main>
       </div>

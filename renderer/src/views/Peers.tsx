@@ -1,7 +1,7 @@
 import { type FormEvent, type ReactElement, useCallback, useId, useMemo, useRef, useState } from 'react'
 import { type Peer, isMethodName } from '../../../shared/contract/index.js'
 import { formatSats, relativeTime, shortPeerId } from '../human.js'
-import { EXAMPLE_ADDRESS, peerAddressProblem } from '../peer-address.js'
+import { EXAMPLE_ADDRESS, peerAddressProblem, relayPeerIds } from '../peer-address.js'
 import { useApp, useAppState } from './app-context.js'
 import { CopyButton } from './CopyButton.js'
 import { MessageDialog } from './MessageDialog.js'
@@ -70,11 +70,6 @@ function ConnectForm(): ReactElement {
   )
 }
 
-/** The peer ids of our configured relays: the last /p2p/ of each relay address. */
-function relayIds(multiaddrs: string[]): Set<string> {
-  return new Set(multiaddrs.map((m) => m.split('/p2p/').pop() ?? '').filter(Boolean))
-}
-
 function PeerRow({ peer, isRelay, canMessage, onMessage }: { peer: Peer; isRelay: boolean; canMessage: boolean; onMessage: (peer: Peer) => void }): ReactElement {
   const name = peer.name ?? (isRelay ? 'Your relay' : 'Unnamed peer')
   return (
@@ -113,7 +108,7 @@ function PeerRow({ peer, isRelay, canMessage, onMessage }: { peer: Peer; isRelay
 export function Peers(): ReactElement {
   const peers = useAppState((s) => s.peers)
   const relays = useAppState((s) => s.health?.relay.relays)
-  const relayPeers = useMemo(() => relayIds((relays ?? []).map((r) => r.multiaddr)), [relays])
+  const relayPeers = useMemo(() => relayPeerIds((relays ?? []).map((r) => r.multiaddr)), [relays])
   const loadError = useAppState((s) => s.loadErrors.peers)
   const [messaging, setMessaging] = useState<Peer | null>(null)
   const returnFocus = useRef<HTMLElement | null>(null)

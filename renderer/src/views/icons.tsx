@@ -15,6 +15,11 @@ export const IconPeers = (): ReactElement => (
     <path d="M8.2 8.4l2.6 6.4M15.8 8.4l-2.6 6.4M8.5 7h7" />
   </svg>
 )
+export const IconChannels = (): ReactElement => (
+  <svg {...base}>
+    <path d="M4 8h13l-3-3M20 16H7l3 3" />
+  </svg>
+)
 export const IconSettings = (): ReactElement => (
   <svg {...base}>
     <path d="M4 6h10M18 6h2M4 12h4M12 12h8M4 18h12M20 18h0" />

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest'
+import type { Channel } from '../../shared/contract/index.js'
+import { EXAMPLE_PEER_ID, blocksUntil, channelProgress, parseSats, peerIdProblem, remainingSats } from './channel-text.js'
+
+const channel = (over: Partial<Channel> = {}): Channel => ({
+  id: 'c'.repeat(32),
+  peerId: EXAMPLE_PEER_ID,
+  role: 'payer',
+  state: 'open',
+  capacitySats: 10_000,
+  paidSats: 2_500,
+  seq: 3,
+  expiry: 300,
+  settlementFeeSats: 20,
+  fundingTxid: null,
+  settlementTxid: null,
+  refundTxid: null,
+  createdAt: new Date(0).toISOString(),
+  updatedAt: new Date(0).toISOString(),
+  ...over,
+})
+
+describe('channel text', () => {
+  it('accepts a peer id and explains every other input', () => {
+    expect(peerIdProblem(` ${EXAMPLE_PEER_ID} `)).toBeNull()
+    expect(peerIdProblem('')).toMatch(/Choose a peer/)
+    expect(peerIdProblem(`/ip4/127.0.0.1/tcp/1/p2p/${EXAMPLE_PEER_ID}`)).toMatch(/part after \/p2p\//)
+    expect(peerIdProblem('not-a-peer-id')).toMatch(/not a peer ID/)
+    expect(peerIdProblem(EXAMPLE_PEER_ID.slice(0, -1))).toMatch(/not a peer ID/)
+    expect(peerIdProblem(`${EXAMPLE_PEER_ID.slice(0, -1)}0`)).toMatch(/not a peer ID/)
+    expect(peerIdProblem(EXAMPLE_PEER_ID, EXAMPLE_PEER_ID)).toMatch(/your own node/)
+  })
+
+  it('reads whole satoshis within bounds, with grouping, and says why not', () => {
+    expect(parseSats('25 000', { min: 1000, what: 'capacity' })).toEqual({ sats: 25_000, problem: null })
+    expect(parseSats('1,000', { min: 1000, max: 1000, what: 'capacity' }).sats).toBe(1000)
+    expect(parseSats('', { min: 1, what: 'amount' }).problem).toBe('Enter the amount in satoshis.')
+    expect(parseSats('1.5', { min: 1, what: 'amount' }).problem).toMatch(/whole number/)
+    expect(parseSats('-3', { min: 1, what: 'amount' }).problem).toMatch(/whole number/)
+    expect(parseSats('999', { min: 1000, what: 'capacity' }).problem).toBe('The capacity must be at least 1\u2009000 sats.')
+    expect(parseSats('9'.repeat(20), { min: 1, what: 'amount' }).problem).toMatch(/far too large/)
+    expect(parseSats('501', { min: 1, max: 500, what: 'amount' }).problem).toBe('The amount can be at most 500 sats.')
+    expect(parseSats('501', { min: 1, max: 500, what: 'amount', maxWhy: (m) => `only ${m}` }).problem).toBe('only 500')
+  })
+
+  it('computes what is left and the expiry countdown', () => {
+    expect(remainingSats(channel())).toBe(7_480)
+    expect(remainingSats(channel({ paidSats: 9_990 }))).toBe(0)
+    expect(blocksUntil(300, 288)).toEqual({ blocks: 12, text: 'in 12 blocks (about 2 h)' })
+    expect(blocksUntil(300, 299)!.text).toBe('in 1 block (about 10 min)')
+    expect(blocksUntil(300, 305)).toEqual({ blocks: 0, text: 'now' })
+    expect(blocksUntil(300, null)).toBeNull()
+  })
+
+  it('describes each pending state, and nothing for settled ones', () => {
+    expect(channelProgress(channel({ state: 'proposed', role: 'payee' }), 10)).toMatch(/Accept it/)
+    expect(channelProgress(channel({ state: 'proposed' }), 10)).toMatch(/Waiting for the peer to accept/)
+    expect(channelProgress(channel({ state: 'funding', fundingTxid: 'f'.repeat(64) }), 120)).toMatch(/chain at block 120/)
+    expect(channelProgress(channel({ state: 'closing', settlementTxid: 'a'.repeat(64) }), 120)).toMatch(/Settlement sent/)
+    expect(channelProgress(channel({ state: 'closing', paidSats: 0, seq: 0 }), 288)).toBe('Nothing was paid, so the refund returns the funds at block 300, in 12 blocks (about 2 h).')
+    expect(channelProgress(channel({ state: 'open' }), 1)).toBeNull()
+    expect(channelProgress(channel({ state: 'closed' }), 1)).toBeNull()
+  })
+})

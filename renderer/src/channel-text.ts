@@ -1,0 +1,86 @@
+import { type Channel, PeerIdTextSchema } from '../../shared/contract/index.js'
+import { duration, formatSats } from './human.js'
+
+/** Smallest channel the service opens (openChannel's schema). */
+export const MIN_CAPACITY_SATS = 1000
+/** About ten minutes per block: good enough for "in about 3 hours". */
+export const SECONDS_PER_BLOCK = 600
+export const EXAMPLE_PEER_ID = '12D3KooWSUNJbVkQeVs9QSqcywa1KhpaPDQV3pFPQ2YiSGP2WskZ'
+
+/** Each state in words, and its badge tone. */
+export const CHANNEL_STATE_TEXT: Record<Channel['state'], { label: string; tone: 'ok' | 'warn' | 'muted' | 'bad' }> = {
+  proposed: { label: 'Proposed', tone: 'warn' },
+  funding: { label: 'Funding', tone: 'warn' },
+  open: { label: 'Open', tone: 'ok' },
+  closing: { label: 'Closing', tone: 'warn' },
+  closed: { label: 'Closed', tone: 'muted' },
+  refunded: { label: 'Refunded', tone: 'muted' },
+  failed: { label: 'Failed', tone: 'bad' },
+  rejected: { label: 'Rejected', tone: 'bad' },
+}
+
+// Ed25519 (12D3KooW…), RSA (Qm…) and secp256k1 (16Uiu2…) peer ids in base58.
+const PEER_ID_SHAPE = /^(12D3KooW[1-9A-HJ-NP-Za-km-z]{44}|Qm[1-9A-HJ-NP-Za-km-z]{44}|16Uiu2[1-9A-HJ-NP-Za-km-z]{47})$/
+
+/** Why a text is not a peer id to open a channel to, in one sentence, or null. */
+export function peerIdProblem(input: string, ownPeerId?: string): string | null {
+  const text = input.trim()
+  if (text === '') return 'Choose a peer or paste their peer ID.'
+  if (text.startsWith('/')) return 'That is a peer address. Paste only the peer ID, the part after /p2p/.'
+  if (!PeerIdTextSchema.safeParse(text).success || !PEER_ID_SHAPE.test(text)) return `That is not a peer ID. A peer ID looks like ${EXAMPLE_PEER_ID.slice(0, 12)}… (52 characters).`
+  if (ownPeerId && text === ownPeerId) return 'That is your own node. A channel needs another peer.'
+  return null
+}
+
+export type SatsInput = { sats: number; problem: null } | { sats: null; problem: string }
+
+/**
+ * An amount typed by a person: whole satoshis only (spaces, commas and underscores as
+ * grouping are fine), between `min` and `max`; `maxWhy` says what the upper bound is.
+ */
+export function parseSats(input: string, bounds: { min: number; max?: number; maxWhy?: (max: number) => string; what: string }): SatsInput {
+  const text = input.trim().replace(/[\s,_\u2009]/g, '')
+  if (text === '') return { sats: null, problem: `Enter the ${bounds.what} in satoshis.` }
+  if (!/^\d+$/.test(text)) return { sats: null, problem: `The ${bounds.what} must be a whole number of satoshis, for example 25000.` }
+  const sats = Number(text)
+  if (!Number.isSafeInteger(sats)) return { sats: null, problem: `That ${bounds.what} is far too large.` }
+  if (sats < bounds.min) return { sats: null, problem: `The ${bounds.what} must be at least ${formatSats(bounds.min)}.` }
+  if (bounds.max !== undefined && sats > bounds.max) return { sats: null, problem: bounds.maxWhy ? bounds.maxWhy(bounds.max) : `The ${bounds.what} can be at most ${formatSats(bounds.max)}.` }
+  return { sats, problem: null }
+}
+
+/** What the payer can still pay: the capacity less the settlement fee and what was paid. */
+export function remainingSats(c: Channel): number {
+  return Math.max(0, c.capacitySats - c.settlementFeeSats - c.paidSats)
+}
+
+/** "in 12 blocks (about 2 h)", "now" once reached; null when the height is unknown. */
+export function blocksUntil(target: number, height: number | null | undefined): { blocks: number; text: string } | null {
+  if (height == null) return null
+  const blocks = target - height
+  if (blocks <= 0) return { blocks: 0, text: 'now' }
+  return { blocks, text: `in ${blocks.toLocaleString('en-US')} block${blocks === 1 ? '' : 's'} (about ${duration(blocks * SECONDS_PER_BLOCK)})` }
+}
+
+/** One line on where a pending channel stands and what comes next. */
+export function channelProgress(c: Channel, height: number | null | undefined): string | null {
+  const expiry = blocksUntil(c.expiry, height)
+  switch (c.state) {
+    case 'proposed':
+      return c.role === 'payee' ? 'This peer asks to open a channel that pays you. Accept it to receive payments.' : 'Waiting for the peer to accept the channel…'
+    case 'funding':
+      return c.fundingTxid
+        ? 'Funding transaction sent. Waiting for the chain to see it' + (height != null ? ` (chain at block ${height.toLocaleString('en-US')})…` : '…')
+        : c.role === 'payer'
+          ? 'Building the funding transaction and getting the refund signed…'
+          : 'Accepted. Waiting for the payer’s funding transaction…'
+    case 'closing':
+      if (c.settlementTxid) return 'Settlement sent. Waiting for a block to confirm it' + (height != null ? ` (chain at block ${height.toLocaleString('en-US')})…` : '…')
+      if (c.refundTxid) return 'Refund sent. Waiting for a block to confirm it…'
+      return c.role === 'payer'
+        ? `Nothing was paid, so the refund returns the funds at block ${c.expiry.toLocaleString('en-US')}${expiry ? `, ${expiry.text}` : ''}.`
+        : 'Closing…'
+    default:
+      return null
+  }
+}

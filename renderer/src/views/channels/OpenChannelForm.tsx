@@ -1,0 +1,151 @@
+import { type FormEvent, type ReactElement, useCallback, useId, useMemo, useState } from 'react'
+import type { WalletInfo } from '../../../../shared/contract/index.js'
+import { EXAMPLE_PEER_ID, MIN_CAPACITY_SATS, parseSats, peerIdProblem } from '../../channel-text.js'
+import { formatSats, shortPeerId } from '../../human.js'
+import { useApp, useAppState } from '../app-context.js'
+import { useAction } from '../use-action.js'
+
+/** The wallet part of the store, when the wallet domain is there. */
+const selectWallet = (s: object): WalletInfo | null => (s as { wallet?: WalletInfo | null }).wallet ?? null
+
+/** Both balances: the funding may spend coins still in the mempool. */
+const spendable = (w: WalletInfo): number => w.balance.confirmed + w.balance.unconfirmed
+
+type Problems = { peer?: string; capacity?: string }
+
+export function OpenChannelForm({ relayIds }: { relayIds: Set<string> }): ReactElement {
+  const { connection } = useApp()
+  const id = useId()
+  const peers = useAppState((s) => s.peers)
+  const ownPeerId = useAppState((s) => s.health?.peerId)
+  const wallet = useAppState(selectWallet)
+  const [peerId, setPeerId] = useState('')
+  const [capacity, setCapacity] = useState('')
+  const [problems, setProblems] = useState<Problems>({})
+  const open = useCallback((p: { peerId: string; capacitySats: number }) => connection.api.openChannel(p), [connection])
+  const action = useAction(open)
+  const candidates = useMemo(() => peers.filter((p) => p.connected && !relayIds.has(p.peerId)), [peers, relayIds])
+
+  // The balance from the store when the wallet domain follows it; otherwise asked once per
+  // submit. Unknown (no wallet service): the service's own check answers instead.
+  const balance = async (): Promise<number | null> => {
+    if (wallet) return wallet.ready ? spendable(wallet) : null
+    try {
+      const w = await connection.api.getWallet()
+      return w.ready ? spendable(w) : null
+    } catch {
+      return null
+    }
+  }
+
+  const submit = async (e: FormEvent): Promise<void> => {
+    e.preventDefault()
+    if (action.pending) return
+    action.reset()
+    const peerWhy = peerIdProblem(peerId, ownPeerId)
+    const have = await balance()
+    const amount = parseSats(capacity, {
+      min: MIN_CAPACITY_SATS,
+      ...(have !== null ? { max: Math.max(0, have - 1) } : {}),
+      maxWhy: () => `That is more than your wallet can fund: it holds ${formatSats(have ?? 0)}, and opening also costs a small fee.`,
+      what: 'capacity',
+    })
+    const next: Problems = { ...(peerWhy ? { peer: peerWhy } : {}), ...(amount.problem ? { capacity: amount.problem } : {}) }
+    setProblems(next)
+    if (peerWhy || amount.sats === null) return
+    if (await action.run({ peerId: peerId.trim(), capacitySats: amount.sats })) {
+      setPeerId('')
+      setCapacity('')
+    }
+  }
+
+  const result = action.result
+  const status = action.error ?? (result ? (result.state === 'proposed' ? `Proposed to ${shortPeerId(result.peerId)}. It opens once they accept.` : `Channel to ${shortPeerId(result.peerId)} is ${result.state}.`) : null)
+  return (
+    <form className="card channel-form" onSubmit={(e) => void submit(e)} noValidate aria-labelledby={`${id}-title`} data-testid="open-channel-form">
+      <h3 id={`${id}-title`} className="section-title">
+        Open a channel
+      </h3>
+      <p className="field-help form-intro">A channel locks an amount from your wallet so you can pay one peer many times, instantly. What you do not spend comes back when it closes.</p>
+      <div className="form-grid">
+        <div>
+          <label htmlFor={`${id}-peer`}>Peer ID</label>
+          <input
+            id={`${id}-peer`}
+            className="mono-input"
+            value={peerId}
+            placeholder={EXAMPLE_PEER_ID}
+            autoComplete="off"
+            spellCheck={false}
+            disabled={action.pending}
+            aria-invalid={problems.peer ? true : undefined}
+            aria-describedby={`${id}-peer-msg`}
+            data-testid="channel-peer"
+            onChange={(e) => {
+              setPeerId(e.target.value)
+              setProblems((p) => ({ ...p, peer: undefined }))
+              action.reset()
+            }}
+          />
+          <p id={`${id}-peer-msg`} className={problems.peer ? 'field-error' : 'field-help'} role={problems.peer ? 'alert' : undefined} data-testid="channel-peer-message">
+            {problems.peer ?? (candidates.length > 0 ? 'Pick a connected peer below, or paste a peer ID.' : 'Paste the peer ID of someone you are connected to (see Peers).')}
+          </p>
+          {candidates.length > 0 && (
+            <ul className="chips pick-list" aria-label="Connected peers">
+              {candidates.map((p) => (
+                <li key={p.peerId}>
+                  <button
+                    type="button"
+                    className="chip-button"
+                    aria-pressed={peerId.trim() === p.peerId}
+                    disabled={action.pending}
+                    data-testid="channel-peer-pick"
+                    data-peer-id={p.peerId}
+                    onClick={() => {
+                      setPeerId(p.peerId)
+                      setProblems((x) => ({ ...x, peer: undefined }))
+                    }}
+                  >
+                    {p.name ? `${p.name} · ` : ''}
+                    <span className="mono">{shortPeerId(p.peerId)}</span>
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+        <div>
+          <label htmlFor={`${id}-capacity`}>Capacity (sats)</label>
+          <input
+            id={`${id}-capacity`}
+            inputMode="numeric"
+            value={capacity}
+            placeholder="50000"
+            autoComplete="off"
+            disabled={action.pending}
+            aria-invalid={problems.capacity ? true : undefined}
+            aria-describedby={`${id}-capacity-msg`}
+            data-testid="channel-capacity"
+            onChange={(e) => {
+              setCapacity(e.target.value)
+              setProblems((p) => ({ ...p, capacity: undefined }))
+              action.reset()
+            }}
+          />
+          <p id={`${id}-capacity-msg`} className={problems.capacity ? 'field-error' : 'field-help'} role={problems.capacity ? 'alert' : undefined} data-testid="channel-capacity-message">
+            {problems.capacity ?? (wallet?.ready ? `At least ${formatSats(MIN_CAPACITY_SATS)}; your wallet holds ${formatSats(spendable(wallet))}.` : `Whole satoshis, at least ${formatSats(MIN_CAPACITY_SATS)}.`)}
+          </p>
+        </div>
+      </div>
+      <div className="form-actions">
+        <button type="submit" className="primary" disabled={action.pending} data-testid="open-channel-submit">
+          {action.pending ? <span className="spinner" aria-hidden="true" /> : null}
+          {action.pending ? 'Opening… (funding the channel)' : 'Open channel'}
+        </button>
+        <p className={action.error ? 'field-error' : 'field-help'} role={action.error ? 'alert' : 'status'} data-testid="open-channel-message">
+          {status ?? ''}
+        </p>
+      </div>
+    </form>
+  )
+}
