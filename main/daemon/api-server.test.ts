@@ -78,6 +78,11 @@ describe('daemon HTTP API', () => {
     const wrong = await raw('/api/getHealth', { method: 'POST', headers: { Authorization: `Bearer ${'x'.repeat(token.length)}`, 'Content-Type': 'application/json' }, body: '{}' })
     expect(wrong.status).toBe(401)
     expect(wrong.body.error.code).toBe('unauthorized')
+    // The right token under any scheme but Bearer, or with none, is still refused.
+    for (const header of [token, `Basic ${token}`, `Token ${token}`, `Bearer${token}`]) {
+      const res = await raw('/api/getHealth', { method: 'POST', headers: { Authorization: header, 'Content-Type': 'application/json' }, body: '{}' })
+      expect(res.status, header.replace(token, '<token>')).toBe(401)
+    }
     const ok = await raw('/api/getHealth', { method: 'POST', headers: auth(), body: '{}' })
     expect(ok.status).toBe(200)
     expect(ok.body.ok).toBe(true)

@@ -54,6 +54,12 @@ function requestUrl(req: IncomingMessage): URL | null {
 }
 
 /** A method name from the path; malformed percent-encoding (`%E0%A4%A`) is a bad request, not an internal error. */
+/** The token of an `Authorization: Bearer <token>` header; any other scheme, or none, is no token. */
+function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer +(\S+)$/i.exec(header ?? '')
+  return match?.[1]
+}
+
 function decodeMethodName(encoded: string): string {
   try {
     return decodeURIComponent(encoded)
@@ -184,7 +190,7 @@ export class ApiServer implements Startable {
       }
       if (url.pathname.startsWith(API_PREFIX) && url.pathname !== EVENTS_PATH) {
         if (req.method !== 'POST') throw new HttpError(405, { code: 'invalid_params', message: 'use POST with a JSON body' })
-        this.authenticate(req.headers.authorization?.replace(/^Bearer\s+/i, ''))
+        this.authenticate(bearerToken(req.headers.authorization))
         const params = await this.readJson(req)
         const name = decodeMethodName(url.pathname.slice(API_PREFIX.length))
         const envelope = await dispatch(this.components.handlers, name, params)
@@ -297,7 +303,7 @@ export class ApiServer implements Startable {
     // Browsers cannot set headers on a WebSocket: the token comes as a subprotocol.
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim())
     const fromProtocol = offered.find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))?.slice(TOKEN_PROTOCOL_PREFIX.length)
-    const presented = fromProtocol ?? req.headers.authorization?.replace(/^Bearer\s+/i, '')
+    const presented = fromProtocol ?? bearerToken(req.headers.authorization)
     if (!tokenMatches(this.init.token, presented)) return refuse(401, 'Unauthorized')
     wss.handleUpgrade(req, socket, head, (ws) => {
       ;(ws as WebSocket & { alive?: boolean }).alive = true

@@ -39,8 +39,8 @@ export interface HttpResult {
  */
 function acceptable(input: HttpInput, target: HttpTarget): boolean {
   if (input.verb !== 'POST' || input.headers.Host !== undefined || input.headers.Origin !== undefined) return false
-  // As the server reads it: an optional "Bearer " prefix, surrounding whitespace trimmed (by the HTTP parser).
-  if ((input.headers.Authorization ?? '').trim().replace(/^Bearer\s+/i, '') !== target.token) return false
+  // As the server reads it: the Bearer scheme and the token, surrounding whitespace trimmed (by the HTTP parser).
+  if (/^Bearer +(\S+)$/i.exec((input.headers.Authorization ?? '').trim())?.[1] !== target.token) return false
   const body = input.body === null ? '' : input.body.toString()
   if (Buffer.byteLength(body) > target.maxBodyBytes) return false
   let name: string
