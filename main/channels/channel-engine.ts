@@ -20,7 +20,7 @@ import { CHANNEL_PROTOCOL, ChannelLink, ChannelPeerError, type ChannelRequest, s
 import { type BackendName, type SignatureBackend, publicKeyOf, selectBackend } from './signer.js'
 import { CHANNEL_STATUSES, type ChannelEvent, type ChannelStatus, transition, validatePayment } from './state-machine.js'
 import {
-  buildFundingTx, buildRefundTx, buildSettlementTx, channelFees, fundingOutputScript, p2pkhScript, signInput,
+  SettlementSighasher, buildFundingTx, buildRefundTx, buildSettlementTx, channelFees, fundingOutputScript, p2pkhScript,
   verifyInputSignature,
 } from './transactions.js'
 import type { SourceOutput } from './transactions.js'
@@ -85,6 +85,7 @@ export class ChannelEngine implements Startable {
   /** Channels whose funding is under way in this process. */
   readonly funding = new Set<string>()
   private readonly sources = new Map<string, SourceOutput>()
+  private readonly sighashers = new Map<string, SettlementSighasher>()
   readonly payee: PayeeSide
   private readonly watch: ChainWatch
   private disposables = new Disposables()
@@ -307,7 +308,7 @@ export class ChannelEngine implements Startable {
     const verdict = validatePayment({ capacity: c.capacitySats, paidSats: last.paidSats, newPaidSats: newPaid, seq: last.seq, newSeq: last.seq + 1, feeSats: c.settlementFeeSats })
     if (!verdict.ok) throw new ContractError(verdict.code === 'exceeds-capacity' ? 'insufficient_funds' : 'invalid_params', verdict.message, { reason: verdict.code })
     const seq = last.seq + 1
-    const sig = hex(signInput(this.settlementTx(c, newPaid), 0, this.source(c), this.key(c.keyIndex), this.backend))
+    const sig = hex(this.sighasher(c).sign(newPaid, this.key(c.keyIndex), this.backend))
     this.signed.set(c.id, { seq, paidSats: newPaid })
     const memo = params.memo ?? null
     await this.commit.run(() => this.repo.insertSent({ channelId: c.id, seq, sats: params.sats, paidSats: newPaid, sig, memo, status: 'sent', createdAt: Date.now() }))
@@ -427,6 +428,16 @@ export class ChannelEngine implements Startable {
       this.sources.set(c.id, s)
     }
     return s
+  }
+
+  /** The settlement sighash of an open channel, its constant parts computed once. */
+  sighasher(c: ChannelRecord): SettlementSighasher {
+    let h = this.sighashers.get(c.id)
+    if (!h) {
+      h = new SettlementSighasher({ funding: { txid: c.fundingTxid!, vout: c.fundingVout! }, capacity: c.capacitySats, payee: c.payeeAddress!, payer: c.payerAddress, feeSats: c.settlementFeeSats }, this.source(c))
+      this.sighashers.set(c.id, h)
+    }
+    return h
   }
 
   settlementTx(c: ChannelRecord, paidSats: number): Transaction {

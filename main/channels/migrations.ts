@@ -52,4 +52,10 @@ export const channelMigrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    // Only unacknowledged payments: marking an ack touches the few in flight, not the
+    // channel's whole history (a plain (channel_id, seq) range scan grew with every payment).
+    id: 'channels-002-unacked-index',
+    up: `CREATE INDEX channel_payments_unacked ON channel_payments (channel_id, seq) WHERE status = 'sent';`,
+  },
 ]

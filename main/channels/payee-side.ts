@@ -9,7 +9,7 @@ import type { ChannelRecord } from './channel-repository.js'
 import type { ChannelRequest, ResultOf } from './protocol.js'
 import { publicKeyOf } from './signer.js'
 import { transition, validatePayment } from './state-machine.js'
-import { channelFees, multisigUnlockingScript, signInput, verifyInputSignature, withUnlockingScripts } from './transactions.js'
+import { channelFees, multisigUnlockingScript, signInput, withUnlockingScripts } from './transactions.js'
 
 type Req<K extends ChannelRequest['t']> = Extract<ChannelRequest, { t: K }>
 
@@ -133,8 +133,7 @@ export class PayeeSide {
     }
     const verdict = validatePayment({ capacity: c.capacitySats, paidSats: c.paidSats, newPaidSats: req.paidSats, seq: c.seq, newSeq: req.seq, feeSats: c.settlementFeeSats })
     if (!verdict.ok) throw new ContractError('invalid_params', verdict.message, { reason: verdict.code })
-    const tx = e.settlementTx(c, req.paidSats)
-    if (!verifyInputSignature(tx, 0, e.source(c), bytes(req.sig), bytes(c.payerPub), e.backend)) throw new ContractError('forbidden', 'the signature does not sign this settlement with the payer key')
+    if (!e.sighasher(c).verify(req.paidSats, bytes(req.sig), bytes(c.payerPub), e.backend)) throw new ContractError('forbidden', 'the signature does not sign this settlement with the payer key')
     const before = { seq: c.seq, paidSats: c.paidSats, lastSig: c.lastSig }
     c.seq = req.seq
     c.paidSats = req.paidSats

@@ -71,9 +71,21 @@ export class PaymentPipeline {
           this.settle(entry, new ContractError('timeout', `payment ${p.seq} not acknowledged within ${this.deps.payTimeoutMs} ms; it stays signed and is resent when the peer returns`))
         }, this.deps.payTimeoutMs)
       }
-      this.queue.push(entry)
+      this.enqueue(entry)
       this.pump()
     })
+  }
+
+  /** Keeps the queue in seq order; states almost always arrive in order, so this appends. */
+  private enqueue(entry: Entry): void {
+    const q = this.queue
+    if (q.length === 0 || q[q.length - 1]!.seq < entry.seq) {
+      q.push(entry)
+      return
+    }
+    const at = q.findIndex((e) => e.seq > entry.seq)
+    if (at === -1) q.push(entry)
+    else q.splice(at, 0, entry)
   }
 
   /** Resend whatever is unacknowledged after asking the payee what it holds (reconnect, restart). */
@@ -172,8 +184,11 @@ export class PaymentPipeline {
       done.push(e)
       this.inflight.delete(s)
     }
-    for (const e of this.queue) if (e.seq <= seq) done.push(e)
-    this.queue = this.queue.filter((e) => e.seq > seq)
+    // The queue is in seq order: what the ack covers is a prefix (no whole-queue pass per
+    // ack, which made a deep pipeline quadratic).
+    let covered = 0
+    while (covered < this.queue.length && this.queue[covered]!.seq <= seq) done.push(this.queue[covered++]!)
+    if (covered > 0) this.queue.splice(0, covered)
     // The ack is recorded in the background (group-committed): losing it in a crash costs
     // nothing, since the payee holds the state and the next reconcile learns it again.
     this.deps.acked(seq, paidSats).catch((err: unknown) => this.deps.logger.error('could not record an acknowledged payment', { err, seq }))

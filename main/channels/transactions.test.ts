@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto'
-import { Hash, type LockingScript, P2PKH, PrivateKey, Spend, Transaction, TransactionSignature, type UnlockingScript } from '@bsv/sdk'
+import { Hash, type LockingScript, P2PKH, PrivateKey, PublicKey, Spend, Transaction, TransactionSignature, type UnlockingScript } from '@bsv/sdk'
 import { describe, expect, it } from 'vitest'
 import { FINAL_SEQUENCE, REFUND_SEQUENCE, SIGHASH_ALL_FORKID } from './constants.js'
 import { CURVE_ORDER, encodeDer, parseDer } from './der.js'
 import { ChannelTxError } from './errors.js'
-import { createNobleBackend, createOpenSslBackend, publicKeyOf } from './signer.js'
+import { createNobleBackend, createOpenSslBackend, publicKeyOf, sha256 } from './signer.js'
 import {
-  REFUND_TX_SIZE, SETTLEMENT_TX_SIZE, buildFundingTx, buildRefundTx, buildSettlementTx, channelFees, feeForSize, fundingOutputScript,
+  REFUND_TX_SIZE, SETTLEMENT_TX_SIZE, SettlementSighasher, buildFundingTx, buildRefundTx, buildSettlementTx, channelFees, feeForSize, fundingOutputScript,
   multisigUnlockingScript, p2pkhScript, sighash, sighashPreimage, signInput, verifyInputSignature, withUnlockingScripts,
 } from './transactions.js'
 
@@ -256,5 +256,50 @@ describe('sighash', () => {
     const pub = Uint8Array.from(k.toPublicKey().encode(true) as number[])
     expect(verifyInputSignature(tx, 0, src, sdkSig, pub, openssl)).toBe(true)
     expect(verifyInputSignature(tx, 0, src, sdkSig, pub, noble)).toBe(true)
+  })
+})
+
+describe('SettlementSighasher (the payment hot path)', () => {
+  it('hashes exactly what the @bsv/sdk preimage of the built settlement hashes, and its signatures pass the script interpreter', () => {
+    const dustLimit = 1
+    for (let i = 0; i < 80; i++) {
+      const payer = key()
+      const payee = key()
+      const capacity = 1_000 + Math.floor(Math.random() * 50_000_000)
+      const feeSats = Math.floor(Math.random() * 500)
+      const funding = { txid: txid(), vout: Math.floor(Math.random() * 4) }
+      const source = { lockingScript: fundingOutputScript(payer.pub, payee.pub), satoshis: capacity }
+      // Payouts to keys and to addresses, as the engine does.
+      const payeeTarget = i % 2 === 0 ? payee.pub : PublicKey.fromString(Buffer.from(payee.pub).toString('hex')).toAddress()
+      const params = { funding, capacity, feeSats, payee: payeeTarget, payer: payer.pub, dustLimit }
+      const hasher = new SettlementSighasher(params, source)
+      // Ordinary amounts, the largest (no change output) and one leaving change below dust.
+      for (const paidSats of [1 + Math.floor(Math.random() * (capacity - feeSats - 1)), capacity - feeSats, Math.max(1, capacity - feeSats - 1)]) {
+        const { tx } = buildSettlementTx({ ...params, paidSats, dustLimit: i % 3 === 0 ? 546 : dustLimit })
+        const h = new SettlementSighasher({ ...params, dustLimit: i % 3 === 0 ? 546 : dustLimit }, source)
+        expect(Buffer.from(h.firstHash(paidSats)).toString('hex')).toBe(Buffer.from(sha256(sighashPreimage(tx, 0, source))).toString('hex'))
+        const sig = h.sign(paidSats, payer.priv, openssl)
+        expect(verifyInputSignature(tx, 0, source, sig, payer.pub, noble)).toBe(true)
+        const payeeSig = signInput(tx, 0, source, payee.priv, openssl)
+        expect(spendValid(tx, 0, source.lockingScript, capacity, multisigUnlockingScript(sig, payeeSig))).toBe(true)
+      }
+      // A signature over the built tx verifies through the hasher; over another amount it does not.
+      const paid = Math.min(capacity - feeSats, 1_000)
+      const sdkSig = signInput(buildSettlementTx({ ...params, paidSats: paid }).tx, 0, source, payer.priv, noble)
+      expect(hasher.verify(paid, sdkSig, payer.pub, openssl)).toBe(true)
+      if (paid > 1) expect(hasher.verify(paid - 1, sdkSig, payer.pub, openssl)).toBe(false)
+    }
+  })
+
+  it('refuses what buildSettlementTx refuses', () => {
+    const payer = key()
+    const payee = key()
+    const source = { lockingScript: fundingOutputScript(payer.pub, payee.pub), satoshis: 10_000 }
+    const hasher = new SettlementSighasher({ funding: { txid: txid(), vout: 0 }, capacity: 10_000, feeSats: 100, payee: payee.pub, payer: payer.pub }, source)
+    expect(() => hasher.firstHash(9_901)).toThrow(ChannelTxError)
+    expect(() => hasher.firstHash(0)).toThrow(ChannelTxError)
+    expect(() => hasher.firstHash(1.5)).toThrow(ChannelTxError)
+    expect(hasher.verify(500, Uint8Array.from([1]), payer.pub, openssl)).toBe(false)
+    expect(() => new SettlementSighasher({ funding: { txid: 'zz', vout: 0 }, capacity: 10_000, feeSats: 100, payee: payee.pub, payer: payer.pub }, source)).toThrow(ChannelTxError)
   })
 })

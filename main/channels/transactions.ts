@@ -293,3 +293,80 @@ export function buildSettlementTx(p: SettlementTxParams): SettlementTx {
   if (payerSats > 0) tx.addOutput({ lockingScript: p2pkhScript(p.payer), satoshis: payerSats })
   return { tx, payeeSats: p.paidSats, payerSats, feeSats: p.capacity - p.paidSats - payerSats }
 }
+
+/**
+ * The payment hot path's sighash: what `sighashPreimage(buildSettlementTx(...).tx, 0, source)`
+ * hashes, for one channel, with everything but the two output amounts computed once.
+ * Building a Transaction and its preimage through @bsv/sdk costs ~0.4 ms a payment; this
+ * costs a few µs. Equivalence with the @bsv/sdk path is tested over random channels.
+ */
+export class SettlementSighasher {
+  private readonly head: Buffer
+  private readonly tail: Buffer
+  private readonly payeeScript: Buffer
+  private readonly payerScript: Buffer
+  private readonly dust: number
+
+  constructor(private readonly p: Omit<SettlementTxParams, 'paidSats'>, source: SourceOutput) {
+    checkOutpoint(p.funding)
+    checkSats('capacity', p.capacity, 1)
+    checkSats('feeSats', p.feeSats)
+    if (source.satoshis !== p.capacity) throw new ChannelTxError('invalid-amount', 'the funding output must hold the capacity')
+    this.dust = p.dustLimit ?? DEFAULT_DUST_LIMIT
+    this.payeeScript = withLength(Buffer.from(p2pkhScript(p.payee).toBinary()))
+    this.payerScript = withLength(Buffer.from(p2pkhScript(p.payer).toBinary()))
+    const outpoint = Buffer.alloc(36)
+    Buffer.from(p.funding.txid, 'hex').reverse().copy(outpoint, 0)
+    outpoint.writeUInt32LE(p.funding.vout, 32)
+    const sequence = u32(FINAL_SEQUENCE)
+    this.head = Buffer.concat([u32(CHANNEL_TX_VERSION), hash256(outpoint), hash256(sequence), outpoint, withLength(Buffer.from(source.lockingScript.toBinary())), u64(p.capacity), sequence])
+    this.tail = Buffer.concat([u32(0), u32(SIGHASH_ALL_FORKID)])
+  }
+
+  /** sha256(preimage) of the settlement paying `paidSats`: what a SignatureBackend signs. */
+  firstHash(paidSats: number): Uint8Array {
+    checkSats('paidSats', paidSats, Math.max(1, this.dust))
+    const { capacity, feeSats } = this.p
+    if (paidSats + feeSats > capacity) throw new ChannelTxError('insufficient-funds', `paid ${paidSats} sat + fee ${feeSats} sat exceed the capacity of ${capacity} sat`)
+    const change = capacity - paidSats - feeSats
+    const outputs = change >= this.dust ? [u64(paidSats), this.payeeScript, u64(change), this.payerScript] : [u64(paidSats), this.payeeScript]
+    return sha256(Buffer.concat([this.head, hash256(Buffer.concat(outputs)), this.tail]))
+  }
+
+  /** The payer's signature over the settlement paying `paidSats`, in CHECKSIG format. */
+  sign(paidSats: number, privateKey32: Uint8Array, backend: SignatureBackend): Uint8Array {
+    const der = backend.sign(this.firstHash(paidSats), privateKey32)
+    const out = new Uint8Array(der.length + 1)
+    out.set(der)
+    out[der.length] = SIGHASH_ALL_FORKID
+    return out
+  }
+
+  /** True only when `checksigSig` signs exactly this settlement with ALL|FORKID. */
+  verify(paidSats: number, checksigSig: Uint8Array, publicKey: Uint8Array, backend: SignatureBackend): boolean {
+    if (checksigSig.length < 2 || checksigSig[checksigSig.length - 1] !== SIGHASH_ALL_FORKID) return false
+    return backend.verify(this.firstHash(paidSats), checksigSig.subarray(0, -1), publicKey)
+  }
+}
+
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4)
+  b.writeUInt32LE(v >>> 0)
+  return b
+}
+
+function u64(v: number): Buffer {
+  const b = Buffer.alloc(8)
+  b.writeBigUInt64LE(BigInt(v))
+  return b
+}
+
+/** A script with its varint length (settlement scripts are far below 0xfd bytes). */
+function withLength(script: Buffer): Buffer {
+  if (script.length >= 0xfd) throw new RangeError('script too long for a one-byte length')
+  return Buffer.concat([Buffer.from([script.length]), script])
+}
+
+function hash256(data: Uint8Array): Buffer {
+  return Buffer.from(sha256(sha256(data)))
+}

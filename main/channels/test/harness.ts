@@ -38,7 +38,8 @@ export async function startDevnet(): Promise<DevnetServer> {
   return devnet
 }
 
-export async function startSide(devnet: DevnetServer, opts: { dir?: string; key?: PrivateKey; port?: number; init?: ChannelEngineInit } = {}): Promise<Side> {
+/** `devnet` may be one in another process: only its URL is used. */
+export async function startSide(devnet: Pick<DevnetServer, 'url'>, opts: { dir?: string; key?: PrivateKey; port?: number; init?: ChannelEngineInit } = {}): Promise<Side> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'bsv-chan-'))
   const key = opts.key ?? (await generateKeyPair('Ed25519'))
   const libp2p = await createNode({ privateKey: key, listen: [`/ip4/127.0.0.1/tcp/${opts.port ?? 0}`], limits: LIMITS, mdns: false, pubsub: false })
