@@ -53,19 +53,32 @@ export class GroupCommit {
     if (ops.length === 0) return
     this.ops = []
     const results: unknown[] = new Array(ops.length)
+    // Each write in its own savepoint: one that throws is rolled back and fails alone,
+    // while the batch's other writes still commit.
+    const own: (Error | null)[] = new Array(ops.length).fill(null)
     let failure: Error | null = null
     try {
       const db = this.store.db
+      const one = db.transaction((i: number) => {
+        results[i] = ops[i]!.run()
+      })
       db.transaction(() => {
-        for (let i = 0; i < ops.length; i++) results[i] = ops[i]!.run()
+        for (let i = 0; i < ops.length; i++) {
+          try {
+            one(i)
+          } catch (err) {
+            own[i] = asError(err)
+          }
+        }
       })()
     } catch (err) {
-      failure = err instanceof Error ? err : new Error(String(err))
+      failure = asError(err)
     }
     this.onBatch(ops.length)
     for (let i = 0; i < ops.length; i++) {
       try {
-        if (failure) ops[i]!.done(failure)
+        const err = failure ?? own[i]!
+        if (err) ops[i]!.done(err)
         else ops[i]!.done(null, results[i])
       } catch {
         // One callback's failure must not keep the others from learning their outcome.
@@ -89,4 +102,8 @@ export class GroupCommit {
       }
     }
   }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err))
 }
