@@ -79,8 +79,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Plain {
   if (e('MDNS')) p2p.mdns = boolFrom('BSV_P2P_MDNS', e('MDNS')!)
   if (e('API_HOST')) api.host = e('API_HOST')
   if (e('API_PORT')) api.port = intFrom('BSV_P2P_API_PORT', e('API_PORT')!)
+  const chain: Plain = {}
+  if (e('ARC_API_KEY')) chain.arcApiKey = e('ARC_API_KEY')
+  if (e('WOC_API_KEY')) chain.wocApiKey = e('WOC_API_KEY')
   if (Object.keys(p2p).length) out.p2p = p2p
   if (Object.keys(api).length) out.api = api
+  if (Object.keys(chain).length) out.chain = chain
   return out
 }
 
@@ -111,7 +115,7 @@ export const DAEMON_USAGE = `Usage: npm run daemon -- [options]
 
 Environment: BSV_P2P_DATA_DIR, BSV_P2P_NETWORK, BSV_P2P_CHAIN_URL, BSV_P2P_P2P_HOST, BSV_P2P_P2P_PORT,
 BSV_P2P_WS_PORT, BSV_P2P_API_HOST, BSV_P2P_API_PORT, BSV_P2P_RELAYS (comma separated), BSV_P2P_LOG_LEVEL,
-BSV_P2P_MDNS, BSV_P2P_PASSPHRASE. Flags beat the environment, which beats the config file.`
+BSV_P2P_MDNS, BSV_P2P_PASSPHRASE, BSV_P2P_ARC_API_KEY, BSV_P2P_WOC_API_KEY. Flags beat the environment, which beats the config file.`
 
 export function configFromArgs(argv: string[]): CliOptions {
   let values: Record<string, string | boolean | string[] | undefined>

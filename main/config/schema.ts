@@ -106,6 +106,10 @@ export const EngineConfigSchema = z
         timeoutMs: positiveInt.default(10_000),
         /** Extra attempts on network errors and 5xx (never on a refusal). */
         retries: z.number().int().min(0).max(10).default(2),
+        /** ARC's bearer token (mainnet ARC endpoints want one); never shown by getSettings. */
+        arcApiKey: z.string().min(1).max(1024).optional(),
+        /** WhatsOnChain's API key (raises its rate limits); never shown by getSettings. */
+        wocApiKey: z.string().min(1).max(1024).optional(),
       })
       .strict()
       .prefault({}),

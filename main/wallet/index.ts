@@ -38,6 +38,8 @@ export function createWalletPart(
     network: config.network,
     chainUrl: config.chainUrl,
     http: { timeoutMs: config.chain.timeoutMs, retries: config.chain.retries },
+    arcApiKey: config.chain.arcApiKey,
+    wocApiKey: config.chain.wocApiKey,
   })
   const monitor = new ChainMonitor({ lookup: chain.lookup, logger: components.logger.child('chain') }, { network: config.network, intervalMs: config.chain.pollIntervalMs })
   const wallet = new WalletService(

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest'
+import { settingsFromConfig } from './handlers.js'
+import { ConfigError, configFromArgs, configFromEnv, mergeLayers, readConfigFile, validateConfig } from './index.js'
+
+describe('config layers', () => {
+  it('takes chain service keys from the environment or the file, and never shows them in the settings', () => {
+    const env = configFromEnv({ BSV_P2P_ARC_API_KEY: 'arc-secret', BSV_P2P_WOC_API_KEY: 'woc-secret', BSV_P2P_NETWORK: 'testnet' })
+    const config = validateConfig(mergeLayers({ chain: { retries: 1 } }, env))
+    expect(config.chain).toMatchObject({ arcApiKey: 'arc-secret', wocApiKey: 'woc-secret', retries: 1 })
+    expect(JSON.stringify(settingsFromConfig(config))).not.toMatch(/secret/)
+  })
+
+  it('lets flags beat the environment, which beats the file', () => {
+    const file = { network: 'testnet', p2p: { port: 1111, relays: ['/ip4/1.2.3.4/tcp/1'] } }
+    const env = configFromEnv({ BSV_P2P_P2P_PORT: '2222' })
+    const cli = configFromArgs(['--p2p-port', '3333'])
+    const config = validateConfig(mergeLayers(file, env, cli.config))
+    expect(config.p2p.port).toBe(3333)
+    expect(config.network).toBe('testnet')
+    expect(config.p2p.relays).toEqual(['/ip4/1.2.3.4/tcp/1'])
+  })
+
+  it('refuses a bad value with an error that names the key', () => {
+    const refused = (input: unknown): ConfigError => {
+      try {
+        validateConfig(input, 'config.json')
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError)
+        return err as ConfigError
+      }
+      throw new Error('accepted')
+    }
+    expect(refused({ chain: { arcApiKey: '' } }).key).toBe('chain.arcApiKey')
+    expect(refused({ p2p: { port: 70_000 } }).key).toBe('p2p.port')
+    expect(refused({ limits: { maxConections: 5 } }).key).toBe('limits.maxConections')
+    expect(() => configFromEnv({ BSV_P2P_API_PORT: 'eighty' })).toThrow(/BSV_P2P_API_PORT/)
+    expect(() => readConfigFile('/nonexistent/config.json')).toThrow(ConfigError)
+  })
+})
