@@ -75,6 +75,17 @@ export class BroadcastRejectedError extends Error {
 /** The service could not be reached, timed out or failed (5xx) after every retry. */
 export class ChainUnavailableError extends Error {
   override readonly name = 'ChainUnavailableError'
+  constructor(
+    message: string,
+    /**
+     * False only when no attempt ever reached the service (connection refused, no such
+     * host): a POST that may have been delivered (timeout, reset, 5xx) must be treated as
+     * possibly done, e.g. a broadcast that may have reached the network.
+     */
+    readonly maybeDelivered = true,
+  ) {
+    super(message)
+  }
 }
 
 /** The service answered with something that is not what its API promises. */

@@ -44,6 +44,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  */
 export async function request(url: string, init: { method: 'GET' | 'POST'; body?: string; headers?: Record<string, string> }, policy: HttpPolicy, signal?: AbortSignal): Promise<HttpAnswer> {
   let lastError = 'no attempt made'
+  let maybeDelivered = false
   for (let attempt = 0; attempt <= policy.retries; attempt++) {
     if (attempt > 0) await sleep(nextDelay(attempt, policy), signal)
     if (signal?.aborted) throw signal.reason as Error
@@ -53,6 +54,7 @@ export async function request(url: string, init: { method: 'GET' | 'POST'; body?
       const res = await fetch(url, { method: init.method, body: init.body, headers: init.headers, signal: combined })
       const body = await res.text()
       if (res.status >= 500) {
+        maybeDelivered = true
         lastError = `HTTP ${res.status}: ${body.slice(0, 200)}`
         continue
       }
@@ -60,7 +62,16 @@ export async function request(url: string, init: { method: 'GET' | 'POST'; body?
     } catch (err) {
       if (signal?.aborted) throw signal.reason as Error
       lastError = timeout.aborted ? `timed out after ${policy.timeoutMs} ms` : String((err as Error)?.cause ?? (err as Error)?.message ?? err)
+      if (timeout.aborted || !NEVER_CONNECTED.has(errorCode(err))) maybeDelivered = true
     }
   }
-  throw new ChainUnavailableError(`${init.method} ${new URL(url).origin}: ${lastError}`)
+  throw new ChainUnavailableError(`${init.method} ${new URL(url).origin}: ${lastError}`, maybeDelivered)
+}
+
+/** Failures that happen before a connection exists: the request certainly never left. */
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
+
+function errorCode(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown } } | null)?.cause
+  return typeof cause?.code === 'string' ? cause.code : ''
 }

@@ -50,4 +50,24 @@ export const walletMigrations: Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    // A send from reservation to the chain's answer. raw_hex is NULL until the signed tx
+    // exists (a crash before then: nothing left, the coins are released on start); with
+    // raw_hex, the tx may be out there, so the coins stay reserved and the same bytes are
+    // broadcast again until the chain takes or refuses them.
+    id: 'wallet-002-pending-sends',
+    up: `
+      CREATE TABLE wallet_pending_sends (
+        send_id TEXT PRIMARY KEY,
+        address TEXT NOT NULL,
+        sats INTEGER NOT NULL CHECK (sats > 0),
+        fee INTEGER NOT NULL CHECK (fee >= 0),
+        change_address TEXT,
+        change_sats INTEGER NOT NULL CHECK (change_sats >= 0),
+        txid TEXT,
+        raw_hex TEXT,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ]

@@ -39,6 +39,18 @@ export interface TxRow {
 }
 
 /** All wallet rows; every multi-row change is one SQLite transaction. */
+/** A send between reservation and the chain's answer (wallet_pending_sends). */
+export interface PendingSend {
+  sendId: string
+  address: string
+  sats: number
+  fee: number
+  changeAddress: string | null
+  changeSats: number
+  txid: string | null
+  rawHex: string | null
+}
+
 export class WalletRepository {
   constructor(private readonly store: Store) {}
 
@@ -140,6 +152,32 @@ export class WalletRepository {
     this.db.prepare("UPDATE wallet_utxos SET state = 'available', reserved_by = NULL WHERE state = 'reserved' AND reserved_by = ?").run(sendId)
   }
 
+  /** Runs inside the reservation's transaction: the send exists from the moment its coins are taken. */
+  insertPendingSend(p: Omit<PendingSend, 'txid' | 'rawHex'>, now: number): void {
+    this.db
+      .prepare('INSERT INTO wallet_pending_sends (send_id, address, sats, fee, change_address, change_sats, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(p.sendId, p.address, p.sats, p.fee, p.changeAddress, p.changeSats, now)
+  }
+
+  /** The signed bytes, stored before they are broadcast. */
+  setPendingRaw(sendId: string, txid: string, rawHex: string): void {
+    this.db.prepare('UPDATE wallet_pending_sends SET txid = ?, raw_hex = ? WHERE send_id = ?').run(txid, rawHex, sendId)
+  }
+
+  pendingSends(): PendingSend[] {
+    return this.db
+      .prepare('SELECT send_id AS sendId, address, sats, fee, change_address AS changeAddress, change_sats AS changeSats, txid, raw_hex AS rawHex FROM wallet_pending_sends ORDER BY created_at')
+      .all() as PendingSend[]
+  }
+
+  /** The send certainly did not happen: its coins are free again. */
+  abandonSend(sendId: string): void {
+    this.db.transaction(() => {
+      this.release(sendId)
+      this.db.prepare('DELETE FROM wallet_pending_sends WHERE send_id = ?').run(sendId)
+    })()
+  }
+
   /** The send was accepted by the chain: inputs spent, change owned, history written. */
   completeSend(sendId: string, tx: { txid: string; sats: number; fee: number; address: string; change: ChainOutput | null }, now: number): void {
     this.db.transaction(() => {
@@ -153,6 +191,7 @@ export class WalletRepository {
       this.db
         .prepare("INSERT OR IGNORE INTO wallet_transactions (txid, direction, sats, fee, address, height, created_at) VALUES (?, 'out', ?, ?, ?, NULL, ?)")
         .run(tx.txid, tx.sats, tx.fee, tx.address, new Date(now).toISOString())
+      this.db.prepare('DELETE FROM wallet_pending_sends WHERE send_id = ?').run(sendId)
     })()
   }
 

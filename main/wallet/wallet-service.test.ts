@@ -270,3 +270,99 @@ describe('chain server killed mid-sync', () => {
     }
   })
 })
+
+describe('a broadcast whose answer is lost', () => {
+  it('keeps the coins aside, never pays twice, and completes the same transaction once the chain answers', async () => {
+    const { createServer } = await import('node:http')
+    const devnet = new DevnetServer({ minFeeRateSatsPerKb: 50 })
+    await devnet.start()
+    // In front of the devnet: forwards everything; while `loseAnswers`, a broadcast reaches
+    // the devnet but its client hears a 503, as when a response is lost on the way back.
+    let loseAnswers = true
+    const proxy = createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        const body = chunks.length ? Buffer.concat(chunks) : undefined
+        fetch(`${devnet.url}${req.url}`, { method: req.method, body, headers: { 'Content-Type': req.headers['content-type'] ?? 'application/json' } })
+          .then(async (answer) => {
+            const text = await answer.text()
+            if (loseAnswers && req.method === 'POST' && req.url?.startsWith('/v1/tx')) res.writeHead(503).end('lost')
+            else res.writeHead(answer.status, { 'Content-Type': answer.headers.get('content-type') ?? 'text/plain' }).end(text)
+          })
+          .catch(() => res.writeHead(502).end())
+      })
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`
+    const a = await startWallet(proxyUrl, temp.make())
+    const b = await startWallet(devnet.url, temp.make())
+    try {
+      await faucet(devnet.url, a.wallet.info().address, 50_000)
+      await mine(devnet.url)
+      await a.wallet.sync()
+      expect(a.wallet.info().balance.confirmed).toBe(50_000)
+
+      const to = b.wallet.info().address
+      let pendingTxid = ''
+      try {
+        await a.wallet.send({ address: to, sats: 20_000 })
+        throw new Error('the send should not report success')
+      } catch (err) {
+        expect(err).toBeInstanceOf(ContractError)
+        expect((err as ContractError).code).toBe('unavailable')
+        expect((err as ContractError).message).toMatch(/Do not pay again/)
+        pendingTxid = ((err as ContractError).details as { txid: string }).txid
+      }
+      // The one coin is held by the pending send: a retry cannot spend it again.
+      expect(await contractCode(a.wallet.send({ address: to, sats: 20_000 }))).toBe('insufficient_funds')
+      // It survives a restart as it is.
+      await a.stop()
+      const again = await startWallet(proxyUrl, a.dataDir)
+      Object.assign(a, again)
+      expect(await contractCode(a.wallet.send({ address: to, sats: 20_000 }))).toBe('insufficient_funds')
+
+      // The chain answers again: the next sync settles it, once.
+      loseAnswers = false
+      await a.wallet.sync()
+      const history = await a.wallet.listTransactions({ limit: 10 })
+      expect(history.filter((t) => t.direction === 'out')).toEqual([expect.objectContaining({ txid: pendingTxid, sats: 20_000 })])
+      await mine(devnet.url)
+      await Promise.all([a.wallet.sync(), b.wallet.sync()])
+      const fee = history.find((t) => t.txid === pendingTxid)!.fee
+      expect(b.wallet.info().balance).toEqual({ confirmed: 20_000, unconfirmed: 0 })
+      expect(a.wallet.info().balance).toEqual({ confirmed: 50_000 - 20_000 - fee, unconfirmed: 0 })
+      expect(a.store.db.prepare('SELECT COUNT(*) AS n FROM wallet_pending_sends').get()).toEqual({ n: 0 })
+    } finally {
+      await a.stop().catch(() => {})
+      await b.stop()
+      await new Promise((resolve) => proxy.close(resolve))
+      await devnet.stop()
+    }
+  })
+
+  it('frees coins a send reserved but never signed (a crash in between)', async () => {
+    const devnet = new DevnetServer({ minFeeRateSatsPerKb: 50 })
+    await devnet.start()
+    const dir = temp.make()
+    let w = await startWallet(devnet.url, dir)
+    try {
+      await faucet(devnet.url, w.wallet.info().address, 10_000)
+      await w.wallet.sync()
+      // What a send leaves behind when the process dies between reservation and signing.
+      w.store.db.transaction(() => {
+        w.store.db.prepare("UPDATE wallet_utxos SET state = 'reserved', reserved_by = 'crashed'").run()
+        w.store.db.prepare("INSERT INTO wallet_pending_sends (send_id, address, sats, fee, change_address, change_sats, created_at) VALUES ('crashed', 'x', 1, 0, NULL, 0, 0)").run()
+      })()
+      await w.stop()
+      w = await startWallet(devnet.url, dir)
+      expect(w.store.db.prepare("SELECT COUNT(*) AS n FROM wallet_utxos WHERE state = 'available'").get()).toEqual({ n: 1 })
+      expect(w.store.db.prepare('SELECT COUNT(*) AS n FROM wallet_pending_sends').get()).toEqual({ n: 0 })
+      const sent = await w.wallet.send({ address: (await w.wallet.newAddress()).address, sats: 5_000 })
+      expect(sent.sats).toBe(5_000)
+    } finally {
+      await w.stop()
+      await devnet.stop()
+    }
+  })
+})

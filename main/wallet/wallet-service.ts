@@ -13,7 +13,7 @@ import { scanUtxos, unknownSpenders, usedByHistory as usedByHistoryOf } from './
 import { selectCoins } from './coin-selection.js'
 import { type Keystore, PassphraseKeystore, PlainKeystore, WrongPassphraseError, sealedKind } from './keystore.js'
 import { type AddressChain, WalletKeys, assertValidMnemonic, generateMnemonic } from './mnemonic.js'
-import { type ChainOutput, WalletRepository } from './wallet-repository.js'
+import { type ChainOutput, type PendingSend, WalletRepository } from './wallet-repository.js'
 
 export interface WalletServiceComponents {
   store: Store
@@ -72,6 +72,8 @@ export class WalletService implements Startable {
   private readonly gapLimit: number
   private readonly concurrency: number
   private readonly log: Logger
+  /** Sends between reservation and their own broadcast's answer (the resolver leaves them alone). */
+  private readonly sending = new Set<string>()
   private keystore: Keystore
   private keys: WalletKeys | null = null
   private disposables = new Disposables()
@@ -114,6 +116,8 @@ export class WalletService implements Startable {
   async start(): Promise<void> {
     this.disposables = new Disposables()
     await this.openOrCreate()
+    // A send that never got as far as signed bytes left only a reservation behind.
+    for (const p of this.repo.pendingSends()) if (!p.rawHex) this.repo.abandonSend(p.sendId)
     const controller = this.disposables.abortController()
     this.disposables.interval(() => void this.syncQuietly(controller.signal), this.syncIntervalMs)
     // Changes the chain monitor sees (a new block, the chain coming back) trigger a sync.
@@ -157,8 +161,8 @@ export class WalletService implements Startable {
     const to = parseAddress(params.address, this.init.network)
     if (!Number.isSafeInteger(params.sats) || params.sats <= 0) throw new ContractError('invalid_params', 'sats must be a positive whole number', { field: 'sats' })
     const sendId = randomUUID()
-    // Selection and reservation in one synchronous SQLite transaction: no other send can
-    // see these coins as available in between.
+    // Selection, reservation and the send's record in one synchronous SQLite transaction:
+    // no other send can see these coins as available in between.
     const plan = this.components.store.db.transaction(() => {
       const selection = selectCoins(this.repo.availableCoins(), params.sats, this.feeRate)
       if (!selection.ok) return selection
@@ -169,12 +173,15 @@ export class WalletService implements Startable {
         change = { address: keys.address(1, idx), idx }
         this.repo.insertAddress({ address: change.address, chain: 1, idx, issued: true })
       }
+      this.repo.insertPendingSend({ sendId, address: to.address, sats: params.sats, fee: selection.fee, changeAddress: change?.address ?? null, changeSats: selection.change }, Date.now())
       return { ...selection, changeAddress: change }
     })()
     if (!plan.ok) {
       this.sendsTotal.inc({ result: 'insufficient_funds' })
       throw new ContractError('insufficient_funds', `not enough coins: ${plan.available} sat spendable, ${plan.needed} sat needed with the fee`, { available: plan.available, needed: plan.needed })
     }
+    this.sending.add(sendId)
+    let signed: { rawHex: string; txid: string } | null = null
     try {
       const owned = new Map(this.repo.addresses().map((a) => [a.address, a]))
       const utxos = new Map(this.repo.utxos().map((u) => [`${u.txid}:${u.vout}`, u]))
@@ -184,41 +191,91 @@ export class WalletService implements Startable {
         if (!row || !addr) throw new Error('a reserved coin has no key')
         return { txid: coin.txid, vout: coin.vout, satoshis: coin.satoshis, address: row.address, chain: addr.chain, idx: addr.idx }
       })
-      const { rawHex, txid } = await buildSignedSend(keys, inputs, { pubkeyHash: to.pubkeyHash, sats: params.sats }, plan.changeAddress ? { address: plan.changeAddress.address, sats: plan.change } : null)
-      const { txid: accepted } = await this.components.chain.broadcaster.broadcast(rawHex)
-      if (accepted !== txid) throw new Error(`the chain service answered with txid ${accepted}, expected ${txid}`)
-      this.repo.completeSend(
-        sendId,
-        {
-          txid,
-          sats: params.sats,
-          fee: plan.fee,
-          address: to.address,
-          change: plan.changeAddress ? { txid, vout: 1, satoshis: plan.change, height: null, address: plan.changeAddress.address } : null,
-        },
-        Date.now(),
-      )
+      signed = await buildSignedSend(keys, inputs, { pubkeyHash: to.pubkeyHash, sats: params.sats }, plan.changeAddress ? { address: plan.changeAddress.address, sats: plan.change } : null)
+      // On disk before it leaves: from here on the payment may exist, whatever happens next.
+      this.repo.setPendingRaw(sendId, signed.txid, signed.rawHex)
+      const { txid: accepted } = await this.components.chain.broadcaster.broadcast(signed.rawHex)
+      if (accepted !== signed.txid) throw new Error(`the chain service answered with txid ${accepted}, expected ${signed.txid}`)
+      this.completePending({ sendId, address: to.address, sats: params.sats, fee: plan.fee, changeAddress: plan.changeAddress?.address ?? null, changeSats: plan.change, txid: signed.txid })
       this.components.chain.monitor.reportOk()
       this.sendsTotal.inc({ result: 'ok' })
-      this.log.info('sent', { txid, sats: params.sats, fee: plan.fee, inputs: plan.coins.length })
+      this.log.info('sent', { txid: signed.txid, sats: params.sats, fee: plan.fee, inputs: plan.coins.length })
       this.emitIfChanged()
-      return { txid, sats: params.sats, fee: plan.fee }
+      return { txid: signed.txid, sats: params.sats, fee: plan.fee }
     } catch (err) {
-      this.repo.release(sendId)
       if (err instanceof BroadcastRejectedError) {
+        this.repo.abandonSend(sendId)
         this.sendsTotal.inc({ result: 'rejected' })
         this.log.warn('send refused by the chain', { reason: err.reason, message: err.message })
         // Our view of the coins may be stale (spent elsewhere): look again.
         void this.syncQuietly()
         throw new ContractError('rejected', `the chain refused the transaction (${err.reason}): ${err.message}`, { reason: err.reason })
       }
-      if (err instanceof ChainUnavailableError) {
-        this.sendsTotal.inc({ result: 'unavailable' })
-        this.components.chain.monitor.reportUnavailable(err)
-        throw new ContractError('unavailable', 'the chain service is unreachable; nothing was sent, try again later')
+      if (signed === null || (err instanceof ChainUnavailableError && !err.maybeDelivered)) {
+        this.repo.abandonSend(sendId)
+        if (err instanceof ChainUnavailableError) {
+          this.sendsTotal.inc({ result: 'unavailable' })
+          this.components.chain.monitor.reportUnavailable(err)
+          throw new ContractError('unavailable', 'the chain service is unreachable; nothing was sent, try again later')
+        }
+        this.sendsTotal.inc({ result: 'error' })
+        throw err
       }
-      this.sendsTotal.inc({ result: 'error' })
-      throw err
+      // The transaction may have reached the network. Releasing its coins now could let a
+      // retry pay twice, so they stay reserved and the same bytes are sent again on every
+      // sync until the chain takes or refuses them.
+      this.sendsTotal.inc({ result: 'pending' })
+      if (err instanceof ChainUnavailableError) this.components.chain.monitor.reportUnavailable(err)
+      this.log.warn('send outcome unknown; kept pending', { txid: signed.txid, err })
+      throw new ContractError(
+        'unavailable',
+        `the chain service did not confirm the payment (txid ${signed.txid}); it may already have gone through. Do not pay again: the wallet keeps these coins aside and sends this same transaction again until the chain takes or refuses it.`,
+        { txid: signed.txid, pending: true },
+      )
+    } finally {
+      this.sending.delete(sendId)
+    }
+  }
+
+  private completePending(p: Omit<PendingSend, 'rawHex' | 'txid'> & { txid: string }): void {
+    this.repo.completeSend(
+      p.sendId,
+      {
+        txid: p.txid,
+        sats: p.sats,
+        fee: p.fee,
+        address: p.address,
+        change: p.changeAddress ? { txid: p.txid, vout: 1, satoshis: p.changeSats, height: null, address: p.changeAddress } : null,
+      },
+      Date.now(),
+    )
+  }
+
+  /**
+   * Sends whose outcome is unknown: the same bytes again. Accepted (or already on the
+   * chain): done. Refused and unknown to the chain: it never happened, the coins are free.
+   * The chain still away: next time.
+   */
+  private async resolvePendingSends(signal?: AbortSignal): Promise<void> {
+    for (const p of this.repo.pendingSends()) {
+      if (this.sending.has(p.sendId) || !p.rawHex || !p.txid) continue
+      const txid = p.txid
+      try {
+        await this.components.chain.broadcaster.broadcast(p.rawHex, signal)
+      } catch (err) {
+        if (!(err instanceof BroadcastRejectedError)) return
+        const status = await this.components.chain.lookup.txStatus(txid, signal).catch(() => undefined)
+        if (status === undefined) return
+        if (status === null) {
+          this.repo.abandonSend(p.sendId)
+          this.sendsTotal.inc({ result: 'rejected' })
+          this.log.warn('a send whose outcome was unknown was refused by the chain; its coins are free again', { txid, reason: err.reason })
+          continue
+        }
+      }
+      this.completePending({ ...p, txid })
+      this.sendsTotal.inc({ result: 'ok' })
+      this.log.info('a send whose outcome was unknown is on the chain', { txid, sats: p.sats })
     }
   }
 
@@ -377,6 +434,7 @@ export class WalletService implements Startable {
     if (!this.keys) return false
     const generation = this.generation
     let changed = false
+    await this.resolvePendingSends(signal)
     for (let round = 0; round < MAX_SYNC_ROUNDS; round++) {
       this.ensureGap()
       const startedAt = Date.now()
