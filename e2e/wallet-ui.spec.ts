@@ -124,7 +124,7 @@ test('every view, light and dark', async ({ page }) => {
   for (const scheme of ['light', 'dark'] as const) {
     await page.emulateMedia({ colorScheme: scheme })
     await expect(page.locator('html')).toHaveAttribute('data-theme', scheme)
-    for (const view of ['overview', 'peers', 'settings']) {
+    for (const view of ['overview', 'peers', 'wallet', 'channels', 'settings']) {
       await page.getByTestId(`nav-${view}`).click()
       await expect(page.getByTestId(`view-${view}`)).toBeVisible()
       await expect(page.getByTestId('app')).toHaveAttribute('data-ready', 'true')

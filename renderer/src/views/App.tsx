@@ -3,15 +3,17 @@ import type { ThemeChoice } from '../theme.js'
 import { useAppState } from './app-context.js'
 import { Channels } from './Channels.js'
 import { HealthBadge } from './HealthBadge.js'
-import { IconChannels, IconLogo, IconMoon, IconOverview, IconPeers, IconSettings, IconSun } from './icons.js'
+import { IconChannels, IconLogo, IconMoon, IconOverview, IconPeers, IconSettings, IconSun, IconWallet } from './icons.js'
 import { Overview } from './Overview.js'
 import { Peers } from './Peers.js'
 import { Settings } from './Settings.js'
+import { Wallet } from './Wallet.js'
 
 /** The views, in menu order. A new domain's view is one entry here. */
 const ROUTES = [
   { id: 'overview', label: 'Overview', icon: IconOverview },
   { id: 'peers', label: 'Peers', icon: IconPeers },
+  { id: 'wallet', label: 'Wallet', icon: IconWallet },
   { id: 'channels', label: 'Channels', icon: IconChannels },
   { id: 'settings', label: 'Settings', icon: IconSettings },
 ] as const
@@ -83,6 +85,7 @@ export function App({ theme, dark, onTheme }: { theme: ThemeChoice; dark: boolea
         <main id="main" tabIndex={-1} data-testid={`view-${route}`}>
           {route === 'overview' && <Overview />}
           {route === 'peers' && <Peers />}
+          {route === 'wallet' && <Wallet />}
           {route === 'channels' && <Channels />}
           {route === 'settings' && <Settings theme={theme} onTheme={onTheme} />}
         </main>

@@ -1,6 +1,7 @@
 import type { ReactElement, ReactNode } from 'react'
 import type { Health } from '../../../shared/contract/index.js'
-import { HEALTH_TEXT, RELAY_TEXT, duration } from '../human.js'
+import { HEALTH_TEXT, RELAY_TEXT, duration, formatSats } from '../human.js'
+import { walletTotal } from '../store/wallet-slice.js'
 import { useAppState } from './app-context.js'
 import { CopyButton } from './CopyButton.js'
 
@@ -35,6 +36,7 @@ function relayDetail(health: Health): string {
 export function Overview(): ReactElement {
   const health = useAppState((s) => s.health)
   const loadError = useAppState((s) => s.loadErrors.health)
+  const wallet = useAppState((s) => s.wallet)
   if (!health) {
     return <p className="empty">{loadError ?? 'Loading the node’s health…'}</p>
   }
@@ -74,6 +76,14 @@ export function Overview(): ReactElement {
           detail={health.chain ? `${health.chain.network} · ${health.chain.state === 'ok' ? 'in sync' : health.chain.state}` : 'The chain service is not set up yet.'}
           tone={health.chain?.state === 'ok' ? 'ok' : 'muted'}
         />
+        {wallet?.ready && (
+          <Card
+            title="Balance"
+            testId="overview-balance"
+            value={formatSats(walletTotal(wallet))}
+            detail={`${formatSats(wallet.balance.confirmed)} confirmed${wallet.balance.unconfirmed > 0 ? ` · ${formatSats(wallet.balance.unconfirmed)} waiting for a block` : ''}`}
+          />
+        )}
         {health.channels && <Card title="Channels" value={`${health.channels.open} open`} detail={`${health.channels.pending} pending · ${health.channels.total} in total`} />}
       </div>
 

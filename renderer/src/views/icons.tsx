@@ -20,6 +20,13 @@ export const IconChannels = (): ReactElement => (
     <path d="M4 8h13l-3-3M20 16H7l3 3" />
   </svg>
 )
+export const IconWallet = (): ReactElement => (
+  <svg {...base}>
+    <path d="M4 7.5A2.5 2.5 0 0 1 6.5 5H18v3" />
+    <rect x="4" y="8" width="16" height="11" rx="2" />
+    <circle cx="16" cy="13.5" r="1.2" />
+  </svg>
+)
 export const IconSettings = (): ReactElement => (
   <svg {...base}>
     <path d="M4 6h10M18 6h2M4 12h4M12 12h8M4 18h12M20 18h0" />

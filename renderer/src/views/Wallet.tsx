@@ -1,0 +1,38 @@
+import type { ReactElement } from 'react'
+import { useAppState } from './app-context.js'
+import { Backup } from './wallet/Backup.js'
+import { Balance } from './wallet/Balance.js'
+import { History } from './wallet/History.js'
+import { Receive } from './wallet/Receive.js'
+import { Restore } from './wallet/Restore.js'
+import { SendForm } from './wallet/SendForm.js'
+
+export function Wallet(): ReactElement {
+  const wallet = useAppState((s) => s.wallet)
+  const loadError = useAppState((s) => s.loadErrors.wallet)
+  if (!wallet) return <p className="empty">{loadError ?? 'Loading the wallet…'}</p>
+  if (!wallet.ready) {
+    return (
+      <div className="stack">
+        <p className="empty" data-testid="wallet-locked">
+          The wallet has no keys open yet. Start the node with its passphrase, or restore it from a recovery phrase.
+        </p>
+        <Restore />
+      </div>
+    )
+  }
+  return (
+    <div className="stack">
+      <div className="wallet-top">
+        <Balance wallet={wallet} />
+        <Receive address={wallet.address} />
+      </div>
+      <SendForm wallet={wallet} />
+      <History />
+      <div className="wallet-keys">
+        <Backup />
+        <Restore />
+      </div>
+    </div>
+  )
+}
