@@ -88,7 +88,8 @@ export async function createNode(init: Libp2pInit) {
     init.onCircuitRelayTransport?.(transport)
     return transport
   }
-  return createLibp2p({
+  const cap = connectionCap(init.limits.maxConnections)
+  const node = await createLibp2p({
     privateKey: init.privateKey,
     start: false,
     addresses: { listen: init.listen, announce: init.announce ?? [] },
@@ -96,14 +97,49 @@ export async function createNode(init: Libp2pInit) {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: {
-      maxConnections: init.limits.maxConnections,
+      maxConnections: cap.pruneAbove,
       inboundConnectionThreshold: init.limits.inboundConnectionThreshold,
       maxIncomingPendingConnections: init.limits.maxIncomingPendingConnections,
     },
+    connectionGater: { denyInboundUpgradedConnection: () => cap.denyInbound() },
     transportManager: { faultTolerance: FaultTolerance.NO_FATAL },
     peerDiscovery: init.mdns ? [mdns()] : [],
     services,
   })
+  cap.attach(node)
+  return node
+}
+
+/**
+ * `maxConnections` as a hard ceiling. libp2p checks its limit when a socket arrives, so the
+ * handshakes in progress at that moment can all complete past it, and it prunes only
+ * afterwards. Here an inbound connection that finished its handshake is refused when the
+ * open ones plus those already let through would reach the cap, and libp2p prunes (by
+ * value: tags, streams) down to 90% of it, leaving room for newcomers, honest ones too.
+ */
+const ADMITTED_TTL_MS = 5_000
+
+export function connectionCap(maxConnections: number) {
+  let counted: { getConnections: () => unknown[]; addEventListener: (type: 'connection:open', fn: (evt: CustomEvent<{ direction: string }>) => void) => void } | null = null
+  // When the gater let each through; gone once it shows in getConnections() ('connection:open'),
+  // or after a few seconds should it never get there.
+  let admitted: number[] = []
+  return {
+    pruneAbove: Math.max(1, maxConnections - Math.max(1, Math.ceil(maxConnections / 10))),
+    denyInbound(now = Date.now()): boolean {
+      if (counted === null) return false
+      admitted = admitted.filter((t) => now - t < ADMITTED_TTL_MS)
+      if (counted.getConnections().length + admitted.length >= maxConnections) return true
+      admitted.push(now)
+      return false
+    },
+    attach(node: NonNullable<typeof counted>): void {
+      counted = node
+      node.addEventListener('connection:open', (evt) => {
+        if (evt.detail.direction === 'inbound') admitted.shift()
+      })
+    },
+  }
 }
 
 export type Libp2pNode = Awaited<ReturnType<typeof createNode>>
