@@ -18,7 +18,7 @@ import { PayeeSide } from './payee-side.js'
 import { PaymentPipeline } from './payment-pipeline.js'
 import { CHANNEL_PROTOCOL, ChannelLink, ChannelPeerError, type ChannelRequest, serveChannelStream } from './protocol.js'
 import { type BackendName, type SignatureBackend, publicKeyOf, selectBackend } from './signer.js'
-import { CHANNEL_STATUSES, type ChannelEvent, type ChannelStatus, transition, validatePayment } from './state-machine.js'
+import { CHANNEL_STATUSES, type ChannelEvent, type ChannelStatus, isTerminal, transition, validatePayment } from './state-machine.js'
 import {
   SettlementSighasher, buildFundingTx, buildRefundTx, buildSettlementTx, channelFees, fundingOutputScript, p2pkhScript,
   verifyInputSignature,
@@ -468,7 +468,18 @@ export class ChannelEngine implements Startable {
     c.state = to
     await this.save(c)
     if (changed) this.updateGauge()
+    if (changed && isTerminal(to)) this.forget(c)
     this.changed(c)
+  }
+
+  /** A channel that is over needs none of its hot-path caches (each is rebuilt on demand). */
+  private forget(c: ChannelRecord): void {
+    this.pipelines.get(c.id)?.stop()
+    this.pipelines.delete(c.id)
+    this.signed.delete(c.id)
+    this.sources.delete(c.id)
+    this.sighashers.delete(c.id)
+    this.keys.delete(c.keyIndex)
   }
 
   changed(c: ChannelRecord): void {
