@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config'
 // Forks isolate native handles; two workers match the two cores of these machines.
 export default defineConfig({
   test: {
-    include: ['main/**/*.test.ts', 'shared/**/*.test.ts', 'renderer/**/*.test.ts', 'renderer/**/*.test.tsx', 'preload/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['main/**/*.test.ts', 'shared/**/*.test.ts', 'renderer/**/*.test.ts', 'renderer/**/*.test.tsx', 'preload/**/*.test.ts', 'test/**/*.test.ts', 'soak/**/*.test.ts'],
     setupFiles: ['./test/setup.ts'],
     pool: 'forks',
     maxWorkers: 2,

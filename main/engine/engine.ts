@@ -9,7 +9,7 @@ import { peerHandlers } from '../p2p/handlers.js'
 import { MessagingService, messagingHandlers, messagingInitFromConfig, messagingMigrations } from '../p2p/messaging/index.js'
 import { P2PNode, p2pInitFromConfig } from '../p2p/node.js'
 import { type Migration, Store } from '../store/index.js'
-import { type Logger, Metrics, createLogger } from '../telemetry/index.js'
+import { type Logger, Metrics, createLogger, emitterListenerCount, registerListenerGauge, targetListenerCount } from '../telemetry/index.js'
 import { type Keystore, type WalletPart, createWalletPart, walletHandlers, walletMigrations } from '../wallet/index.js'
 import { VERSION } from '../version.js'
 import { EventBus } from './event-bus.js'
@@ -33,6 +33,9 @@ export class EngineStateError extends Error {
 }
 
 type EngineState = 'stopped' | 'starting' | 'running' | 'stopping'
+
+/** libp2p's node-level event types (an EventTarget cannot list its own), for the listener gauge. */
+const LIBP2P_EVENT_TYPES = ['peer:discovery', 'peer:connect', 'peer:disconnect', 'peer:reconnect-failure', 'peer:identify', 'peer:update', 'self:peer:update', 'transport:listening', 'transport:close', 'connection:prune', 'connection:open', 'connection:close'] as const
 
 /** Every part's migrations, in apply order. A new part appends its list here. */
 const MIGRATIONS: readonly Migration[] = [...walletMigrations, ...messagingMigrations, ...channelMigrations]
@@ -117,6 +120,13 @@ export class Engine implements Startable {
       },
       { intervalMs: init.config.health.intervalMs },
     )
+
+    registerListenerGauge(this.metrics, {
+      bus: () => this.events.listenerCount,
+      engine: () => this.changeListeners.size,
+      libp2p: () => (this.p2p.isRunning ? targetListenerCount(this.p2p.libp2p, LIBP2P_EVENT_TYPES) : 0),
+      process: () => emitterListenerCount(process),
+    })
 
     this.parts = [
       { name: 'store', part: this.store },
