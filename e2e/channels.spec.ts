@@ -1,9 +1,8 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Page, expect } from '@playwright/test'
-import { formatSats } from '../renderer/src/human.js'
 import { type DaemonProc, type DevnetProc, type RelayProc, freePort, startDaemon, startDevnet, startRelay, tempDir, waitFor } from '../test/helpers/processes.js'
-import { signIn, snapshot, test } from './fixtures.js'
+import { apiResult, mineBlocks, satsText, signIn, snapshot, test, walletTotal } from './fixtures.js'
 
 // A funded daemon A pays daemon B through a channel driven from A's web UI, while B's web UI
 // (a second browser page) follows along. The tests run in order and share the processes.
@@ -15,9 +14,6 @@ interface ChannelView {
   paidSats: number
   capacitySats: number
   settlementFeeSats: number
-}
-interface WalletView {
-  balance: { confirmed: number; unconfirmed: number }
 }
 
 const FUNDS = 1_000_000
@@ -33,19 +29,9 @@ let b: DaemonProc
 let channelId = ''
 const dirs: { path: string; remove: () => void }[] = []
 
-async function ok<T>(d: DaemonProc, method: string, params: unknown = {}): Promise<T> {
-  const res = await d.call<T>(method, params)
-  if (!res.body.ok) throw new Error(`${method}: ${res.body.error?.code} ${res.body.error?.message}`)
-  return res.body.result as T
-}
+const ok = apiResult
 
-const total = (w: WalletView): number => w.balance.confirmed + w.balance.unconfirmed
-const walletTotal = async (d: DaemonProc): Promise<number> => total(await ok<WalletView>(d, 'getWallet'))
-
-async function mine(blocks = 1): Promise<void> {
-  const res = await fetch(`${devnet.url}/devnet/mine`, { method: 'POST', body: JSON.stringify({ blocks }) })
-  expect(res.status).toBe(200)
-}
+const mine = (blocks = 1): Promise<void> => mineBlocks(devnet.url, blocks)
 
 async function daemon(dir: string, args: string[]): Promise<DaemonProc> {
   // Quick chain and wallet polls: the test waits on what the UI shows, not on timers. Above
@@ -110,7 +96,7 @@ test('bad channel input gets a clear message and opens nothing', async ({ page }
   await capacity.fill(String(FUNDS * 5))
   await submit.click()
   await expect(page.getByTestId('channel-capacity-message')).toHaveText(/more than your wallet can fund/)
-  await expect(page.getByTestId('channel-capacity-message')).toContainText(formatSats(FUNDS).replace(/\u2009/g, ' '))
+  await expect(page.getByTestId('channel-capacity-message')).toContainText(satsText(FUNDS))
   await expect(capacity).toHaveAttribute('aria-invalid', 'true')
 
   // Below the smallest channel, and not a whole number.
@@ -163,7 +149,7 @@ test('open a channel from A’s UI, pay three times, and both sides follow live'
       await expect(rowA.getByTestId('channel-remaining')).toHaveAttribute('data-sats', String(CAPACITY - fee - paid))
       await expect(rowB.getByTestId('channel-paid')).toHaveAttribute('data-sats', String(paid))
     }
-    await expect(rowB.getByTestId('channel-paid')).toHaveText(formatSats(PAID).replace(/\u2009/g, ' '))
+    await expect(rowB.getByTestId('channel-paid')).toHaveText(satsText(PAID))
 
     // More than is left: a clear message, and nothing paid on either side.
     const left = CAPACITY - fee - PAID
@@ -287,7 +273,7 @@ test('close from A’s UI: the settlement shows on both sides and in both wallet
       [payee, PAID],
     ] as const) {
       await p.getByTestId('nav-overview').click()
-      await expect(p.getByTestId('overview-balance')).toContainText(formatSats(sats).replace(/\u2009/g, ' '), { timeout: 20_000 })
+      await expect(p.getByTestId('overview-balance')).toContainText(satsText(sats), { timeout: 20_000 })
     }
   } finally {
     await payee.close()

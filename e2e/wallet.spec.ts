@@ -1,9 +1,8 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Page, expect } from '@playwright/test'
-import { formatSats } from '../renderer/src/human.js'
 import { type DaemonProc, type DevnetProc, startDaemon, startDevnet, tempDir, waitFor } from '../test/helpers/processes.js'
-import { signIn, snapshot, test } from './fixtures.js'
+import { apiResult, mineBlocks, satsText, signIn, snapshot, test, walletTotal } from './fixtures.js'
 
 // A funded daemon A, encrypted with a passphrase, driven from its web UI; daemon B only
 // receives. The tests run in order and share the processes.
@@ -30,21 +29,10 @@ let a: DaemonProc
 let b: DaemonProc
 const dirs: { path: string; remove: () => void }[] = []
 
-async function ok<T>(d: DaemonProc, method: string, params: unknown = {}): Promise<T> {
-  const res = await d.call<T>(method, params)
-  if (!res.body.ok) throw new Error(`${method}: ${res.body.error?.code} ${res.body.error?.message}`)
-  return res.body.result as T
-}
+const ok = apiResult
+const sats = satsText
 
-const total = (w: WalletView): number => w.balance.confirmed + w.balance.unconfirmed
-const walletTotal = async (d: DaemonProc): Promise<number> => total(await ok<WalletView>(d, 'getWallet'))
-/** Playwright compares text with whitespace normalised; formatSats groups with thin spaces. */
-const sats = (n: number): string => formatSats(n).replace(/\u2009/g, ' ')
-
-async function mine(blocks = 1): Promise<void> {
-  const res = await fetch(`${devnet.url}/devnet/mine`, { method: 'POST', body: JSON.stringify({ blocks }) })
-  expect(res.status).toBe(200)
-}
+const mine = (blocks = 1): Promise<void> => mineBlocks(devnet.url, blocks)
 
 async function daemon(dir: string, env: NodeJS.ProcessEnv = {}): Promise<DaemonProc> {
   // Quick chain and wallet polls: the test waits on what the UI shows, not on timers.

@@ -10,9 +10,10 @@
 // during and after the storm and nothing acknowledged is missing.
 // CHAOS_SEED=<seed> replays the same mix of attempts.
 import type { Libp2p } from 'libp2p'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type DevnetProc, startDevnet, tempDir, waitFor } from '../helpers/processes.js'
+import { describe, expect, it } from 'vitest'
+import { tempDir, waitFor } from '../helpers/processes.js'
 import { scaled } from './profile.js'
+import { scenarioSetup } from './support/scenario.js'
 import { connectionStorm, dialers, errorCodes, type StormResult } from './support/connection-storm.js'
 import { type ChannelView, devnetDaemon, directAddr, fundWallet, ok } from './support/fuzz/devnet-daemons.js'
 import { chaosSeed, prng } from './support/fuzz/prng.js'
@@ -35,18 +36,11 @@ const SAMPLE_EVERY_MS = 100
 const AFTER_MS = scaled({ short: 5_000, full: 20_000 })
 const CAPACITY = 1_000_000
 
-const cleanups: (() => Promise<unknown> | void)[] = []
-let devnet: DevnetProc
-beforeAll(async () => {
-  devnet = await startDevnet()
-  cleanups.push(() => devnet.kill())
-})
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c()
-})
+const { devnet: scenarioDevnet, cleanups } = scenarioSetup()
 
 describe('connection storm', () => {
   it(`${BURSTS} × ${ATTEMPTS} inbound attempts in a burst: connections stay within the cap, honest traffic continues`, async () => {
+    const devnet = scenarioDevnet()
     const seed = chaosSeed()
     const rng = prng(seed)
     process.stdout.write(`connection-storm: CHAOS_SEED=${seed}\n`)

@@ -8,9 +8,10 @@
 // payer is stored by the payee with the same amount, payments work again after each heal,
 // and a cooperative close settles exactly the agreed amount on chain.
 // CHAOS_SEED=<seed> replays the same cut lengths.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type DaemonProc, type DevnetProc, freePort, startDevnet, tempDir, waitFor } from '../helpers/processes.js'
+import { describe, expect, it } from 'vitest'
+import { type DaemonProc, freePort, tempDir, waitFor } from '../helpers/processes.js'
 import { scaled } from './profile.js'
+import { scenarioSetup } from './support/scenario.js'
 import { type ChannelView, devnetDaemon, fundWallet, ok, txOutputs } from './support/fuzz/devnet-daemons.js'
 import { chaosSeed, prng } from './support/fuzz/prng.js'
 import { TcpProxy } from './support/tcp-proxy.js'
@@ -30,20 +31,13 @@ const CAPACITY = 1_000_000
 const FAILURE_SLACK_MS = 10_000
 const ALLOWED_FAILURES = ['timeout', 'unavailable']
 
-const cleanups: (() => Promise<unknown> | void)[] = []
-let devnet: DevnetProc
-beforeAll(async () => {
-  devnet = await startDevnet()
-  cleanups.push(() => devnet.kill())
-})
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c()
-})
+const { devnet: scenarioDevnet, cleanups } = scenarioSetup()
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 describe('partition', () => {
   it(`two nodes cut apart mid-payment ${CUTS.length} times and healed: the channel reconciles`, async () => {
+    const devnet = scenarioDevnet()
     const seed = chaosSeed()
     const rng = prng(seed)
     process.stdout.write(`partition: CHAOS_SEED=${seed}\n`)

@@ -7,9 +7,10 @@
 // by the receiver, every acknowledged payment is stored by the payee and both sides agree,
 // the reservation came back after every return, and the daemons' memory stayed flat.
 // CHAOS_SEED=<seed> replays the same up and down times.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type DaemonProc, type DevnetProc, HOST_ENTRIES, type RelayProc, firstLine, freePort, runEntry, startDevnet, startRelay, tempDir, waitFor } from '../helpers/processes.js'
+import { describe, expect, it } from 'vitest'
+import { type DaemonProc, HOST_ENTRIES, type RelayProc, firstLine, freePort, runEntry, startRelay, tempDir, waitFor } from '../helpers/processes.js'
 import { scaled } from './profile.js'
+import { scenarioSetup } from './support/scenario.js'
 import { type ChannelView, devnetDaemon, fundWallet, ok } from './support/fuzz/devnet-daemons.js'
 import { chaosSeed, prng } from './support/fuzz/prng.js'
 import { MessageTraffic, PaymentTraffic, RssSampler, failureCounts } from './support/traffic.js'
@@ -27,15 +28,7 @@ const RSS_WARMUP_MS = scaled({ short: 15_000, full: 60_000 })
 const RSS_GROWTH_MAX_MB = 50
 const CAPACITY = 1_000_000
 
-const cleanups: (() => Promise<unknown> | void)[] = []
-let devnet: DevnetProc
-beforeAll(async () => {
-  devnet = await startDevnet()
-  cleanups.push(() => devnet.kill())
-})
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c()
-})
+const { devnet: scenarioDevnet, cleanups } = scenarioSetup()
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
@@ -59,6 +52,7 @@ async function restartRelay(dir: string, port: number, slowStarts: { count: numb
 
 describe('relay flapping', () => {
   it(`a relay killed and restarted every few seconds for ${DURATION_MS / 1000} s loses nothing acknowledged`, async () => {
+    const devnet = scenarioDevnet()
     const seed = chaosSeed()
     const rng = prng(seed)
     process.stdout.write(`relay-flapping: CHAOS_SEED=${seed}\n`)
