@@ -1,3 +1,4 @@
+import { deadline } from '../lifecycle/index.js'
 import { nextDelay } from '../p2p/backoff.js'
 import { ChainUnavailableError } from './chain.js'
 
@@ -48,10 +49,9 @@ export async function request(url: string, init: { method: 'GET' | 'POST'; body?
   for (let attempt = 0; attempt <= policy.retries; attempt++) {
     if (attempt > 0) await sleep(nextDelay(attempt, policy), signal)
     if (signal?.aborted) throw signal.reason as Error
-    const timeout = AbortSignal.timeout(policy.timeoutMs)
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout
+    const limit = deadline(policy.timeoutMs, signal)
     try {
-      const res = await fetch(url, { method: init.method, body: init.body, headers: init.headers, signal: combined })
+      const res = await fetch(url, { method: init.method, body: init.body, headers: init.headers, signal: limit.signal })
       const body = await res.text()
       if (res.status >= 500) {
         maybeDelivered = true
@@ -61,8 +61,10 @@ export async function request(url: string, init: { method: 'GET' | 'POST'; body?
       return { status: res.status, body }
     } catch (err) {
       if (signal?.aborted) throw signal.reason as Error
-      lastError = timeout.aborted ? `timed out after ${policy.timeoutMs} ms` : String((err as Error)?.cause ?? (err as Error)?.message ?? err)
-      if (timeout.aborted || !NEVER_CONNECTED.has(errorCode(err))) maybeDelivered = true
+      lastError = limit.timedOut() ? `timed out after ${policy.timeoutMs} ms` : String((err as Error)?.cause ?? (err as Error)?.message ?? err)
+      if (limit.timedOut() || !NEVER_CONNECTED.has(errorCode(err))) maybeDelivered = true
+    } finally {
+      limit.release()
     }
   }
   throw new ChainUnavailableError(`${init.method} ${new URL(url).origin}: ${lastError}`, maybeDelivered)

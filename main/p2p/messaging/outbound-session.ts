@@ -1,5 +1,6 @@
 import type { PeerId, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import type { Libp2pNode } from '../libp2p.js'
+import { deadline } from '../../lifecycle/index.js'
 import type { Logger } from '../../telemetry/index.js'
 import { MESSAGING_PROTOCOL, RETRY_BASE_MS, RETRY_MAX_MS } from './constants.js'
 import { FrameReader } from './frame-reader.js'
@@ -136,9 +137,10 @@ export class OutboundSession {
   private open(): void {
     if (this.opening || this.retryCancel || this.closed) return
     this.opening = true
-    const signal = AbortSignal.any([this.abortController.signal, AbortSignal.timeout(this.deps.dialTimeoutMs)])
+    const limit = deadline(this.deps.dialTimeoutMs, this.abortController.signal)
     this.deps.libp2p
-      .dialProtocol(this.deps.peerId, MESSAGING_PROTOCOL, { runOnLimitedConnection: true, signal })
+      .dialProtocol(this.deps.peerId, MESSAGING_PROTOCOL, { runOnLimitedConnection: true, signal: limit.signal })
+      .finally(limit.release)
       .then(
         (stream) => {
           this.opening = false
