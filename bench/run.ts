@@ -19,12 +19,29 @@ const SUITES: Suite[] = [
 const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean', default: false } } })
 const only = values.only ? new Set(values.only.split(',')) : null
 const results: BenchResult[] = []
+const failed: { suite: string; error: string }[] = []
+const started = new Date()
+const dir = join(import.meta.dirname, 'results')
+mkdirSync(dir, { recursive: true })
+const file = join(dir, `${started.toISOString().replace(/[:.]/g, '-')}.json`)
+const cpuCount = (await import('node:os')).cpus().length
+// Written after every suite, so a long run that is stopped or fails late keeps what it measured.
+const save = (complete: boolean): void =>
+  writeFileSync(file, `${JSON.stringify({ date: started.toISOString(), node: process.version, cpus: cpuCount, quick: values.quick, complete, failed, results }, null, 2)}\n`)
+
 for (const suite of SUITES) {
   if (only && !only.has(suite.name)) continue
   process.stderr.write(`running ${suite.name}...\n`)
-  const started = Date.now()
-  for (const r of await suite.run(values.quick ?? false)) results.push({ suite: suite.name, ...r })
-  process.stderr.write(`  ${suite.name} done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
+  const t0 = Date.now()
+  try {
+    for (const r of await suite.run(values.quick ?? false)) results.push({ suite: suite.name, ...r })
+    process.stderr.write(`  ${suite.name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`)
+  } catch (err) {
+    // One broken suite must not cost the figures of the others; the run still fails at the end.
+    failed.push({ suite: suite.name, error: err instanceof Error ? (err.stack ?? err.message) : String(err) })
+    process.stderr.write(`  ${suite.name} FAILED after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${String(err)}\n`)
+  }
+  save(false)
 }
 
 const fmt = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? '' : String(v))
@@ -34,8 +51,9 @@ const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[
 const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
 process.stdout.write(`${[line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')}\n`)
 
-const dir = join(import.meta.dirname, 'results')
-mkdirSync(dir, { recursive: true })
-const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, quick: values.quick, results }, null, 2)}\n`)
+save(true)
 process.stderr.write(`results written to ${file}\n`)
+if (failed.length > 0) {
+  process.stderr.write(`failed suites: ${failed.map((f) => f.suite).join(', ')}\n`)
+  process.exitCode = 1
+}
