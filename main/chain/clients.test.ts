@@ -6,6 +6,7 @@ import { ArcClient } from './arc-client.js'
 import { BroadcastRejectedError, ChainUnavailableError } from './chain.js'
 import { ChainMonitor } from './chain-monitor.js'
 import { DevnetServer } from './devnet/devnet-server.js'
+import { MAX_ANSWER_BYTES, request } from './http.js'
 import { chainEndpoints, createChainClients } from './networks.js'
 import { WhatsOnChainClient } from './woc-client.js'
 
@@ -83,6 +84,16 @@ describe('chain clients', () => {
     await close(servers.pop()!)
     const dead = new WhatsOnChainClient({ baseUrl: `http://127.0.0.1:${port}`, http: { ...POLICY, retries: 1 } })
     await expect(dead.height()).rejects.toBeInstanceOf(ChainUnavailableError)
+  })
+
+  it('refuse an answer larger than the limit instead of buffering it', async () => {
+    const huge = await scripted(() => ({ status: 200, body: 'x'.repeat(MAX_ANSWER_BYTES + 1) }))
+    const woc = new WhatsOnChainClient({ baseUrl: huge.url, http: { ...POLICY, retries: 0 } })
+    await expect(woc.height()).rejects.toThrow(/larger than/)
+    // A broadcast that passes the size check still works on the same reused connections.
+    const ok = await scripted(() => ({ status: 200, body: '"ab"' }))
+    const answer = await request(`${ok.url}/tx/raw`, { method: 'POST', body: '{"txhex":"00"}', headers: { 'Content-Type': 'application/json' } }, { ...POLICY, retries: 0 })
+    expect(answer).toEqual({ status: 200, body: '"ab"' })
   })
 
   it('read both unspent shapes and leave out outputs spent in the mempool', async () => {
