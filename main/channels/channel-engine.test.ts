@@ -57,6 +57,14 @@ describe('channel engine: open, pay, close', () => {
     await waitUntil(() => payer.engine.get(opened.id).state === 'closed' && payee.engine.get(opened.id).state === 'closed', 5000, 'closed')
     expect(events.map((e) => e.state)).toEqual(expect.arrayContaining(['funding', 'open', 'closing', 'closed']))
     expect(payee.engine.counts()).toEqual({ open: 0, pending: 0, total: 1 })
+    // An ended channel lives only on disk: still listed and readable, no longer held in memory.
+    for (const s of [payer, payee]) {
+      expect(s.engine.channels.has(opened.id)).toBe(false)
+      expect(s.engine.list().map((c) => [c.id, c.state])).toEqual([[opened.id, 'closed']])
+      expect(s.engine.get(opened.id)).toMatchObject({ state: 'closed', seq: 200, paidSats: 1500 })
+    }
+    await expect(payer.engine.pay({ channelId: opened.id, sats: 1 })).rejects.toMatchObject({ code: 'invalid_state' })
+    await expect(payer.engine.close(opened.id)).rejects.toMatchObject({ code: 'invalid_state' })
   }, 60_000)
 
   it('a proposal above the auto-accept limit waits for acceptChannel or rejectChannel', async () => {

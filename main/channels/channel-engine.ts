@@ -76,6 +76,11 @@ export class ChannelEngine implements Startable {
   readonly backend: SignatureBackend
   readonly opts: Resolved
   readonly commit: GroupCommit
+  /**
+   * Live channels (not yet in a terminal state), the ones the hot path and the chain watch
+   * work on. Ended channels live only on disk, so a node that opens and closes channels for
+   * months does not hold every one of them in memory.
+   */
   readonly channels = new Map<string, ChannelRecord>()
   private readonly links = new Map<string, ChannelLink>()
   private readonly pipelines = new Map<string, PaymentPipeline>()
@@ -126,7 +131,7 @@ export class ChannelEngine implements Startable {
   async start(): Promise<void> {
     this.disposables = new Disposables()
     this.channels.clear()
-    for (const c of this.repo.all()) this.channels.set(c.id, c)
+    for (const c of this.repo.all()) if (!isTerminal(c.state)) this.channels.set(c.id, c)
     const libp2p = this.components.node.libp2p
     await libp2p.handle(CHANNEL_PROTOCOL, (stream, connection) => serveChannelStream(stream, connection, (peerId, req) => this.onRequest(peerId, req), (peerId, why) => this.refusedCount(why, peerId), () => this.commit.flush()), {
       runOnLimitedConnection: true,
@@ -167,7 +172,9 @@ export class ChannelEngine implements Startable {
   // ---- queries ----
 
   list(): Channel[] {
-    return [...this.channels.values()].sort((a, b) => b.createdAt - a.createdAt).map(toChannel)
+    // Live records win over their rows: they may be ahead of the disk by a group commit.
+    const rows = this.repo.all().filter((c) => !this.channels.has(c.id))
+    return [...this.channels.values(), ...rows].sort((a, b) => b.createdAt - a.createdAt).map(toChannel)
   }
 
   get isRunning(): boolean {
@@ -186,7 +193,7 @@ export class ChannelEngine implements Startable {
       if (c.state === 'open') open++
       else if (c.state === 'proposed' || c.state === 'funding') pending++
     }
-    return { open, pending, total: this.channels.size }
+    return { open, pending, total: this.repo.count() }
   }
 
   // ---- payer: open ----
@@ -392,7 +399,7 @@ export class ChannelEngine implements Startable {
 
   /** The channel `id`, only if it belongs to `peerId` and we hold `role` in it. */
   ownChannel(peerId: string, id: string, role: 'payer' | 'payee'): ChannelRecord {
-    const c = this.channels.get(id)
+    const c = this.record(id)
     // The same answer for "unknown" and "someone else's": a peer learns nothing of other channels.
     if (!c || c.peerId !== peerId || c.role !== role) throw new ContractError('not_found', 'no such channel with this peer')
     return c
@@ -480,6 +487,7 @@ export class ChannelEngine implements Startable {
     this.sources.delete(c.id)
     this.sighashers.delete(c.id)
     this.keys.delete(c.keyIndex)
+    this.channels.delete(c.id)
   }
 
   changed(c: ChannelRecord): void {
@@ -553,7 +561,7 @@ export class ChannelEngine implements Startable {
 
   private updateGauge(): void {
     const counts = new Map<ChannelStatus, number>(CHANNEL_STATUSES.map((s) => [s, 0]))
-    for (const c of this.channels.values()) counts.set(c.state, (counts.get(c.state) ?? 0) + 1)
+    for (const [state, n] of this.repo.countByState()) counts.set(state, n)
     for (const [state, n] of counts) this.m.states.set({ state }, n)
   }
 
@@ -562,8 +570,13 @@ export class ChannelEngine implements Startable {
     this.log.debug('channel request refused', { code, peerId })
   }
 
+  /** A live channel, or an ended one read from disk (nothing may move an ended channel). */
+  record(id: string): ChannelRecord | undefined {
+    return this.channels.get(id) ?? this.repo.get(id) ?? undefined
+  }
+
   require(id: string): ChannelRecord {
-    const c = this.channels.get(id)
+    const c = this.record(id)
     if (!c) throw new ContractError('not_found', 'no such channel')
     return c
   }

@@ -103,6 +103,14 @@ export class ChannelRepository {
     return this.db.prepare(`${SELECT} ORDER BY created_at DESC, id`).all() as ChannelRecord[]
   }
 
+  count(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM channels').get() as { n: number }).n
+  }
+
+  countByState(): [ChannelStatus, number][] {
+    return (this.db.prepare('SELECT state, COUNT(*) AS n FROM channels GROUP BY state').all() as { state: ChannelStatus; n: number }[]).map((r) => [r.state, r.n])
+  }
+
   nextKeyIndex(): number {
     return (this.db.prepare('SELECT COALESCE(MAX(key_index), -1) + 1 AS n FROM channels').get() as { n: number }).n
   }

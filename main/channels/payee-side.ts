@@ -21,7 +21,7 @@ export class PayeeSide {
 
   async onPropose(peerId: string, req: Req<'propose'>): Promise<ResultOf<'propose'>> {
     const e = this.engine
-    const existing = e.channels.get(req.channelId)
+    const existing = e.record(req.channelId)
     if (existing) {
       const c = e.ownChannel(peerId, req.channelId, 'payee')
       if (c.capacitySats !== req.capacitySats || c.payerPub !== req.payerPub || c.expiry !== req.expiry) throw new ContractError('conflict', 'a different channel already has this id')
