@@ -20,17 +20,22 @@ const P = 'bsv_p2p_'
 const SERIES = {
   // Daemons run under --expose-gc here, so the heap is read right after a full collection.
   heapUsed: `${P}heap_used_after_gc_bytes`,
+  heapCode: `${P}heap_code_after_gc_bytes`,
   rss: `${P}process_resident_memory_bytes`,
   handles: `${P}nodejs_active_handles_total`,
   listeners: `${P}event_listeners`,
 } as const
-type SeriesName = keyof typeof SERIES
+/** The series summarised: the metrics, and the heap without its compiled code (heapUsed - heapCode). */
+type SeriesName = keyof typeof SERIES | 'heapData'
+const SUMMARISED: readonly SeriesName[] = ['heapUsed', 'heapData', 'heapCode', 'rss', 'handles', 'listeners']
 
 interface Sample {
   t: number
   pid: number
   life: number
   heapUsed: number | null
+  heapCode: number | null
+  heapData: number | null
   rss: number | null
   handles: number | null
   listeners: number | null
@@ -110,11 +115,15 @@ async function sampleAll(daemons: SoakDaemon[]): Promise<void> {
       try {
         const text = await d.metricsText(stop.signal)
         if (text === null) return
+        const heapUsed = metricSum(text, SERIES.heapUsed)
+        const heapCode = metricSum(text, SERIES.heapCode)
         samples.get(d.name)!.push({
           t: clock(),
           pid,
           life,
-          heapUsed: metricSum(text, SERIES.heapUsed),
+          heapUsed,
+          heapCode,
+          heapData: heapUsed !== null && heapCode !== null ? heapUsed - heapCode : null,
           rss: metricSum(text, SERIES.rss),
           handles: metricSum(text, SERIES.handles),
           listeners: metricSum(text, SERIES.listeners),
@@ -215,6 +224,8 @@ function mb(v: number | null | undefined): string {
 function num(v: number | null | undefined, digits = 1): string {
   return v === null || v === undefined ? '-' : v.toFixed(digits)
 }
+const mbh = (v: number | null | undefined): string => num(v === null || v === undefined ? null : v / 1e6, 2)
+const verdict = (ok: boolean | null): string => (ok === null ? 'n/a' : ok ? 'met' : 'NOT met')
 
 const warmup = warmupMs(endedAt)
 const stableNames = daemons.filter((d) => d.restarts === 0).map((d) => d.name)
@@ -224,7 +235,7 @@ for (const d of daemons) {
   const list = samples.get(d.name) ?? []
   const stable = d.restarts === 0
   const entry: DaemonSummary = { restarts: d.restarts, samples: list.length, stable }
-  for (const name of Object.keys(SERIES) as SeriesName[]) {
+  for (const name of SUMMARISED) {
     const pts: Point[] = list.filter((s) => s[name] !== null).map((s) => ({ t: s.t, v: s[name]! }))
     const s = summarize(pts, warmup)
     // A restarted daemon's series mixes process lives: first/last/max only, no growth.
@@ -232,27 +243,34 @@ for (const d of daemons) {
   }
   perDaemon[d.name] = entry
 }
-const stableGrowth = (name: SeriesName): { max: number | null; mean: number | null } => {
-  const v = stableNames.map((n) => perDaemon[n]?.[name]?.perHour).filter((x): x is number => typeof x === 'number')
+const stableGrowth = (name: SeriesName, of: 'perHour' | 'latePerHour' = 'perHour'): { max: number | null; mean: number | null } => {
+  const v = stableNames.map((n) => perDaemon[n]?.[name]?.[of]).filter((x): x is number => typeof x === 'number')
   return { max: v.length ? Math.max(...v) : null, mean: v.length ? v.reduce((a, b) => a + b, 0) / v.length : null }
 }
 const heapGrowth = stableGrowth('heapUsed')
 const heapFloorValues = stableNames.map((n) => perDaemon[n]?.heapUsed?.floorPerHour).filter((x): x is number => typeof x === 'number')
 const heapFloorGrowthMax = heapFloorValues.length ? Math.max(...heapFloorValues) : null
 const handlesGrowth = stableGrowth('handles')
+const dataGrowth = stableGrowth('heapData')
 const summary = {
   growthOver: stableNames,
   note: `growth per hour is the least-squares slope after a ${Math.round(warmup / 1000)} s warm-up, over the daemons never restarted (${stableNames.join(', ') || 'none'}); ${CHURNED} is restarted by the soak and reports first/last/max only`,
   heapBytesPerHour: heapGrowth,
   heapFloorBytesPerHourMax: heapFloorGrowthMax,
+  heapLateBytesPerHour: stableGrowth('heapUsed', 'latePerHour'),
+  /** The heap without compiled code, which V8 adds to as it optimises more functions and which levels off. */
+  heapDataBytesPerHour: dataGrowth,
+  heapDataLateBytesPerHour: stableGrowth('heapData', 'latePerHour'),
+  heapCodeBytesPerHour: stableGrowth('heapCode'),
   rssBytesPerHour: stableGrowth('rss'),
   handlesPerHour: handlesGrowth,
   listenersPerHour: stableGrowth('listeners'),
   goal: { heapBytesPerHour: GOAL_HEAP_BYTES_PER_HOUR, handles: 'flat' },
   heapWithinGoal: heapGrowth.max !== null ? heapGrowth.max < GOAL_HEAP_BYTES_PER_HOUR : null,
+  heapDataWithinGoal: dataGrowth.max !== null ? dataGrowth.max < GOAL_HEAP_BYTES_PER_HOUR : null,
 }
 
-const header = ['daemon', 'restarts', 'samples', 'heap MB first/last/max', 'heap MB/h', 'heap floor MB/h', 'RSS MB first/last/max', 'RSS MB/h', 'handles first/last/max', 'handles/h', 'listeners first/last/max', 'listeners/h']
+const header = ['daemon', 'restarts', 'samples', 'heap MB first/last/max', 'heap MB/h', 'heap floor MB/h', 'heap MB/h 2nd half', 'without code MB/h', 'code MB/h', 'RSS MB first/last/max', 'RSS MB/h', 'handles first/last/max', 'handles/h', 'listeners first/last/max', 'listeners/h']
 const rows = daemons.map((d) => {
   const e = perDaemon[d.name]!
   const ffm = (s: SeriesSummary | null | undefined, f: (v: number) => string): string => (s ? `${f(s.first)}/${f(s.last)}/${f(s.max)}` : '-')
@@ -264,6 +282,9 @@ const rows = daemons.map((d) => {
     ffm(e.heapUsed, (v) => mb(v)),
     rate(e.heapUsed, 1e6, 2),
     e.heapUsed?.floorPerHour === null || e.heapUsed?.floorPerHour === undefined ? 'n/a' : (e.heapUsed.floorPerHour / 1e6).toFixed(2),
+    e.heapUsed?.latePerHour === null || e.heapUsed?.latePerHour === undefined ? 'n/a' : (e.heapUsed.latePerHour / 1e6).toFixed(2),
+    rate(e.heapData, 1e6, 2),
+    rate(e.heapCode, 1e6, 2),
     ffm(e.rss, (v) => mb(v)),
     rate(e.rss, 1e6, 2),
     ffm(e.handles, (v) => String(v)),
@@ -281,7 +302,7 @@ const out: string[] = [
   line(widths.map((w) => '-'.repeat(w))),
   ...rows.map(line),
   '',
-  `growth over the daemons never restarted (${stableNames.join(', ') || 'none'}): heap ${num(heapGrowth.max === null ? null : heapGrowth.max / 1e6, 2)} MB/h max, ${num(heapGrowth.mean === null ? null : heapGrowth.mean / 1e6, 2)} MB/h mean, floor ${num(heapFloorGrowthMax === null ? null : heapFloorGrowthMax / 1e6, 2)} MB/h max (goal < ${GOAL_HEAP_BYTES_PER_HOUR / 1e6} MB/h: ${summary.heapWithinGoal === null ? 'n/a' : summary.heapWithinGoal ? 'met' : 'NOT met'}); handles ${num(handlesGrowth.max, 1)}/h max; listeners ${num(summary.listenersPerHour.max, 1)}/h max`,
+  `growth over the daemons never restarted (${stableNames.join(', ') || 'none'}): heap ${mbh(heapGrowth.max)} MB/h max, ${mbh(heapGrowth.mean)} MB/h mean, floor ${mbh(heapFloorGrowthMax)} MB/h max, second half ${mbh(summary.heapLateBytesPerHour.max)} MB/h max (goal < ${GOAL_HEAP_BYTES_PER_HOUR / 1e6} MB/h: ${verdict(summary.heapWithinGoal)}); without compiled code ${mbh(dataGrowth.max)} MB/h max, second half ${mbh(summary.heapDataLateBytesPerHour.max)} (${verdict(summary.heapDataWithinGoal)}); handles ${num(handlesGrowth.max, 1)}/h max; listeners ${num(summary.listenersPerHour.max, 1)}/h max`,
 ]
 if (counts && churn) {
   out.push(

@@ -21,6 +21,17 @@ describe('soak figures', () => {
     expect(summarize([], 0)).toBeNull()
   })
 
+  it('the second half shows a warm-up that outlasts the discarded one: growth that levels off', () => {
+    // Rises 10 MB over the first half hour, then flat for another half hour.
+    const pts = Array.from({ length: 360 }, (_, i) => ({ t: i * 10_000, v: 30e6 + Math.min(i, 180) * (10e6 / 180) }))
+    const s = summarize(pts, 0)!
+    expect(s.perHour! / 1e6).toBeGreaterThan(5)
+    expect(s.latePerHour).toBeCloseTo(0, 3)
+    // A steady leak is the same over both.
+    const leak = pts.map((p) => ({ t: p.t, v: 30e6 + (p.t / HOUR_MS) * 5e6 }))
+    expect(summarize(leak, 0)!.latePerHour! / 1e6).toBeCloseTo(5, 3)
+  })
+
   it('a steady leak of 5 MB/h is reported as 5e6 per hour', () => {
     const perMs = 5e6 / HOUR_MS
     const pts = Array.from({ length: 180 }, (_, i) => ({ t: i * 10_000, v: 50e6 + i * 10_000 * perMs }))

@@ -49,6 +49,11 @@ export interface SeriesSummary {
    * what survives them, so a leak shows here even when the sampling phase is unlucky.
    */
   floorPerHour: number | null
+  /**
+   * Growth per hour over the second half of the run only: a warm-up that lasts longer than
+   * the discarded one (caches filling, V8 compiling) shows as perHour above latePerHour.
+   */
+  latePerHour: number | null
   /** Samples the growth was computed over. */
   samples: number
 }
@@ -70,12 +75,15 @@ export function summarize(points: readonly Point[], warmup: number, floorWindowM
   const after = points.filter((p) => p.t >= warmup)
   const s = slope(after)
   const f = slope(windowMinima(points, warmup, floorWindowMs))
+  const half = Math.max(warmup, (points[0]!.t + points[points.length - 1]!.t) / 2)
+  const late = slope(points.filter((p) => p.t >= half))
   return {
     first: points[0]!.v,
     last: points[points.length - 1]!.v,
     max: Math.max(...points.map((p) => p.v)),
     perHour: s === null ? null : s * HOUR_MS,
     floorPerHour: f === null ? null : f * HOUR_MS,
+    latePerHour: late === null ? null : late * HOUR_MS,
     samples: after.length,
   }
 }
