@@ -4,7 +4,7 @@ import { ChannelEngine, channelHandlers, channelMigrations } from '../channels/i
 import type { EngineConfig } from '../config/index.js'
 import { settingsHandlers } from '../config/handlers.js'
 import { type NamedStartable, type Startable, startAll, stopAll } from '../lifecycle/index.js'
-import { AnnouncementService } from '../p2p/discovery/index.js'
+import { AnnouncementService, NodeProfile, profileMigrations } from '../p2p/discovery/index.js'
 import { peerHandlers } from '../p2p/handlers.js'
 import { MessagingService, messagingHandlers, messagingInitFromConfig, messagingMigrations } from '../p2p/messaging/index.js'
 import { P2PNode, p2pInitFromConfig } from '../p2p/node.js'
@@ -38,7 +38,7 @@ type EngineState = 'stopped' | 'starting' | 'running' | 'stopping'
 const LIBP2P_EVENT_TYPES = ['peer:discovery', 'peer:connect', 'peer:disconnect', 'peer:reconnect-failure', 'peer:identify', 'peer:update', 'self:peer:update', 'transport:listening', 'transport:close', 'connection:prune', 'connection:open', 'connection:close'] as const
 
 /** Every part's migrations, in apply order. A new part appends its list here. */
-const MIGRATIONS: readonly Migration[] = [...walletMigrations, ...messagingMigrations, ...channelMigrations]
+const MIGRATIONS: readonly Migration[] = [...walletMigrations, ...messagingMigrations, ...channelMigrations, ...profileMigrations]
 
 /**
  * The composition root: builds every part once, starts them in dependency order and stops
@@ -56,6 +56,7 @@ export class Engine implements Startable {
   readonly channels: ChannelEngine
   readonly messaging: MessagingService
   readonly discovery: AnnouncementService
+  readonly profile: NodeProfile
   readonly handlers: ApiHandlers
 
   private readonly publisher: HealthPublisher
@@ -85,6 +86,7 @@ export class Engine implements Startable {
       { node: this.p2p, logger: this.logger.child('discovery'), metrics: this.metrics },
       { onAnnouncement: (peer) => this.p2p.directory.upsert(peer) },
     )
+    this.profile = new NodeProfile({ store: this.store, announcer: this.discovery, events: this.events, logger: this.logger.child('profile') })
     this.wallet = createWalletPart(
       init.config,
       { store: this.store, logger: this.logger, metrics: this.metrics, events: this.events },
@@ -133,6 +135,8 @@ export class Engine implements Startable {
       { name: 'p2p', part: this.p2p },
       { name: 'p2p-changes', part: this.forward(() => this.p2p.subscribe((change) => this.notify(change))) },
       { name: 'messaging', part: this.messaging },
+      // Before discovery: its first announcement carries the stored profile.
+      { name: 'profile', part: this.profile },
       { name: 'discovery', part: this.discovery },
       ...this.wallet.parts,
       { name: 'channels', part: this.channels },
@@ -144,6 +148,8 @@ export class Engine implements Startable {
       getHealth: async () => this.health(),
       ...peerHandlers(this.p2p),
       ...settingsHandlers(this.config),
+      getProfile: async () => this.profile.get(),
+      updateProfile: async (profile) => this.profile.update(profile),
       ...walletHandlers(this.wallet.wallet),
       ...messagingHandlers(this.messaging),
       ...channelHandlers(this.channels),

@@ -59,6 +59,9 @@ describe('PeerDirectory', () => {
     expect(peer.multiaddrs).toHaveLength(MAX_MULTIADDRS_PER_PEER)
     expect(peer.multiaddrs[0]).toBe(many[0])
     expect(directory.markDisconnected('a')?.connection).toBe('none')
+    // A key given as undefined clears the field (an announcement that no longer names its author).
+    expect(directory.upsert({ peerId: 'a', name: undefined }).name).toBeUndefined()
+    expect(directory.get('a')?.multiaddrs).toHaveLength(MAX_MULTIADDRS_PER_PEER)
     expect(directory.markDisconnected('unknown')).toBeUndefined()
     expect(directory.has('unknown')).toBe(false)
   })

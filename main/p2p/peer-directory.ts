@@ -17,7 +17,7 @@ export interface PeerDirectoryInit {
   changeIntervalMs?: number
 }
 
-/** A partial update: every field given replaces the stored one; multiaddrs are merged. */
+/** A partial update: every field given (a key present, even undefined) replaces the stored one; multiaddrs are merged. */
 export type PeerUpdate = Pick<Peer, 'peerId'> & Partial<Omit<Peer, 'peerId' | 'lastSeen'>>
 
 export class PeerDirectoryError extends Error {
@@ -98,9 +98,10 @@ export class PeerDirectory implements Startable {
       source: update.source ?? existing?.source ?? 'discovery',
       lastSeen: new Date().toISOString(),
     }
-    const name = update.name ?? existing?.name
+    // A key given (even as undefined) replaces: an announcement without a name clears the old one.
+    const name = 'name' in update ? update.name : existing?.name
     if (name !== undefined) peer.name = name
-    const walletIdentityKey = update.walletIdentityKey ?? existing?.walletIdentityKey
+    const walletIdentityKey = 'walletIdentityKey' in update ? update.walletIdentityKey : existing?.walletIdentityKey
     if (walletIdentityKey !== undefined) peer.walletIdentityKey = walletIdentityKey
     if (!peer.connected) peer.connection = 'none'
     // A connected peer never goes stale (ttl 0 = no ttl for this entry); the LRU bound

@@ -4,7 +4,7 @@ import { channelEvents, channelMethods } from './channels.js'
 import { healthEvents, healthMethods } from './health.js'
 import { messageEvents, messageMethods } from './messages.js'
 import { peerEvents, peerMethods } from './peers.js'
-import { settingsMethods } from './settings.js'
+import { settingsEvents, settingsMethods } from './settings.js'
 import { walletEvents, walletMethods } from './wallet.js'
 
 export * from './errors.js'
@@ -34,6 +34,7 @@ export const events = {
   ...healthEvents,
   ...peerEvents,
   ...messageEvents,
+  ...settingsEvents,
   ...walletEvents,
   ...channelEvents,
 } satisfies Record<string, z.ZodType>

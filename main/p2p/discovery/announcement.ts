@@ -69,8 +69,6 @@ export function encodeAnnouncement(a: Announcement): Uint8Array {
 }
 
 export function toAnnouncedPeer(a: Announcement): AnnouncedPeer {
-  const peer: AnnouncedPeer = { peerId: a.peerId, services: a.services, multiaddrs: a.relayAddrs, source: 'announcement' }
-  if (a.name !== undefined) peer.name = a.name
-  if (a.walletIdentityKey !== undefined) peer.walletIdentityKey = a.walletIdentityKey
-  return peer
+  // An announcement is the author's whole self-description: what it leaves out, it no longer claims.
+  return { peerId: a.peerId, services: a.services, multiaddrs: a.relayAddrs, source: 'announcement', name: a.name, walletIdentityKey: a.walletIdentityKey }
 }

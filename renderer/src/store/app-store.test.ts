@@ -64,6 +64,7 @@ const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 0))
 /** Valid empty snapshots of the domains these tests do not look at. */
 const OTHER_SNAPSHOTS: Record<string, unknown> = {
   listChannels: [],
+  getProfile: { name: null, services: [] },
   getWallet: { network: 'devnet', address: 'mx', balance: { confirmed: 0, unconfirmed: 0 }, ready: true },
 }
 const answerOthers = (t: ReturnType<typeof manualTransport>): void => {
@@ -135,6 +136,23 @@ describe('app store sync', () => {
     ])
     t.emit('channels', ch('a', 6, 2000))
     expect(store.getState().channels[0]!.seq).toBe(6)
+  })
+
+  it('keeps a profile event that overtook the settings snapshot, and still takes the snapshot’s settings', async () => {
+    const t = manualTransport()
+    const store = createAppStore()
+    startSync(store, connect(t.transport))
+    t.setState('open')
+    t.emit('profile', { name: 'From the event', services: [] })
+    t.answer('getSettings', { ok: true, result: settings })
+    t.answer('getProfile', { ok: true, result: { name: 'Stale snapshot', services: [] } })
+    for (const m of ['getHealth', 'listPeers']) t.answer(m, { ok: false, error: { code: 'unavailable', message: 'later' } })
+    answerOthers(t)
+    await tick()
+    expect(store.getState().profile?.name).toBe('From the event')
+    expect(store.getState().settings?.network).toBe(settings.network)
+    t.emit('profile', { name: 'Newer', services: [{ name: 'coffee', priceSats: 500 }] })
+    expect(store.getState().profile).toEqual({ name: 'Newer', services: [{ name: 'coffee', priceSats: 500 }] })
   })
 
   it('flags a refused token so the web UI can return to its login page', async () => {

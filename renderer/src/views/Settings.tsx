@@ -2,6 +2,7 @@ import type { ReactElement } from 'react'
 import { RELAY_TEXT, limitLabel, limitValue } from '../human.js'
 import { THEME_CHOICES, type ThemeChoice } from '../theme.js'
 import { useApp, useAppState } from './app-context.js'
+import { ProfileForm } from './settings/ProfileForm.js'
 
 const THEME_LABEL: Record<ThemeChoice, string> = { system: 'Match the system', light: 'Light', dark: 'Dark' }
 
@@ -9,6 +10,7 @@ export function Settings({ theme, onTheme }: { theme: ThemeChoice; onTheme: (cho
   const { signOut } = useApp()
   const settings = useAppState((s) => s.settings)
   const relays = useAppState((s) => s.health?.relay.relays ?? [])
+  const profile = useAppState((s) => s.profile)
   const loadError = useAppState((s) => s.loadErrors.settings)
   return (
     <div className="stack">
@@ -26,6 +28,14 @@ export function Settings({ theme, onTheme }: { theme: ThemeChoice; onTheme: (cho
           ))}
         </fieldset>
       </section>
+
+      {profile ? (
+        <ProfileForm saved={profile} />
+      ) : (
+        <section className="card">
+          <p className="empty">{loadError ?? 'Loading…'}</p>
+        </section>
+      )}
 
       <section className="card" aria-labelledby="network-title">
         <h3 id="network-title" className="section-title">
