@@ -1,6 +1,6 @@
 import { expect } from '@playwright/test'
 import { type DaemonProc, type DevnetProc, type RelayProc, freePort, startDaemon, startDevnet, startRelay, tempDir } from '../test/helpers/processes.js'
-import { signIn, snapshot, test } from './fixtures.js'
+import { apiResult, signIn, snapshot, test } from './fixtures.js'
 
 // One relay and two daemons for the whole file; the tests run in order and share them.
 test.describe.configure({ mode: 'serial' })
@@ -116,6 +116,52 @@ test('connecting to daemon B through the relay lists B in Peers', async ({ page 
   await expect(row).toBeVisible()
   await expect(row).toHaveAttribute('data-connection', /relayed|direct/)
   await expect(page.getByLabel('Peer address')).toHaveValue('')
+})
+
+test('B names itself and offers a service from its Settings; A’s Peers shows both', async ({ page, browser }) => {
+  const bPage = await browser.newPage()
+  try {
+    await signIn(bPage, b.apiUrl, b.token)
+    await bPage.getByTestId('nav-settings').click()
+    await expect(bPage.getByTestId('profile-save')).toBeDisabled()
+
+    // Bad input: a message on each field at fault, and nothing saved or announced.
+    await bPage.getByLabel('Name', { exact: true }).fill('x'.repeat(70))
+    await bPage.getByTestId('service-add').click()
+    await bPage.getByLabel('Price (sats)').fill('12.5')
+    await bPage.getByTestId('profile-save').click()
+    await expect(bPage.getByTestId('profile-name-message')).toHaveText(/at most 64 characters; this one has 70/)
+    await expect(bPage.getByTestId('profile-name-message')).toHaveAttribute('role', 'alert')
+    await expect(bPage.getByTestId('service-name-message')).toHaveText(/Give the service a name/)
+    await expect(bPage.getByTestId('service-price-message')).toHaveText(/whole number/)
+    await expect(bPage.getByTestId('profile-name')).toHaveAttribute('aria-invalid', 'true')
+    expect(await apiResult(b, 'getProfile')).toEqual({ name: null, services: [] })
+
+    await bPage.getByLabel('Name', { exact: true }).fill('Bob’s node')
+    await bPage.getByLabel('Service', { exact: true }).fill('translation')
+    await bPage.getByLabel('Price (sats)').fill('2500')
+    await bPage.getByLabel('Description (optional)').fill('English to German, per page')
+    await expect(bPage.getByTestId('profile-message')).toHaveText('Not saved yet.')
+    await bPage.getByTestId('profile-save').click()
+    await expect(bPage.getByTestId('profile-message')).toHaveText(/^Saved\. Peers now see “Bob’s node” with translation \(2.500 sats\)\.$/)
+    await expect(bPage.getByTestId('profile-save')).toBeDisabled()
+    expect(await apiResult(b, 'getProfile')).toEqual({ name: 'Bob’s node', services: [{ name: 'translation', priceSats: 2500, description: 'English to German, per page' }] })
+    for (const scheme of ['light', 'dark'] as const) {
+      await bPage.emulateMedia({ colorScheme: scheme })
+      await snapshot(bPage, 'settings-profile')
+    }
+  } finally {
+    await bPage.close()
+  }
+
+  // A hears B's signed announcement over their connection and shows it without a reload.
+  await signIn(page, a.apiUrl, a.token)
+  await page.getByTestId('nav-peers').click()
+  const row = page.locator(`[data-testid="peer-row"][data-peer-id="${b.peerId}"]`)
+  await expect(row.getByTestId('peer-name')).toHaveText('Bob’s node', { timeout: 30_000 })
+  await expect(row.getByTestId('peer-service')).toHaveText(/^translation · 2.500 sats$/)
+  await expect(row.getByTestId('peer-service')).toHaveAttribute('title', 'English to German, per page')
+  await snapshot(page, 'peers-named')
 })
 
 test('every view, light and dark', async ({ page }) => {

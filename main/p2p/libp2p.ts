@@ -66,6 +66,9 @@ export async function createNode(init: Libp2pInit) {
             globalSignaturePolicy: 'StrictSign',
             allowPublishToZeroTopicPeers: true,
             emitSelf: false,
+            // Two peers behind NAT meet only through a relay: announcements must cross it
+            // (they are small and rate-limited per author, so the relay's data limit holds).
+            runOnLimitedConnection: true,
           }),
         }),
     ...(init.relayServer

@@ -77,7 +77,7 @@ function PeerRow({ peer, isRelay, canMessage, onMessage }: { peer: Peer; isRelay
       <div className="peer-main">
         <div className="peer-name">
           <span className={`conn-dot conn-${peer.connection}`} aria-hidden="true" />
-          <strong>{name}</strong>
+          <strong data-testid="peer-name">{name}</strong>
           <span className="mono muted" title={peer.peerId}>
             {shortPeerId(peer.peerId)}
           </span>
@@ -91,7 +91,7 @@ function PeerRow({ peer, isRelay, canMessage, onMessage }: { peer: Peer; isRelay
         {peer.services.length > 0 && (
           <ul className="chips" aria-label="Services">
             {peer.services.map((s) => (
-              <li key={s.name} className="chip" title={s.description}>
+              <li key={s.name} className="chip" title={s.description} data-testid="peer-service">
                 {s.name} · {formatSats(s.priceSats)}
               </li>
             ))}
