@@ -239,7 +239,7 @@ for (const d of daemons) {
     const pts: Point[] = list.filter((s) => s[name] !== null).map((s) => ({ t: s.t, v: s[name]! }))
     const s = summarize(pts, warmup)
     // A restarted daemon's series mixes process lives: first/last/max only, no growth.
-    entry[name] = s && !stable ? { ...s, perHour: null, floorPerHour: null } : s
+    entry[name] = s && !stable ? { ...s, perHour: null, floorPerHour: null, latePerHour: null } : s
   }
   perDaemon[d.name] = entry
 }
@@ -263,6 +263,7 @@ const summary = {
   heapDataLateBytesPerHour: stableGrowth('heapData', 'latePerHour'),
   heapCodeBytesPerHour: stableGrowth('heapCode'),
   rssBytesPerHour: stableGrowth('rss'),
+  rssLateBytesPerHour: stableGrowth('rss', 'latePerHour'),
   handlesPerHour: handlesGrowth,
   listenersPerHour: stableGrowth('listeners'),
   goal: { heapBytesPerHour: GOAL_HEAP_BYTES_PER_HOUR, handles: 'flat' },
@@ -302,7 +303,7 @@ const out: string[] = [
   line(widths.map((w) => '-'.repeat(w))),
   ...rows.map(line),
   '',
-  `growth over the daemons never restarted (${stableNames.join(', ') || 'none'}): heap ${mbh(heapGrowth.max)} MB/h max, ${mbh(heapGrowth.mean)} MB/h mean, floor ${mbh(heapFloorGrowthMax)} MB/h max, second half ${mbh(summary.heapLateBytesPerHour.max)} MB/h max (goal < ${GOAL_HEAP_BYTES_PER_HOUR / 1e6} MB/h: ${verdict(summary.heapWithinGoal)}); without compiled code ${mbh(dataGrowth.max)} MB/h max, second half ${mbh(summary.heapDataLateBytesPerHour.max)} (${verdict(summary.heapDataWithinGoal)}); handles ${num(handlesGrowth.max, 1)}/h max; listeners ${num(summary.listenersPerHour.max, 1)}/h max`,
+  `growth over the daemons never restarted (${stableNames.join(', ') || 'none'}): heap ${mbh(heapGrowth.max)} MB/h max, ${mbh(heapGrowth.mean)} MB/h mean, floor ${mbh(heapFloorGrowthMax)} MB/h max, second half ${mbh(summary.heapLateBytesPerHour.max)} MB/h max (goal < ${GOAL_HEAP_BYTES_PER_HOUR / 1e6} MB/h: ${verdict(summary.heapWithinGoal)}); without compiled code ${mbh(dataGrowth.max)} MB/h max, second half ${mbh(summary.heapDataLateBytesPerHour.max)} (${verdict(summary.heapDataWithinGoal)}); RSS ${mbh(summary.rssBytesPerHour.max)} MB/h max, second half ${mbh(summary.rssLateBytesPerHour.max)}; handles ${num(handlesGrowth.max, 1)}/h max; listeners ${num(summary.listenersPerHour.max, 1)}/h max`,
 ]
 if (counts && churn) {
   out.push(
