@@ -14,34 +14,15 @@ import { MessageRepository } from './message-repository.js'
 import { MessagingMetrics } from './messaging-metrics.js'
 import { messagingMigrations } from './migrations.js'
 import { type TestPeer, metricValue, openRaw, rawFrame, startPeer } from './test/fixtures.js'
+import { type Prng, prng } from '../../../test/chaos/support/fuzz/prng.js'
 import { TokenBucket } from './token-bucket.js'
-
-/** Deterministic PRNG (mulberry32): a failure names its seed and replays exactly. */
-function prng(seed: number) {
-  let s = seed >>> 0
-  const next = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const int = (n: number): number => Math.floor(next() * n)
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!
-  const bytes = (n: number): Uint8Array => {
-    const out = new Uint8Array(n)
-    for (let i = 0; i < n; i++) out[i] = int(256)
-    return out
-  }
-  return { next, int, pick, bytes }
-}
 
 const PEER = '12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK'
 const OTHER_PEER = '12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq'
 const VALID = { t: 'msg', id: 'abcdefgh-1234', text: 'hello', sentAt: 1_700_000_000_000 }
 
 /** JSON values that are well-formed but wrong: every one must be refused. */
-function wrongFrame(r: ReturnType<typeof prng>): unknown {
+function wrongFrame(r: Prng): unknown {
   const base: Record<string, unknown> = { ...VALID, id: `fuzz-${r.int(1e9)}-${r.int(1e9)}` }
   switch (r.int(16)) {
     case 0:
@@ -83,7 +64,7 @@ function wrongFrame(r: ReturnType<typeof prng>): unknown {
 }
 
 /** Bytes that are not a valid msg payload: garbage, broken UTF-8, cut JSON, wrong JSON. */
-function badPayload(r: ReturnType<typeof prng>): Uint8Array {
+function badPayload(r: Prng): Uint8Array {
   const valid = new TextEncoder().encode(JSON.stringify({ ...VALID, id: `ok-${r.int(1e9)}-x` }))
   switch (r.int(5)) {
     case 0:
