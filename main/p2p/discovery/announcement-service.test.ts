@@ -3,6 +3,7 @@ import type { GossipSub } from '@libp2p/gossipsub'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Metrics, silentLogger } from '../../telemetry/index.js'
 import { type Libp2pNode, createNode } from '../libp2p.js'
+import { waitFor } from '../test/helpers.js'
 import { TEST_LIMITS, metricValue } from '../messaging/test/fixtures.js'
 import type { AnnouncedPeer } from './announcement.js'
 import { AnnouncementService } from './announcement-service.js'
@@ -16,13 +17,6 @@ async function node(): Promise<Libp2pNode> {
 
 const pubsubOf = (n: Libp2pNode): GossipSub => (n.services as unknown as { pubsub: GossipSub }).pubsub
 
-async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 describe('AnnouncementService over real gossipsub', () => {
   let a: Libp2pNode
@@ -45,7 +39,7 @@ describe('AnnouncementService over real gossipsub', () => {
     pubsubOf(forger).subscribe(ANNOUNCE_TOPIC)
     await b.dial(a.getMultiaddrs()[0]!)
     await forger.dial(a.getMultiaddrs()[0]!)
-    await until('subscriptions to propagate', () => pubsubOf(forger).getSubscribers(ANNOUNCE_TOPIC).some((p) => p.equals(a.peerId)))
+    await waitFor(() => pubsubOf(forger).getSubscribers(ANNOUNCE_TOPIC).some((p) => p.equals(a.peerId)), 'subscriptions to propagate')
   })
 
   afterAll(async () => {
@@ -55,14 +49,14 @@ describe('AnnouncementService over real gossipsub', () => {
   })
 
   it('hears a peer announce itself once they meet', async () => {
-    await until("bob's announcement", () => heard.some((p) => p.peerId === b.peerId.toString()))
+    await waitFor(() => heard.some((p) => p.peerId === b.peerId.toString()), "bob's announcement")
     const bob = heard.find((p) => p.peerId === b.peerId.toString())!
     expect(bob).toMatchObject({ name: 'bob', services: [{ name: 'storage', priceSats: 50 }], source: 'announcement', walletIdentityKey: `03${'cd'.repeat(32)}` })
   })
 
   it('announces changes', async () => {
     bService.describe({ name: 'bob the builder' })
-    await until('the new name', () => heard.some((p) => p.name === 'bob the builder'))
+    await waitFor(() => heard.some((p) => p.name === 'bob the builder'), 'the new name')
   })
 
   it('refuses an announcement signed by one peer about another (forged inner peer id)', async () => {
@@ -71,7 +65,7 @@ describe('AnnouncementService over real gossipsub', () => {
     // Then an honest one from the same forger, to know the path works and the forgery came first.
     const honest = { v: 1, peerId: forger.peerId.toString(), name: 'honest', services: [], relayAddrs: [], ts: Date.now() }
     await pubsubOf(forger).publish(ANNOUNCE_TOPIC, new TextEncoder().encode(JSON.stringify(honest)))
-    await until('the honest announcement', () => heard.some((p) => p.peerId === forger.peerId.toString()))
+    await waitFor(() => heard.some((p) => p.peerId === forger.peerId.toString()), 'the honest announcement')
     expect(heard.some((p) => p.name === 'evil bob')).toBe(false)
     expect(await metricValue(aMetrics, 'discovery_announcements_total', { result: 'reject', reason: 'forged_peer_id' })).toBe(1)
   })
@@ -119,7 +113,7 @@ describe('AnnouncementService with a relay reservation', () => {
       await carol.dial(listener.getMultiaddrs()[0]!)
       await carol.dial(relay.getMultiaddrs()[0]!)
       const suffix = `/p2p/${relay.peerId.toString()}/p2p-circuit/p2p/${carol.peerId.toString()}`
-      await until('a circuit address in an announcement', () => heard.some((p) => p.multiaddrs.some((m) => m.endsWith(suffix))))
+      await waitFor(() => heard.some((p) => p.multiaddrs.some((m) => m.endsWith(suffix))), 'a circuit address in an announcement')
     } finally {
       await carolService.stop()
       await listenerService.stop()

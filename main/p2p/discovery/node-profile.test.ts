@@ -11,18 +11,12 @@ import { EventBus } from '../../engine/event-bus.js'
 import { Store } from '../../store/index.js'
 import { Metrics, silentLogger } from '../../telemetry/index.js'
 import { type Libp2pNode, createNode } from '../libp2p.js'
+import { waitFor } from '../test/helpers.js'
 import { TEST_LIMITS } from '../messaging/test/fixtures.js'
 import type { AnnouncedPeer } from './announcement.js'
 import { AnnouncementService } from './announcement-service.js'
 import { NodeProfile, profileMigrations } from './node-profile.js'
 
-async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 describe('NodeProfile', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bsv-profile-'))
@@ -64,7 +58,7 @@ describe('NodeProfile', () => {
     await listener.start()
     await startA()
     await b.dial(a.getMultiaddrs()[0]!)
-    await until('A announced to B', () => lastFromA() !== undefined)
+    await waitFor(() => lastFromA() !== undefined, 'A announced to B')
   })
 
   afterAll(async () => {
@@ -86,7 +80,7 @@ describe('NodeProfile', () => {
     expect(emitted.at(-1)).toEqual(next)
     const row = store.db.prepare('SELECT name, services FROM node_profile').get() as { name: string; services: string }
     expect({ name: row.name, services: JSON.parse(row.services) }).toEqual(next)
-    await until('the new name', () => lastFromA()?.name === 'Alice’s node')
+    await waitFor(() => lastFromA()?.name === 'Alice’s node', 'the new name')
     expect(lastFromA()?.services).toEqual(next.services)
   })
 
@@ -95,13 +89,13 @@ describe('NodeProfile', () => {
     await stopA()
     await startA()
     expect(profile.get().name).toBe('Alice’s node')
-    await until('an announcement after the restart', () => heard.length > before)
+    await waitFor(() => heard.length > before, 'an announcement after the restart')
     expect(heard.slice(before).every((p) => p.name === 'Alice’s node')).toBe(true)
   })
 
   it('clearing the name clears it in the peer’s view too', async () => {
     profile.update({ name: null, services: [] })
-    await until('the name cleared', () => lastFromA()?.name === undefined && lastFromA()?.services.length === 0)
+    await waitFor(() => lastFromA()?.name === undefined && lastFromA()?.services.length === 0, 'the name cleared')
   })
 
   it('ignores a stored row that no longer passes the rules, and announces nothing wrong', async () => {
