@@ -265,7 +265,7 @@ describe('SettlementSighasher (the payment hot path)', () => {
     for (let i = 0; i < 80; i++) {
       const payer = key()
       const payee = key()
-      const capacity = 1_000 + Math.floor(Math.random() * 50_000_000)
+      const capacity = 2_000 + Math.floor(Math.random() * 50_000_000)
       const feeSats = Math.floor(Math.random() * 500)
       const funding = { txid: txid(), vout: Math.floor(Math.random() * 4) }
       const source = { lockingScript: fundingOutputScript(payer.pub, payee.pub), satoshis: capacity }
@@ -273,10 +273,12 @@ describe('SettlementSighasher (the payment hot path)', () => {
       const payeeTarget = i % 2 === 0 ? payee.pub : PublicKey.fromString(Buffer.from(payee.pub).toString('hex')).toAddress()
       const params = { funding, capacity, feeSats, payee: payeeTarget, payer: payer.pub, dustLimit }
       const hasher = new SettlementSighasher(params, source)
-      // Ordinary amounts, the largest (no change output) and one leaving change below dust.
-      for (const paidSats of [1 + Math.floor(Math.random() * (capacity - feeSats - 1)), capacity - feeSats, Math.max(1, capacity - feeSats - 1)]) {
-        const { tx } = buildSettlementTx({ ...params, paidSats, dustLimit: i % 3 === 0 ? 546 : dustLimit })
-        const h = new SettlementSighasher({ ...params, dustLimit: i % 3 === 0 ? 546 : dustLimit }, source)
+      // Ordinary amounts (never below the dust limit in force: the payee's output must be spendable),
+      // the largest (no change output) and one leaving change below dust.
+      const dust = i % 3 === 0 ? 546 : dustLimit
+      for (const paidSats of [dust + Math.floor(Math.random() * (capacity - feeSats - dust)), capacity - feeSats, Math.max(dust, capacity - feeSats - 1)]) {
+        const { tx } = buildSettlementTx({ ...params, paidSats, dustLimit: dust })
+        const h = new SettlementSighasher({ ...params, dustLimit: dust }, source)
         expect(Buffer.from(h.firstHash(paidSats)).toString('hex')).toBe(Buffer.from(sha256(sighashPreimage(tx, 0, source))).toString('hex'))
         const sig = h.sign(paidSats, payer.priv, openssl)
         expect(verifyInputSignature(tx, 0, source, sig, payer.pub, noble)).toBe(true)
