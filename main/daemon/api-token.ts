@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { writeFileAtomically } from '../store/index.js'
 
 export const API_TOKEN_FILE = 'api-token'
 
@@ -16,9 +17,7 @@ export function loadOrCreateApiToken(dataDir: string): string {
   }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const token = randomBytes(32).toString('base64url')
-  const tmp = `${path}.tmp-${process.pid}`
-  writeFileSync(tmp, `${token}\n`, { mode: 0o600 })
-  renameSync(tmp, path)
+  writeFileAtomically(path, `${token}\n`, 0o600)
   return token
 }
 

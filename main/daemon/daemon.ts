@@ -1,7 +1,8 @@
-import { rmSync, writeFileSync, renameSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import type { EngineConfig } from '../config/index.js'
+import type { ConfigSource, EngineConfig } from '../config/index.js'
 import { Engine } from '../engine/index.js'
+import { writeFileAtomically } from '../store/index.js'
 import type { Startable } from '../lifecycle/index.js'
 import type { Logger } from '../telemetry/index.js'
 import type { Keystore } from '../wallet/index.js'
@@ -32,8 +33,9 @@ export class Daemon implements Startable {
   constructor(
     readonly config: EngineConfig,
     secrets: { walletPassphrase?: string; walletKeystore?: Keystore; walletScryptLogN?: number } = {},
+    configSource?: ConfigSource,
   ) {
-    this.engine = new Engine({ config, ...secrets })
+    this.engine = new Engine({ config, ...secrets, configSource })
     this.logger = this.engine.logger.child('daemon')
     const token = loadOrCreateApiToken(config.dataDir)
     this.api = new ApiServer(
@@ -88,8 +90,6 @@ export class Daemon implements Startable {
 
   private writeInfo(): void {
     const path = join(this.config.dataDir, DAEMON_INFO_FILE)
-    const tmp = `${path}.tmp-${process.pid}`
-    writeFileSync(tmp, `${JSON.stringify(this.info(), null, 2)}\n`, { mode: 0o600 })
-    renameSync(tmp, path)
+    writeFileAtomically(path, `${JSON.stringify(this.info(), null, 2)}\n`, 0o600)
   }
 }

@@ -1,7 +1,8 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
+import { writeFileAtomically } from '../store/atomic-file.js'
 
 export const IDENTITY_FILE = 'peer-identity.key'
 
@@ -29,8 +30,6 @@ export async function loadOrCreateIdentity(dataDir: string, fileName = IDENTITY_
   }
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
   const key = await generateKeyPair('Ed25519')
-  const tmp = `${path}.tmp-${process.pid}`
-  writeFileSync(tmp, privateKeyToProtobuf(key), { mode: 0o600 })
-  renameSync(tmp, path)
+  writeFileAtomically(path, privateKeyToProtobuf(key), 0o600)
   return key
 }

@@ -1,9 +1,10 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { join } from 'node:path'
 import type { Startable } from '../lifecycle/index.js'
 import { IDENTITY_FILE, loadOrCreateIdentity } from '../p2p/identity.js'
 import { createNode, type Libp2pNode } from '../p2p/libp2p.js'
+import { writeFileAtomically } from '../store/atomic-file.js'
 import type { Logger } from '../telemetry/index.js'
 
 export const MULTIADDR_FILE = 'multiaddr'
@@ -120,7 +121,7 @@ export class RelayServer implements Startable {
     }
     this.node = node
     this.address = address
-    writeAtomically(join(s.dataDir, MULTIADDR_FILE), `${address}\n`)
+    writeFileAtomically(join(s.dataDir, MULTIADDR_FILE), `${address}\n`, 0o644)
     this.log.info('relay listening', { multiaddr: address, multiaddrs: this.multiaddrs(), maxReservations: s.maxReservations, reservationTtlMs: s.reservationTtlMs })
   }
 
@@ -148,10 +149,4 @@ export function pickAddress(addresses: string[], host: string): string | undefin
   }
   const isLoopback = (a: string): boolean => hostPart(a).startsWith('127.') || hostPart(a) === '::1'
   return direct.find((a) => !isLoopback(a)) ?? direct[0]
-}
-
-function writeAtomically(path: string, content: string): void {
-  const tmp = `${path}.tmp-${process.pid}`
-  writeFileSync(tmp, content, { mode: 0o644 })
-  renameSync(tmp, path)
 }

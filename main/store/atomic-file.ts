@@ -1,0 +1,36 @@
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+
+/**
+ * Replaces `path` whole or not at all: the bytes go to a temporary file beside it, are
+ * flushed to disk, and the file is renamed over the old one (and the folder flushed), so
+ * a crash or a full disk leaves either the old file or the new one, never half of either.
+ */
+export function writeFileAtomically(path: string, content: string | Uint8Array, mode = 0o600): void {
+  const tmp = `${path}.tmp-${process.pid}`
+  let fd: number | null = openSync(tmp, 'w', mode)
+  try {
+    writeFileSync(fd, content)
+    fsyncSync(fd)
+    closeSync(fd)
+    fd = null
+    renameSync(tmp, path)
+  } catch (err) {
+    if (fd !== null) closeSync(fd)
+    rmSync(tmp, { force: true })
+    throw err
+  }
+  syncFolder(dirname(path))
+}
+
+function syncFolder(dir: string): void {
+  let fd: number | null = null
+  try {
+    fd = openSync(dir, 'r')
+    fsyncSync(fd)
+  } catch {
+    // Some platforms (Windows) cannot open or flush a folder; the rename itself is still atomic.
+  } finally {
+    if (fd !== null) closeSync(fd)
+  }
+}
