@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Page, expect } from '@playwright/test'
 import { type DaemonProc, type DevnetProc, type RelayProc, freePort, startDaemon, startDevnet, startRelay, tempDir, waitFor } from '../test/helpers/processes.js'
-import { apiResult, mineBlocks, satsText, signIn, snapshot, test, walletTotal } from './fixtures.js'
+import { apiResult, mineBlocks, satsText, signIn, snapshot, test, useScheme, walletTotal } from './fixtures.js'
 
 // A funded daemon A pays daemon B through a channel driven from A's web UI, while B's web UI
 // (a second browser page) follows along. The tests run in order and share the processes.
@@ -173,8 +173,7 @@ test('open a channel from A’s UI, pay three times, and both sides follow live'
 
     for (const scheme of ['light', 'dark'] as const) {
       for (const p of [page, payee]) {
-        await p.emulateMedia({ colorScheme: scheme })
-        await expect(p.locator('html')).toHaveAttribute('data-theme', scheme)
+        await useScheme(p, scheme)
       }
       await snapshot(page, 'channels')
       await snapshot(payee, 'channels-payee')
@@ -207,11 +206,10 @@ test('a proposal above the payee’s limit waits for its answer: rejected, then 
 
     const refused = await propose()
     for (const scheme of ['light', 'dark'] as const) {
-      await payee.emulateMedia({ colorScheme: scheme })
-      await expect(payee.locator('html')).toHaveAttribute('data-theme', scheme)
+      await useScheme(payee, scheme)
       await snapshot(payee, 'channels-proposed')
     }
-    await payee.emulateMedia({ colorScheme: 'light' })
+    await useScheme(payee, 'light')
     await payee.getByTestId(`channel-${refused}`).getByTestId('channel-reject').click()
     await expect(payee.getByTestId(`channel-${refused}`).getByTestId('channel-state')).toHaveAttribute('data-state', 'rejected')
     await expect(page.getByTestId(`channel-${refused}`).getByTestId('channel-state')).toHaveAttribute('data-state', 'rejected', { timeout: 15_000 })
@@ -255,8 +253,7 @@ test('close from A’s UI: the settlement shows on both sides and in both wallet
     await expect(rowB.getByTestId('channel-state')).toHaveAttribute('data-state', 'closing')
     await expect(rowB.getByTestId('channel-progress')).toContainText('Settlement sent')
     for (const scheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme: scheme })
-      await expect(page.locator('html')).toHaveAttribute('data-theme', scheme)
+      await useScheme(page, scheme)
       await snapshot(page, 'channels-closing')
     }
 

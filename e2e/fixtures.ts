@@ -14,6 +14,12 @@ export async function signIn(page: Page, apiUrl: string, token: string): Promise
   await expect(page.getByTestId('app')).toHaveAttribute('data-ready', 'true')
 }
 
+/** Switches the page's system colour scheme and waits until the app has followed it (its theme names the snapshot). */
+export async function useScheme(page: Page, scheme: 'light' | 'dark'): Promise<void> {
+  await page.emulateMedia({ colorScheme: scheme })
+  await expect(page.locator('html')).toHaveAttribute('data-theme', scheme)
+}
+
 /** A screenshot of the whole page, kept as a test artifact (e2e/artifacts/<name>-<theme>.png). */
 export async function snapshot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true })

@@ -1,6 +1,6 @@
 import { expect } from '@playwright/test'
 import { type DaemonProc, type DevnetProc, type RelayProc, freePort, startDaemon, startDevnet, startRelay, tempDir } from '../test/helpers/processes.js'
-import { apiResult, signIn, snapshot, test } from './fixtures.js'
+import { apiResult, signIn, snapshot, test, useScheme } from './fixtures.js'
 
 // One relay and two daemons for the whole file; the tests run in order and share them.
 test.describe.configure({ mode: 'serial' })
@@ -34,9 +34,9 @@ test('the login page refuses a wrong token with a clear message', async ({ page 
   await page.goto(`${a.apiUrl}/`)
   await expect(page.getByRole('heading', { name: 'Sign in to your node' })).toBeVisible()
   await snapshot(page, 'login')
-  await page.emulateMedia({ colorScheme: 'dark' })
+  await useScheme(page, 'dark')
   await snapshot(page, 'login')
-  await page.emulateMedia({ colorScheme: 'light' })
+  await useScheme(page, 'light')
   await page.getByRole('button', { name: 'Sign in' }).click()
   await expect(page.getByTestId('login-error')).toHaveText('Enter the API token.')
   await page.getByLabel('API token').fill('x'.repeat(43))
@@ -147,7 +147,7 @@ test('B names itself and offers a service from its Settings; A’s Peers shows b
     await expect(bPage.getByTestId('profile-save')).toBeDisabled()
     expect(await apiResult(b, 'getProfile')).toEqual({ name: 'Bob’s node', services: [{ name: 'translation', priceSats: 2500, description: 'English to German, per page' }] })
     for (const scheme of ['light', 'dark'] as const) {
-      await bPage.emulateMedia({ colorScheme: scheme })
+      await useScheme(bPage, scheme)
       await snapshot(bPage, 'settings-profile')
     }
   } finally {
@@ -168,8 +168,7 @@ test('every view, light and dark', async ({ page }) => {
   await signIn(page, a.apiUrl, a.token)
   await expect(page.getByTestId('health-badge')).toHaveAttribute('data-status', 'ok', { timeout: 30_000 })
   for (const scheme of ['light', 'dark'] as const) {
-    await page.emulateMedia({ colorScheme: scheme })
-    await expect(page.locator('html')).toHaveAttribute('data-theme', scheme)
+    await useScheme(page, scheme)
     for (const view of ['overview', 'peers', 'wallet', 'channels', 'settings']) {
       await page.getByTestId(`nav-${view}`).click()
       await expect(page.getByTestId(`view-${view}`)).toBeVisible()
@@ -178,7 +177,7 @@ test('every view, light and dark', async ({ page }) => {
     }
   }
   // The toggle overrides the system preference and is keyboard-usable.
-  await page.emulateMedia({ colorScheme: 'light' })
+  await useScheme(page, 'light')
   await page.getByRole('button', { name: 'Use dark theme' }).focus()
   await page.keyboard.press('Enter')
   await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark')

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Page, expect } from '@playwright/test'
 import { type DaemonProc, type DevnetProc, startDaemon, startDevnet, tempDir, waitFor } from '../test/helpers/processes.js'
-import { apiResult, mineBlocks, satsText, signIn, snapshot, test, walletTotal } from './fixtures.js'
+import { apiResult, mineBlocks, satsText, signIn, snapshot, test, useScheme, walletTotal } from './fixtures.js'
 
 // A funded daemon A, encrypted with a passphrase, driven from its web UI; daemon B only
 // receives. The tests run in order and share the processes.
@@ -92,11 +92,10 @@ test('the funded balance shows on the Overview and in the Wallet, with the recei
   expect(await qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true)
 
   for (const scheme of ['light', 'dark'] as const) {
-    await page.emulateMedia({ colorScheme: scheme })
-    await expect(page.locator('html')).toHaveAttribute('data-theme', scheme)
+    await useScheme(page, scheme)
     await snapshot(page, 'wallet')
   }
-  await page.emulateMedia({ colorScheme: 'light' })
+  await useScheme(page, 'light')
 
   // A new address replaces the shown one and its code, as the service says.
   const oldSrc = await qr.getAttribute('src')
