@@ -1,2 +1,3 @@
 export { EngineConfigSchema, NETWORKS, defaultDataDir, type EngineConfig, type EngineConfigInput, type Network } from './schema.js'
-export { ConfigError, DAEMON_USAGE, configFromArgs, configFromEnv, loadConfig, mergeLayers, readConfigFile, validateConfig, type CliOptions } from './load.js'
+export { ConfigError, DAEMON_USAGE, configFromArgs, configFromEnv, loadConfig, mergeLayers, readConfigFile, validateConfig, type CliOptions, type ConfigSource } from './load.js'
+export { SettingsEditor, type SettingsEditorComponents } from './settings-editor.js'

@@ -1,13 +1,18 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { settingsFromConfig } from './handlers.js'
-import { ConfigError, configFromArgs, configFromEnv, mergeLayers, readConfigFile, validateConfig } from './index.js'
+import { tempDir } from '../../test/helpers/processes.js'
+import { EventBus } from '../engine/event-bus.js'
+import { silentLogger } from '../telemetry/index.js'
+import { ConfigError, SettingsEditor, configFromArgs, configFromEnv, loadConfig, mergeLayers, readConfigFile, validateConfig } from './index.js'
 
 describe('config layers', () => {
   it('takes chain service keys from the environment or the file, and never shows them in the settings', () => {
     const env = configFromEnv({ BSV_P2P_ARC_API_KEY: 'arc-secret', BSV_P2P_WOC_API_KEY: 'woc-secret', BSV_P2P_NETWORK: 'testnet' })
     const config = validateConfig(mergeLayers({ chain: { retries: 1 } }, env))
     expect(config.chain).toMatchObject({ arcApiKey: 'arc-secret', wocApiKey: 'woc-secret', retries: 1 })
-    expect(JSON.stringify(settingsFromConfig(config))).not.toMatch(/secret/)
+    const settings = new SettingsEditor({ logger: silentLogger, events: new EventBus() }, config, { file: '/nonexistent/config.json', overrides: {} }).get()
+    expect(JSON.stringify(settings)).not.toMatch(/secret/)
   })
 
   it('lets flags beat the environment, which beats the file', () => {
@@ -35,5 +40,23 @@ describe('config layers', () => {
     expect(refused({ limits: { maxConections: 5 } }).key).toBe('limits.maxConections')
     expect(() => configFromEnv({ BSV_P2P_API_PORT: 'eighty' })).toThrow(/BSV_P2P_API_PORT/)
     expect(() => readConfigFile('/nonexistent/config.json')).toThrow(ConfigError)
+  })
+
+  it('says where saved settings go and what the environment and flags set above the file', () => {
+    const dir = tempDir('bsv-p2p-config-')
+    try {
+      const argv = ['--data-dir', dir.path, '--relay', '/ip4/127.0.0.1/tcp/1/p2p/12D3KooWSUNJbVkQeVs9QSqcywa1KhpaPDQV3pFPQ2YiSGP2WskZ']
+      const fresh = loadConfig(argv, { BSV_P2P_LOG_LEVEL: 'warn' })
+      expect(fresh.source.file).toBe(join(dir.path, 'config.json'))
+      expect(fresh.source.overrides).toMatchObject({ logLevel: 'warn', dataDir: dir.path, p2p: { relays: [argv[3]] } })
+      // A --config that does not exist is an error, not an empty layer.
+      expect(() => loadConfig([...argv, '--config', join(dir.path, 'missing.json')], {})).toThrow(/missing\.json: cannot read/)
+      writeFileSync(join(dir.path, 'config.json'), JSON.stringify({ logLevel: 'debug', limits: { maxConnections: 9 } }))
+      const saved = loadConfig(['--data-dir', dir.path], {})
+      expect(saved.config).toMatchObject({ logLevel: 'debug', limits: { maxConnections: 9 } })
+      expect(saved.source.overrides).toEqual({ dataDir: dir.path })
+    } finally {
+      dir.remove()
+    }
   })
 })

@@ -184,19 +184,31 @@ export function readConfigFile(path: string): Plain {
 }
 
 /**
+ * Where a host's config came from, for saving settings: the file they go to and what the
+ * layers above it (environment, command line) set, which a saved value cannot beat.
+ */
+export interface ConfigSource {
+  /** `--config`, BSV_P2P_CONFIG, else `<data-dir>/config.json` (made on the first save). */
+  file: string
+  /** The environment and command-line layers merged. */
+  overrides: Record<string, unknown>
+}
+
+/**
  * Defaults < config file < environment < flags. The file is `--config`, else
  * `<data-dir>/config.json` when it exists. Each layer is validated on its own first so an
  * error names the layer the bad key came from.
  */
-export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): { config: EngineConfig; cli: CliOptions } {
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): { config: EngineConfig; cli: CliOptions; source: ConfigSource } {
   const cli = configFromArgs(argv)
   const fromEnv = configFromEnv(env)
   validateConfig(fromEnv, 'environment')
   validateConfig(cli.config, 'command line')
   const dataDir = (cli.config.dataDir as string | undefined) ?? (fromEnv.dataDir as string | undefined) ?? defaultDataDir()
-  const file = cli.configFile ?? env.BSV_P2P_CONFIG ?? (existsSync(join(dataDir, 'config.json')) ? join(dataDir, 'config.json') : undefined)
-  const fromFile = file ? readConfigFile(file) : {}
-  if (file) validateConfig(fromFile, `config file ${file}`)
-  const config = validateConfig(mergeLayers(fromFile, fromEnv, cli.config), 'config')
-  return { config, cli }
+  const file = cli.configFile ?? env.BSV_P2P_CONFIG ?? join(dataDir, 'config.json')
+  const fromFile = existsSync(file) || cli.configFile || env.BSV_P2P_CONFIG ? readConfigFile(file) : {}
+  validateConfig(fromFile, `config file ${file}`)
+  const overrides = mergeLayers(fromEnv, cli.config)
+  const config = validateConfig(mergeLayers(fromFile, overrides), 'config')
+  return { config, cli, source: { file, overrides } }
 }

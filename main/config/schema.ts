@@ -1,7 +1,7 @@
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
-import { LOG_LEVELS } from '../telemetry/logger.js'
+import { DEFAULT_LIMITS, LOG_LEVELS, LimitsSchema } from '../../shared/contract/index.js'
 
 const port = z.number().int().min(0).max(65535)
 const positiveInt = z.number().int().positive()
@@ -54,16 +54,9 @@ export const EngineConfigSchema = z
       })
       .strict()
       .prefault({}),
-    limits: z
-      .object({
-        maxConnections: positiveInt.default(100),
-        /** Inbound connection attempts per second per host before refusing. */
-        inboundConnectionThreshold: positiveInt.default(5),
-        maxIncomingPendingConnections: positiveInt.default(10),
-        peerDirectoryMax: positiveInt.max(1_000_000).default(1000),
-        peerDirectoryTtlMs: positiveInt.default(60 * 60 * 1000),
-      })
-      .strict()
+    /** Shared with the contract's updateSettings, so both check limits alike. */
+    limits: LimitsSchema.partial()
+      .transform((set) => ({ ...DEFAULT_LIMITS, ...set }))
       .prefault({}),
     relayKeeper: z
       .object({

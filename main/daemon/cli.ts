@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   let daemon: Daemon
   try {
     const walletPassphrase = loadPassphrase({ file: loaded.cli.extra.passphraseFile, env: process.env })
-    daemon = new Daemon(config, { walletPassphrase })
+    daemon = new Daemon(config, { walletPassphrase }, loaded.source)
   } catch (err) {
     // Refusals a person fixes by changing how they start the daemon: say so, exit 2.
     if (isStartupRefusal(err)) {

@@ -30,12 +30,13 @@ function run(): void {
   const appDir = app.getAppPath()
   const dataDir = process.env.BSV_P2P_DATA_DIR || app.getPath('userData')
   const configFile = join(dataDir, 'config.json')
-  const config = validateConfig(mergeLayers(existsSync(configFile) ? readConfigFile(configFile) : {}, configFromEnv(process.env), { dataDir }), 'config')
+  const overrides = mergeLayers(configFromEnv(process.env), { dataDir })
+  const config = validateConfig(mergeLayers(existsSync(configFile) ? readConfigFile(configFile) : {}, overrides), 'config')
   const logger = createLogger({ logDir: app.getPath('logs'), level: config.logLevel })
   const log = logger.child('electron')
   // The wallet seed is sealed by the OS keychain; safeStorage is only used once the app is
   // ready, which is when the engine starts.
-  const engine = new Engine({ config, logger, walletKeystore: new SafeStorageKeystore(safeStorage) })
+  const engine = new Engine({ config, logger, walletKeystore: new SafeStorageKeystore(safeStorage), configSource: { file: configFile, overrides } })
 
   let window: BrowserWindow | null = null
   let tray: TrayController<Electron.NativeImage, Electron.Menu> | null = null

@@ -1,8 +1,7 @@
 import { join } from 'node:path'
 import type { ApiHandlers, Health } from '../../shared/contract/index.js'
 import { ChannelEngine, channelHandlers, channelMigrations } from '../channels/index.js'
-import type { EngineConfig } from '../config/index.js'
-import { settingsHandlers } from '../config/handlers.js'
+import { type ConfigSource, type EngineConfig, SettingsEditor } from '../config/index.js'
 import { type NamedStartable, type Startable, startAll, stopAll } from '../lifecycle/index.js'
 import { AnnouncementService, NodeProfile, profileMigrations } from '../p2p/discovery/index.js'
 import { peerHandlers } from '../p2p/handlers.js'
@@ -26,6 +25,8 @@ export interface EngineInit {
   walletKeystore?: Keystore
   /** Lower scrypt cost for tests; production uses the keystore's default. */
   walletScryptLogN?: number
+  /** Where saved settings go, and what overrides them; default `<data-dir>/config.json`, nothing above it. */
+  configSource?: ConfigSource
 }
 
 export class EngineStateError extends Error {
@@ -57,6 +58,7 @@ export class Engine implements Startable {
   readonly messaging: MessagingService
   readonly discovery: AnnouncementService
   readonly profile: NodeProfile
+  readonly settings: SettingsEditor
   readonly handlers: ApiHandlers
 
   private readonly publisher: HealthPublisher
@@ -113,6 +115,7 @@ export class Engine implements Startable {
         chainPollMs: ch.chainPollMs,
       },
     )
+    this.settings = new SettingsEditor({ logger: this.logger, events: this.events }, init.config, init.configSource ?? { file: join(init.config.dataDir, 'config.json'), overrides: {} })
     this.publisher = new HealthPublisher(
       {
         events: this.events,
@@ -147,7 +150,8 @@ export class Engine implements Startable {
     this.handlers = {
       getHealth: async () => this.health(),
       ...peerHandlers(this.p2p),
-      ...settingsHandlers(this.config),
+      getSettings: async () => this.settings.get(),
+      updateSettings: async (update) => this.settings.update(update),
       getProfile: async () => this.profile.get(),
       updateProfile: async (profile) => this.profile.update(profile),
       ...walletHandlers(this.wallet.wallet),

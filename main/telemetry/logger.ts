@@ -1,9 +1,9 @@
 import { renameSync, rmSync } from 'node:fs'
 import { join, parse } from 'node:path'
 import electronLog from 'electron-log/node'
+import { LOG_LEVELS, type LogLevel } from '../../shared/contract/settings.js'
 
-export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const
-export type LogLevel = (typeof LOG_LEVELS)[number]
+export { LOG_LEVELS, type LogLevel }
 
 export type LogFields = Record<string, unknown>
 
@@ -14,6 +14,8 @@ export interface Logger {
   info(msg: string, fields?: LogFields): void
   debug(msg: string, fields?: LogFields): void
   child(component: string): Logger
+  /** Changes the level of this logger and every logger of its tree (parent and children alike). */
+  setLevel(level: LogLevel): void
 }
 
 export interface LoggerInit {
@@ -23,7 +25,6 @@ export interface LoggerInit {
   level?: LogLevel
   /** Mirror lines to stderr (the daemon under systemd); off by default. */
   console?: boolean
-  consoleLevel?: LogLevel
   /** Rotate when the file passes this size; keeps `maxFiles` archives. */
   maxSizeBytes?: number
   maxFiles?: number
@@ -84,7 +85,8 @@ function electronLogFor(init: LoggerInit): ElectronLogInstance | null {
   const maxFiles = init.maxFiles ?? DEFAULT_MAX_FILES
   const file = instance.transports.file
   if (filePath) {
-    file.level = init.level ?? 'info'
+    // Our own threshold filters (and can change at run time); the transport passes everything on.
+    file.level = 'debug'
     file.format = '{text}'
     file.maxSize = init.maxSizeBytes ?? DEFAULT_MAX_SIZE
     file.resolvePathFn = () => filePath
@@ -94,7 +96,7 @@ function electronLogFor(init: LoggerInit): ElectronLogInstance | null {
   }
   const consoleTransport = instance.transports.console
   if (init.console) {
-    consoleTransport.level = init.consoleLevel ?? init.level ?? 'info'
+    consoleTransport.level = 'debug'
     consoleTransport.format = '{text}'
     consoleTransport.writeFn = ({ message }) => {
       process.stderr.write(`${String(message.data[0])}\n`)
@@ -109,10 +111,11 @@ const LEVEL_RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug
 
 export function createLogger(init: LoggerInit = {}, component = 'engine'): Logger {
   const sink = electronLogFor(init)
-  const threshold = LEVEL_RANK[init.level ?? 'info']
+  // One threshold for the whole tree, so a level set through any child applies everywhere.
+  const tree = { threshold: LEVEL_RANK[init.level ?? 'info'] }
   const make = (name: string): Logger => {
     const write = (level: LogLevel, msg: string, fields?: LogFields): void => {
-      if (!sink || LEVEL_RANK[level] > threshold) return
+      if (!sink || LEVEL_RANK[level] > tree.threshold) return
       sink[level](jsonLine(level, name, msg, fields))
     }
     return {
@@ -121,6 +124,9 @@ export function createLogger(init: LoggerInit = {}, component = 'engine'): Logge
       info: (m, f) => write('info', m, f),
       debug: (m, f) => write('debug', m, f),
       child: (sub) => make(`${name}.${sub}`),
+      setLevel: (level) => {
+        tree.threshold = LEVEL_RANK[level]
+      },
     }
   }
   return make(component)

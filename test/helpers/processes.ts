@@ -100,9 +100,11 @@ export interface DaemonProc extends Proc {
   health: () => Promise<Record<string, any>>
 }
 
-export async function startDaemon(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<DaemonProc> {
+export async function startDaemon(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, opts: { logLevel?: string | null } = {}): Promise<DaemonProc> {
   // Devnet unless the caller says otherwise (a later --network wins); pass --chain-url.
-  const proc = runEntry(HOST_ENTRIES.daemon, ['--data-dir', dataDir, '--network', 'devnet', '--p2p-host', '127.0.0.1', '--p2p-port', '0', '--api-port', '0', '--no-mdns', '--log-level', 'debug', ...args], { env })
+  // The log level is a flag unless the caller leaves it to the config file (logLevel: null).
+  const logLevel = opts.logLevel === null ? [] : ['--log-level', opts.logLevel ?? 'debug']
+  const proc = runEntry(HOST_ENTRIES.daemon, ['--data-dir', dataDir, '--network', 'devnet', '--p2p-host', '127.0.0.1', '--p2p-port', '0', '--api-port', '0', '--no-mdns', ...logLevel, ...args], { env })
   const ready = JSON.parse(await firstLine(proc)) as { apiUrl: string; peerId: string }
   const token = readFileSync(join(dataDir, 'api-token'), 'utf8').trim()
   const call: DaemonProc['call'] = async (method, params = {}) => {

@@ -97,5 +97,7 @@ export function captureLogger(lines: LogLine[] = [], component = 'test'): Logger
     info: write('info'),
     debug: write('debug'),
     child: (sub: string) => captureLogger(lines, `${component}.${sub}`),
+    // Keeps every level, so a test sees what was logged whatever the level is set to.
+    setLevel: () => {},
   }
 }

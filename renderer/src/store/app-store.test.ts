@@ -18,7 +18,11 @@ const health = (peerId: string): Health => ({
   memory: { rss: 1, heapUsed: 1 },
 })
 const peer = (peerId: string): Peer => ({ peerId, services: [], multiaddrs: [], connected: true, connection: 'direct', source: 'manual', lastSeen: new Date(0).toISOString() })
-const settings = { network: 'devnet', dataDir: '/d', logLevel: 'info', p2p: { host: 'h', port: 1, relays: [], announce: [], mdns: false }, limits: {} }
+const limits = { maxConnections: 100, inboundConnectionThreshold: 5, maxIncomingPendingConnections: 10, peerDirectoryMax: 1000, peerDirectoryTtlMs: 3_600_000 }
+const settings = {
+  network: 'devnet', dataDir: '/d', logLevel: 'info', p2p: { host: 'h', port: 1, relays: [], announce: [], mdns: false }, limits,
+  editable: { configFile: '/d/config.json', fixed: [], next: { relays: [], limits } },
+}
 
 /** A transport whose answers the test releases by hand, to order snapshots and events at will. */
 function manualTransport() {
@@ -138,19 +142,20 @@ describe('app store sync', () => {
     expect(store.getState().channels[0]!.seq).toBe(6)
   })
 
-  it('keeps a profile event that overtook the settings snapshot, and still takes the snapshot’s settings', async () => {
+  it('keeps a profile or settings event that overtook its snapshot', async () => {
     const t = manualTransport()
     const store = createAppStore()
     startSync(store, connect(t.transport))
     t.setState('open')
     t.emit('profile', { name: 'From the event', services: [] })
+    t.emit('settings', { ...settings, logLevel: 'debug' })
     t.answer('getSettings', { ok: true, result: settings })
     t.answer('getProfile', { ok: true, result: { name: 'Stale snapshot', services: [] } })
     for (const m of ['getHealth', 'listPeers']) t.answer(m, { ok: false, error: { code: 'unavailable', message: 'later' } })
     answerOthers(t)
     await tick()
     expect(store.getState().profile?.name).toBe('From the event')
-    expect(store.getState().settings?.network).toBe(settings.network)
+    expect(store.getState().settings?.logLevel).toBe('debug')
     t.emit('profile', { name: 'Newer', services: [{ name: 'coffee', priceSats: 500 }] })
     expect(store.getState().profile).toEqual({ name: 'Newer', services: [{ name: 'coffee', priceSats: 500 }] })
   })

@@ -1,7 +1,9 @@
 import type { ReactElement } from 'react'
 import { RELAY_TEXT, limitLabel, limitValue } from '../human.js'
+import { LIMIT_NAMES } from '../settings-text.js'
 import { THEME_CHOICES, type ThemeChoice } from '../theme.js'
 import { useApp, useAppState } from './app-context.js'
+import { NodeSettingsForm } from './settings/NodeSettingsForm.js'
 import { ProfileForm } from './settings/ProfileForm.js'
 
 const THEME_LABEL: Record<ThemeChoice, string> = { system: 'Match the system', light: 'Light', dark: 'Dark' }
@@ -12,6 +14,7 @@ export function Settings({ theme, onTheme }: { theme: ThemeChoice; onTheme: (cho
   const relays = useAppState((s) => s.health?.relay.relays ?? [])
   const profile = useAppState((s) => s.profile)
   const loadError = useAppState((s) => s.loadErrors.settings)
+  const profileError = useAppState((s) => s.loadErrors.profile)
   return (
     <div className="stack">
       <section className="card" aria-labelledby="appearance-title">
@@ -33,7 +36,7 @@ export function Settings({ theme, onTheme }: { theme: ThemeChoice; onTheme: (cho
         <ProfileForm saved={profile} />
       ) : (
         <section className="card">
-          <p className="empty">{loadError ?? 'Loading…'}</p>
+          <p className="empty">{profileError ?? 'Loading…'}</p>
         </section>
       )}
 
@@ -71,8 +74,6 @@ export function Settings({ theme, onTheme }: { theme: ThemeChoice; onTheme: (cho
                 </ul>
               )}
             </dd>
-            <dt>Log level</dt>
-            <dd className="capitalise">{settings.logLevel}</dd>
             <dt>Data folder</dt>
             <dd className="mono">{settings.dataDir}</dd>
           </dl>
@@ -82,19 +83,24 @@ export function Settings({ theme, onTheme }: { theme: ThemeChoice; onTheme: (cho
       {settings && (
         <section className="card" aria-labelledby="limits-title">
           <h3 id="limits-title" className="section-title">
-            Limits
+            Running with
           </h3>
           <dl className="facts">
-            {Object.entries(settings.limits).map(([key, value]) => (
+            <dt>Log level</dt>
+            <dd className="capitalise" data-testid="running-log-level">
+              {settings.logLevel}
+            </dd>
+            {LIMIT_NAMES.map((key) => (
               <div key={key} className="fact">
                 <dt>{limitLabel(key)}</dt>
-                <dd>{limitValue(key, value)}</dd>
+                <dd data-testid={`running-limit-${key}`}>{limitValue(key, settings.limits[key])}</dd>
               </div>
             ))}
           </dl>
-          <p className="field-help">These are set in the configuration file or on the command line and take effect on restart.</p>
         </section>
       )}
+
+      {settings && <NodeSettingsForm saved={settings} />}
 
       {signOut && (
         <section className="card" aria-labelledby="session-title">

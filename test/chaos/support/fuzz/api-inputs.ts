@@ -2,7 +2,7 @@
 // Each starts from a valid call and is mutated; the contract's own schema says whether the
 // result is still valid. Only methods whose valid calls are harmless and quick (lookups,
 // refusals by the engine) may receive a schema-valid call; for the others (dialing,
-// sending, closing a channel, replacing the wallet) a valid result gets one unknown key, which every strict
+// sending, closing a channel, replacing the wallet, rewriting settings) a valid result gets one unknown key, which every strict
 // params schema refuses, so the barrage never dials a random address or restores a wallet.
 import { randomBytes } from 'node:crypto'
 import { METHOD_NAMES, type MethodName, isMethodName, methods } from '../../../../shared/contract/index.js'
@@ -40,6 +40,9 @@ function base(r: Prng, name: MethodName, ctx: ApiContext): Json {
       return { address: ctx.address, sats: r.between(1, 1e9) }
     case 'updateProfile':
       return { name: r.chance(0.2) ? null : r.text(r.between(1, 64)), services: r.chance(0.5) ? [] : [{ name: 'fuzz', priceSats: r.between(0, 1e6), description: r.text(r.int(40)) }] }
+    case 'updateSettings':
+      // Never schema-valid in the barrage (it rewrites the config file), so its checks are what get exercised.
+      return r.pick<Json>([{ logLevel: r.pick(['debug', 'info']) }, { relays: [`/ip4/127.0.0.1/tcp/${r.between(1, 65535)}/p2p/${ctx.peerId}`] }, { limits: { maxConnections: r.between(1, 10_000) } }])
     case 'listTransactions':
       return r.pick<Json>([{}, { limit: r.between(1, 500) }, { before: r.between(1, 1e9) }])
     case 'backupWallet':

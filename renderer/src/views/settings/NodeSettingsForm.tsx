@@ -1,0 +1,148 @@
+import { type FormEvent, type ReactElement, useCallback, useEffect, useId, useState } from 'react'
+import type { Settings, SettingsUpdate } from '../../../../shared/contract/index.js'
+import { limitLabel } from '../../human.js'
+import { EXAMPLE_ADDRESS } from '../../peer-address.js'
+import { LIMIT_NAMES, LOG_LEVELS, LOG_LEVEL_TEXT, type SettingsDraft, type SettingsProblems, draftChanged, draftOfSettings, fixedReason, limitUnit, parseSettingsDraft, waitingForRestart } from '../../settings-text.js'
+import { useApp } from '../app-context.js'
+import { useAction } from '../use-action.js'
+
+const NO_PROBLEMS: SettingsProblems = { limits: {} }
+
+/** Log level (applies at once), relays and limits (from the next start), saved to the config file. */
+export function NodeSettingsForm({ saved }: { saved: Settings }): ReactElement {
+  const { connection } = useApp()
+  const id = useId()
+  const [draft, setDraft] = useState<SettingsDraft>(() => draftOfSettings(saved))
+  const [problems, setProblems] = useState<SettingsProblems>(NO_PROBLEMS)
+  const update = useCallback((u: SettingsUpdate) => connection.api.updateSettings(u), [connection])
+  const action = useAction(update)
+  const changed = draftChanged(draft, saved)
+  const waiting = waitingForRestart(saved)
+
+  // A change saved elsewhere (another window, another tab) shows here unless this one is being edited.
+  const [base, setBase] = useState(saved)
+  useEffect(() => {
+    if (saved === base) return
+    if (!draftChanged(draft, base)) setDraft(draftOfSettings(saved))
+    setBase(saved)
+  }, [saved, base, draft])
+
+  const edit = (next: SettingsDraft): void => {
+    setDraft(next)
+    setProblems(NO_PROBLEMS)
+    action.reset()
+  }
+
+  const submit = async (e: FormEvent): Promise<void> => {
+    e.preventDefault()
+    if (action.pending) return
+    const parsed = parseSettingsDraft(draft, saved)
+    setProblems(parsed.problems)
+    if (!parsed.update) return
+    await action.run(parsed.update)
+  }
+
+  const logFixed = fixedReason(saved, 'logLevel')
+  const relaysFixed = fixedReason(saved, 'p2p.relays')
+  const outcome = problems.relays || Object.keys(problems.limits).length > 0 ? 'Some settings need fixing; see above.' : action.error
+  return (
+    <form className="card settings-form" onSubmit={(e) => void submit(e)} noValidate aria-labelledby={`${id}-title`} data-testid="node-settings-form">
+      <h3 id={`${id}-title`} className="section-title">
+        Node settings
+      </h3>
+      <p className="field-help form-intro">
+        Saved to <span className="mono">{saved.editable.configFile}</span>.
+      </p>
+      {waiting.length > 0 && (
+        <p className="notice" role="status" data-testid="settings-restart">
+          Saved changes to {listText(waiting)} take effect when the node next starts.
+        </p>
+      )}
+
+      <label htmlFor={`${id}-log`}>Log level</label>
+      <select id={`${id}-log`} value={draft.logLevel} disabled={action.pending || !!logFixed} aria-describedby={`${id}-log-msg`} data-testid="settings-log-level" onChange={(e) => edit({ ...draft, logLevel: e.target.value as SettingsDraft['logLevel'] })}>
+        {LOG_LEVELS.map((level) => (
+          <option key={level} value={level}>
+            {LOG_LEVEL_TEXT[level]}
+          </option>
+        ))}
+      </select>
+      <p id={`${id}-log-msg`} className="field-help">
+        {logFixed ?? 'Applies at once.'}
+      </p>
+
+      <label htmlFor={`${id}-relays`}>Relays</label>
+      <textarea
+        id={`${id}-relays`}
+        className="mono-input"
+        rows={3}
+        value={draft.relays}
+        placeholder={EXAMPLE_ADDRESS}
+        spellCheck={false}
+        autoComplete="off"
+        disabled={action.pending || !!relaysFixed}
+        aria-invalid={problems.relays ? true : undefined}
+        aria-describedby={`${id}-relays-msg`}
+        data-testid="settings-relays"
+        onChange={(e) => edit({ ...draft, relays: e.target.value })}
+      />
+      <p id={`${id}-relays-msg`} className={problems.relays ? 'field-error' : 'field-help'} role={problems.relays ? 'alert' : undefined} data-testid="settings-relays-message">
+        {problems.relays ?? relaysFixed ?? 'One address per line, each ending in /p2p/ and the relay’s peer ID. A relay lets peers behind NAT reach you. Used from the next start.'}
+      </p>
+
+      <fieldset className="limits" disabled={action.pending}>
+        <legend>Limits (used from the next start)</legend>
+        <div className="limits-grid">
+          {LIMIT_NAMES.map((name) => {
+            const unit = limitUnit(name)
+            const problem = problems.limits[name]
+            return (
+              <div key={name}>
+                <label htmlFor={`${id}-${name}`}>
+                  {limitLabel(name)}
+                  {unit ? ` (${unit})` : ''}
+                </label>
+                <input
+                  id={`${id}-${name}`}
+                  value={draft.limits[name]}
+                  inputMode="numeric"
+                  autoComplete="off"
+                  aria-invalid={problem ? true : undefined}
+                  aria-describedby={`${id}-${name}-msg`}
+                  data-testid={`settings-limit-${name}`}
+                  onChange={(e) => edit({ ...draft, limits: { ...draft.limits, [name]: e.target.value } })}
+                />
+                <p id={`${id}-${name}-msg`} className="field-error" role={problem ? 'alert' : undefined} data-testid={`settings-limit-${name}-message`}>
+                  {problem ?? ''}
+                </p>
+              </div>
+            )
+          })}
+        </div>
+      </fieldset>
+
+      <div className="form-actions">
+        <button type="submit" className="primary" disabled={action.pending || !changed} data-testid="settings-save">
+          {action.pending ? <span className="spinner" aria-hidden="true" /> : null}
+          {action.pending ? 'Saving…' : 'Save settings'}
+        </button>
+        <button type="button" className="secondary" disabled={action.pending || !changed} data-testid="settings-undo" onClick={() => edit(draftOfSettings(saved))}>
+          Undo changes
+        </button>
+        <p className={outcome ? 'field-error' : 'field-help'} role={outcome ? 'alert' : 'status'} data-testid="settings-message">
+          {outcome ?? (action.result ? savedText(action.result) : changed ? 'Not saved yet.' : '')}
+        </p>
+      </div>
+    </form>
+  )
+}
+
+function savedText(s: Settings): string {
+  const waiting = waitingForRestart(s)
+  return waiting.length > 0 ? `Saved. The log level is ${s.logLevel}; the rest applies from the next start.` : `Saved. The log level is ${s.logLevel}.`
+}
+
+function listText(items: string[]): string {
+  if (items.length <= 1) return items.join('')
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`
+}
