@@ -1,10 +1,11 @@
-import { type FormEvent, type ReactElement, useCallback, useEffect, useId, useState } from 'react'
+import { type FormEvent, type ReactElement, useCallback, useId, useState } from 'react'
 import type { Settings, SettingsUpdate } from '../../../../shared/contract/index.js'
 import { limitLabel } from '../../human.js'
 import { EXAMPLE_ADDRESS } from '../../peer-address.js'
 import { LIMIT_NAMES, LOG_LEVELS, LOG_LEVEL_TEXT, type SettingsDraft, type SettingsProblems, draftChanged, draftOfSettings, fixedReason, limitUnit, parseSettingsDraft, waitingForRestart } from '../../settings-text.js'
 import { useApp } from '../app-context.js'
 import { useAction } from '../use-action.js'
+import { useDraft } from '../use-draft.js'
 
 const NO_PROBLEMS: SettingsProblems = { limits: {} }
 
@@ -12,20 +13,12 @@ const NO_PROBLEMS: SettingsProblems = { limits: {} }
 export function NodeSettingsForm({ saved }: { saved: Settings }): ReactElement {
   const { connection } = useApp()
   const id = useId()
-  const [draft, setDraft] = useState<SettingsDraft>(() => draftOfSettings(saved))
+  const [draft, setDraft] = useDraft(saved, draftOfSettings, draftChanged)
   const [problems, setProblems] = useState<SettingsProblems>(NO_PROBLEMS)
   const update = useCallback((u: SettingsUpdate) => connection.api.updateSettings(u), [connection])
   const action = useAction(update)
   const changed = draftChanged(draft, saved)
   const waiting = waitingForRestart(saved)
-
-  // A change saved elsewhere (another window, another tab) shows here unless this one is being edited.
-  const [base, setBase] = useState(saved)
-  useEffect(() => {
-    if (saved === base) return
-    if (!draftChanged(draft, base)) setDraft(draftOfSettings(saved))
-    setBase(saved)
-  }, [saved, base, draft])
 
   const edit = (next: SettingsDraft): void => {
     setDraft(next)

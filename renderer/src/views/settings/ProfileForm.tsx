@@ -1,9 +1,10 @@
-import { type FormEvent, type ReactElement, useCallback, useEffect, useId, useState } from 'react'
+import { type FormEvent, type ReactElement, useCallback, useId, useState } from 'react'
 import { MAX_PROFILE_SERVICES, type Profile } from '../../../../shared/contract/index.js'
 import { formatSats } from '../../human.js'
 import { MAX_NAME_CHARS, type ProfileDraft, type ProfileProblems, type ServiceDraft, draftChanged, draftOf, emptyService, parseProfileDraft } from '../../profile-text.js'
 import { useApp } from '../app-context.js'
 import { useAction } from '../use-action.js'
+import { useDraft } from '../use-draft.js'
 
 const NO_PROBLEMS: ProfileProblems = { services: {} }
 
@@ -11,19 +12,11 @@ const NO_PROBLEMS: ProfileProblems = { services: {} }
 export function ProfileForm({ saved }: { saved: Profile }): ReactElement {
   const { connection } = useApp()
   const id = useId()
-  const [draft, setDraft] = useState<ProfileDraft>(() => draftOf(saved))
+  const [draft, setDraft] = useDraft(saved, draftOf, draftChanged)
   const [problems, setProblems] = useState<ProfileProblems>(NO_PROBLEMS)
   const update = useCallback((p: Profile) => connection.api.updateProfile(p), [connection])
   const action = useAction(update)
   const changed = draftChanged(draft, saved)
-
-  // A change saved elsewhere (another window, another tab) shows here unless this one is being edited.
-  const [base, setBase] = useState(saved)
-  useEffect(() => {
-    if (saved === base) return
-    if (!draftChanged(draft, base)) setDraft(draftOf(saved))
-    setBase(saved)
-  }, [saved, base, draft])
 
   const edit = (next: ProfileDraft): void => {
     setDraft(next)
