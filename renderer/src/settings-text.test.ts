@@ -44,7 +44,7 @@ describe('settings form', () => {
 
     const limits = (name: keyof typeof draft.limits, text: string) => bad({ limits: { ...draft.limits, [name]: text } }).problems.limits[name]
     expect(limits('maxConnections', '0')).toBe('Connections at most must be at least 1.')
-    expect(limits('maxConnections', '10001')).toBe('Connections at most can be at most 10000.')
+    expect(limits('maxConnections', '100001')).toBe('Connections at most can be at most 100000.')
     expect(limits('maxConnections', '2.5')).toBe('Enter a whole number for connections at most.')
     expect(limits('maxConnections', '')).toBe('Enter a whole number for connections at most.')
     expect(limits('peerDirectoryTtlMs', 'soon')).toBe('Enter a whole number of minutes for forget a silent peer after.')

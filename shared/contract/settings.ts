@@ -16,10 +16,10 @@ const positiveInt = z.number().int().positive()
  */
 export const LimitsSchema = z
   .object({
-    maxConnections: positiveInt.max(10_000),
-    /** Inbound connection attempts per second per host before refusing. */
-    inboundConnectionThreshold: positiveInt.max(10_000),
-    maxIncomingPendingConnections: positiveInt.max(10_000),
+    maxConnections: positiveInt.max(100_000),
+    /** Inbound connection attempts per second per host before refusing (a relay or a test harness may take many from one host). */
+    inboundConnectionThreshold: positiveInt.max(1_000_000),
+    maxIncomingPendingConnections: positiveInt.max(100_000),
     peerDirectoryMax: positiveInt.max(1_000_000),
     peerDirectoryTtlMs: positiveInt.max(30 * 24 * 60 * 60 * 1000),
   })
