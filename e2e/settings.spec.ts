@@ -37,7 +37,7 @@ test.afterAll(async () => {
   for (const d of dirs) d.remove()
 })
 
-test('the log level applies at once; relays and limits are saved for the next start; bad input changes nothing', async ({ page }) => {
+test('the log level applies at once; relays and limits are saved, then applied by a restart from the GUI; bad input changes nothing', async ({ page }) => {
   await signIn(page, daemon.apiUrl, daemon.token)
   await expect(page.getByTestId('health-badge')).toHaveAttribute('data-relay', 'reserved', { timeout: 30_000 })
   await page.getByTestId('nav-settings').click()
@@ -82,9 +82,23 @@ test('the log level applies at once; relays and limits are saved for the next st
   await snapshot(page, 'settings-edit')
   await useScheme(page, 'dark')
   await snapshot(page, 'settings-edit')
+  await useScheme(page, 'light')
+
+  // Restart from the GUI: the same page and connection, the node rebuilt with the saved settings.
+  await page.getByTestId('settings-restart-now').click()
+  await expect(page.getByTestId('confirm-dialog')).toContainText('Restart the node now?')
+  await page.getByTestId('confirm-yes').click()
+  await expect(page.getByTestId('settings-restart-message')).toHaveText('Restarted: the node runs with the saved settings.', { timeout: 30_000 })
+  await expect(page.getByTestId('settings-restart')).toHaveCount(0)
+  await expect(page.getByTestId('running-limit-maxConnections')).toHaveText('40')
+  await expect(page.getByTestId('health-badge')).toHaveAttribute('data-relay', 'disabled')
+  expect((await daemon.health()).relay.state).toBe('disabled')
+  // Same process, same identity.
+  expect((await daemon.health()).peerId).toBe(daemon.peerId)
+  expect(daemon.child.exitCode).toBeNull()
 })
 
-test('after a restart the node runs with what was saved, and a flag’s setting cannot be changed here', async ({ page }) => {
+test('a new process runs with what was saved, and a flag’s setting cannot be changed here', async ({ page }) => {
   await daemon.kill()
   daemon = await startDaemon(dataDir, args, {}, { logLevel: 'warn' })
   expect((await daemon.health()).relay.state).toBe('disabled')

@@ -17,7 +17,10 @@ export interface ApiServerComponents {
   health: () => Health
   /** Whether the engine is up, for the readiness probe. */
   ready: () => boolean
+  /** The API's own metrics; they outlive an engine restart. */
   metrics: Metrics
+  /** The running engine's metrics, shown beside them at /metrics. */
+  engineMetrics?: () => Metrics
   logger: Logger
 }
 
@@ -182,7 +185,8 @@ export class ApiServer implements Startable {
         return this.send(res, route, ready ? 200 : 503, { ready })
       }
       if (req.method === 'GET' && url.pathname === '/metrics') {
-        const text = await this.components.metrics.text()
+        const engine = this.components.engineMetrics?.()
+        const text = await (engine ? this.components.metrics.text(engine) : this.components.metrics.text())
         this.requests.inc({ route, status: '200' })
         res.writeHead(200, { 'Content-Type': this.components.metrics.contentType, 'Cache-Control': 'no-store' })
         res.end(text)

@@ -38,7 +38,9 @@ async function main(): Promise<void> {
   let daemon: Daemon
   try {
     const walletPassphrase = loadPassphrase({ file: loaded.cli.extra.passphraseFile, env: process.env })
-    daemon = new Daemon(config, { walletPassphrase }, loaded.source)
+    // A restart from the UI reads the configuration again, so settings saved since apply.
+    const reload = () => ({ ...loadConfig(process.argv.slice(2)).config, logToConsole: true })
+    daemon = new Daemon(config, { walletPassphrase }, loaded.source, reload)
   } catch (err) {
     // Refusals a person fixes by changing how they start the daemon: say so, exit 2.
     if (isStartupRefusal(err)) {
@@ -51,7 +53,7 @@ async function main(): Promise<void> {
 
   // The daemon never exits by itself: an error nobody caught is logged and counted, and
   // health tells about it; systemd restarts nothing.
-  const uncaught = daemon.engine.metrics.counter({ name: 'uncaught_errors_total', help: 'Errors that reached the process top level', labelNames: ['kind'] })
+  const uncaught = daemon.metrics.counter({ name: 'uncaught_errors_total', help: 'Errors that reached the process top level', labelNames: ['kind'] })
   process.on('uncaughtException', (err) => {
     uncaught.inc({ kind: 'exception' })
     log.error('uncaught exception', { err, stack: err.stack })

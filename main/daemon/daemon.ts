@@ -1,10 +1,10 @@
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ConfigSource, EngineConfig } from '../config/index.js'
-import { Engine } from '../engine/index.js'
+import { Engine, EngineHost } from '../engine/index.js'
 import { writeFileAtomically } from '../store/index.js'
 import type { Startable } from '../lifecycle/index.js'
-import type { Logger } from '../telemetry/index.js'
+import { type Logger, Metrics, createLogger } from '../telemetry/index.js'
 import type { Keystore } from '../wallet/index.js'
 import { VERSION } from '../version.js'
 import { ApiServer } from './api-server.js'
@@ -26,26 +26,43 @@ export interface DaemonInfo {
  * `<data-dir>/daemon.json` (pid, API URL, peer id) for scripts and probes.
  */
 export class Daemon implements Startable {
-  readonly engine: Engine
+  readonly host: EngineHost
   readonly api: ApiServer
   readonly logger: Logger
+  /** The daemon's own metrics (API requests, uncaught errors): they outlive an engine restart. */
+  readonly metrics = new Metrics()
+  private offRestarted: (() => void) | null = null
 
   constructor(
     readonly config: EngineConfig,
     secrets: { walletPassphrase?: string; walletKeystore?: Keystore; walletScryptLogN?: number } = {},
     configSource?: ConfigSource,
+    /** The configuration as it is now, for a restart; default: the one given. */
+    reload: () => EngineConfig = () => config,
   ) {
-    this.engine = new Engine({ config, ...secrets, configSource })
-    this.logger = this.engine.logger.child('daemon')
+    // One logger tree for the daemon and every engine it runs, so a log level set from the
+    // UI applies to all of it, before and after a restart.
+    const logger = createLogger({ logDir: join(config.dataDir, 'logs'), level: config.logLevel, console: config.logToConsole })
+    this.logger = logger.child('daemon')
+    let first = true
+    this.host = new EngineHost({
+      makeEngine: (events) => {
+        const engineConfig = first ? config : reload()
+        first = false
+        return new Engine({ config: engineConfig, ...secrets, configSource, logger, events })
+      },
+      logger: this.logger,
+    })
     const token = loadOrCreateApiToken(config.dataDir)
     this.api = new ApiServer(
       {
-        handlers: this.engine.handlers,
-        events: this.engine.events,
+        handlers: this.host.handlers,
+        events: this.host.events,
         health: () => this.engine.health(),
         ready: () => this.engine.running,
-        metrics: this.engine.metrics,
-        logger: this.engine.logger.child('api'),
+        metrics: this.metrics,
+        engineMetrics: () => this.engine.metrics,
+        logger: logger.child('api'),
       },
       {
         host: config.api.host,
@@ -58,23 +75,32 @@ export class Daemon implements Startable {
     )
   }
 
+  /** The engine running now; a restart from the UI replaces it. */
+  get engine(): Engine {
+    return this.host.current
+  }
+
   async start(): Promise<void> {
-    await this.engine.start()
+    await this.host.start()
     try {
       await this.api.start()
     } catch (err) {
-      await this.engine.stop().catch(() => {})
+      await this.host.stop().catch(() => {})
       throw err
     }
     this.writeInfo()
+    // A restart may move the P2P addresses (port 0): keep daemon.json true.
+    this.offRestarted = this.host.events.on('restarted', () => this.writeInfo())
   }
 
   async stop(): Promise<void> {
+    this.offRestarted?.()
+    this.offRestarted = null
     rmSync(join(this.config.dataDir, DAEMON_INFO_FILE), { force: true })
     try {
       await this.api.stop()
     } finally {
-      await this.engine.stop()
+      await this.host.stop()
     }
   }
 

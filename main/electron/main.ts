@@ -4,7 +4,7 @@ import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BrowserWindow, Menu, Notification, Tray, app, dialog, ipcMain, nativeImage, nativeTheme, protocol, safeStorage, session } from 'electron'
 import { configFromEnv, mergeLayers, readConfigFile, validateConfig } from '../config/index.js'
-import { Engine } from '../engine/index.js'
+import { Engine, EngineHost } from '../engine/index.js'
 import { createLogger } from '../telemetry/index.js'
 import { createAppProtocolHandler } from './app-protocol.js'
 import { ChannelNoticeTracker } from './channel-notices.js'
@@ -31,12 +31,23 @@ function run(): void {
   const dataDir = process.env.BSV_P2P_DATA_DIR || app.getPath('userData')
   const configFile = join(dataDir, 'config.json')
   const overrides = mergeLayers(configFromEnv(process.env), { dataDir })
-  const config = validateConfig(mergeLayers(existsSync(configFile) ? readConfigFile(configFile) : {}, overrides), 'config')
+  // Read again on a restart from Settings, so what was saved there applies.
+  const readConfig = () => validateConfig(mergeLayers(existsSync(configFile) ? readConfigFile(configFile) : {}, overrides), 'config')
+  const config = readConfig()
   const logger = createLogger({ logDir: app.getPath('logs'), level: config.logLevel })
   const log = logger.child('electron')
   // The wallet seed is sealed by the OS keychain; safeStorage is only used once the app is
   // ready, which is when the engine starts.
-  const engine = new Engine({ config, logger, walletKeystore: new SafeStorageKeystore(safeStorage), configSource: { file: configFile, overrides } })
+  const keystore = new SafeStorageKeystore(safeStorage)
+  let first = true
+  const engine = new EngineHost({
+    makeEngine: (events) => {
+      const engineConfig = first ? config : readConfig()
+      first = false
+      return new Engine({ config: engineConfig, logger, walletKeystore: keystore, configSource: { file: configFile, overrides }, events })
+    },
+    logger: log,
+  })
 
   let window: BrowserWindow | null = null
   let tray: TrayController<Electron.NativeImage, Electron.Menu> | null = null
@@ -168,7 +179,7 @@ function run(): void {
       .then((list) => channelNotices.seed(list))
       .catch((err: unknown) => log.warn('cannot list channels for notices', { err }))
     // The window opens on a running engine, so its first snapshots are complete.
-    tray.update(engine.health())
+    tray.update(engine.current.health())
     window = createWindow()
   })
 }

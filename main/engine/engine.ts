@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import type { ApiHandlers, Health } from '../../shared/contract/index.js'
+import { type ApiHandlers, ContractError, type Health } from '../../shared/contract/index.js'
 import { ChannelEngine, channelHandlers, channelMigrations } from '../channels/index.js'
 import { type ConfigSource, type EngineConfig, SettingsEditor } from '../config/index.js'
 import { type NamedStartable, type Startable, startAll, stopAll } from '../lifecycle/index.js'
@@ -27,6 +27,8 @@ export interface EngineInit {
   walletScryptLogN?: number
   /** Where saved settings go, and what overrides them; default `<data-dir>/config.json`, nothing above it. */
   configSource?: ConfigSource
+  /** The host's event bus, which outlives this engine when the host restarts it (EngineHost). */
+  events?: EventBus
 }
 
 export class EngineStateError extends Error {
@@ -50,7 +52,7 @@ export class Engine implements Startable {
   readonly config: EngineConfig
   readonly logger: Logger
   readonly metrics = new Metrics()
-  readonly events = new EventBus()
+  readonly events: EventBus
   readonly store: Store
   readonly p2p: P2PNode
   readonly wallet: WalletPart
@@ -69,6 +71,7 @@ export class Engine implements Startable {
 
   constructor(init: EngineInit) {
     this.config = init.config
+    this.events = init.events ?? new EventBus()
     this.logger =
       init.logger ??
       createLogger({
@@ -149,6 +152,9 @@ export class Engine implements Startable {
 
     this.handlers = {
       getHealth: async () => this.health(),
+      restartNode: async () => {
+        throw new ContractError('unavailable', 'this node cannot be restarted from here; restart the program that runs it')
+      },
       ...peerHandlers(this.p2p),
       getSettings: async () => this.settings.get(),
       updateSettings: async (update) => this.settings.update(update),

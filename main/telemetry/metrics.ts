@@ -61,9 +61,9 @@ export class Metrics {
     return this.existing(init.name) ?? new Histogram<L>({ ...init, name: METRIC_PREFIX + init.name, labelNames: init.labelNames ?? [], registers: [this.registry] })
   }
 
-  /** Prometheus text exposition: this engine's metrics and the process's. */
-  async text(): Promise<string> {
-    return Registry.merge([getProcessRegistry(), this.registry]).metrics()
+  /** Prometheus text exposition: these metrics, the process's, and those of `others` (a host's engine). */
+  async text(...others: Metrics[]): Promise<string> {
+    return Registry.merge([getProcessRegistry(), this.registry, ...others.map((m) => m.registry)]).metrics()
   }
 
   get contentType(): string {

@@ -59,8 +59,15 @@ export type Health = z.infer<typeof HealthSchema>
 
 export const healthMethods = {
   getHealth: method('The engine health snapshot.', z.object({}).strict().default({}), HealthSchema),
+  restartNode: method(
+    'Stop the node gracefully and start it again with the saved settings; answers once it runs again.',
+    z.object({}).strict().default({}),
+    z.object({ peerId: z.string(), startedAt: z.string() }),
+  ),
 }
 
 export const healthEvents = {
   health: HealthSchema,
+  /** The node was restarted in place (settings applied): every snapshot is stale. */
+  restarted: z.object({ peerId: z.string(), startedAt: z.string() }),
 }

@@ -160,6 +160,30 @@ describe('app store sync', () => {
     expect(store.getState().profile).toEqual({ name: 'Newer', services: [{ name: 'coffee', priceSats: 500 }] })
   })
 
+  it('loads every snapshot again when the node restarts in place', async () => {
+    const t = manualTransport()
+    const store = createAppStore()
+    startSync(store, connect(t.transport))
+    t.setState('open')
+    t.answer('getSettings', { ok: true, result: settings })
+    for (const m of ['getHealth', 'listPeers']) t.answer(m, { ok: true, result: m === 'getHealth' ? health('A') : [] })
+    answerOthers(t)
+    await tick()
+    expect(store.getState().ready).toBe(true)
+    const before = t.calls.length
+
+    t.emit('restarted', { peerId: 'A', startedAt: new Date(0).toISOString() })
+    expect(store.getState().ready).toBe(false)
+    expect(t.calls.slice(before)).toEqual(expect.arrayContaining(['getHealth', 'listPeers', 'getSettings', 'getProfile', 'listChannels']))
+    t.answer('getSettings', { ok: true, result: { ...settings, limits: { ...limits, maxConnections: 7 } } })
+    t.answer('getHealth', { ok: true, result: health('A') })
+    t.answer('listPeers', { ok: true, result: [] })
+    answerOthers(t)
+    await tick()
+    expect(store.getState().ready).toBe(true)
+    expect(store.getState().settings?.limits.maxConnections).toBe(7)
+  })
+
   it('flags a refused token so the web UI can return to its login page', async () => {
     const t = manualTransport()
     const store = createAppStore()

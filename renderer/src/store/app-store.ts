@@ -34,7 +34,8 @@ export function createAppStore(): AppStore {
 
 /**
  * Loads every snapshot each time the transport opens (first connect and every reconnect,
- * so nothing missed while away stays on screen), then follows the events. A snapshot that
+ * so nothing missed while away stays on screen) and after the node restarts in place,
+ * then follows the events. A snapshot that
  * arrives after a newer event for its domain is discarded. Returns the one unsubscribe.
  */
 export function startSync(store: AppStore, connection: Connection): () => void {
@@ -76,6 +77,8 @@ export function startSync(store: AppStore, connection: Connection): () => void {
     if (!stopped && mine === generation) store.setState({ ready: true })
   }
 
+  // A node restarted in place (settings applied) keeps this connection, but every snapshot is stale.
+  offs.push(connection.events.on('restarted', () => void loadAll()))
   offs.push(
     connection.events.onState((state) => {
       if (stopped) return

@@ -5,7 +5,7 @@ import { formatSats, shortPeerId } from '../../human.js'
 import { useApp } from '../app-context.js'
 import { CopyButton } from '../CopyButton.js'
 import { useAction } from '../use-action.js'
-import { ConfirmDialog } from './ConfirmDialog.js'
+import { ConfirmDialog } from '../ConfirmDialog.js'
 import { PaymentHistory } from './PaymentHistory.js'
 import { PayForm } from './PayForm.js'
 

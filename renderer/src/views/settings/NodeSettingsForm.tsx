@@ -4,6 +4,7 @@ import { limitLabel } from '../../human.js'
 import { EXAMPLE_ADDRESS } from '../../peer-address.js'
 import { LIMIT_NAMES, LOG_LEVELS, LOG_LEVEL_TEXT, type SettingsDraft, type SettingsProblems, draftChanged, draftOfSettings, fixedReason, limitUnit, parseSettingsDraft, waitingForRestart } from '../../settings-text.js'
 import { useApp } from '../app-context.js'
+import { ConfirmDialog } from '../ConfirmDialog.js'
 import { useAction } from '../use-action.js'
 import { useDraft } from '../use-draft.js'
 
@@ -17,6 +18,9 @@ export function NodeSettingsForm({ saved }: { saved: Settings }): ReactElement {
   const [problems, setProblems] = useState<SettingsProblems>(NO_PROBLEMS)
   const update = useCallback((u: SettingsUpdate) => connection.api.updateSettings(u), [connection])
   const action = useAction(update)
+  const restartNode = useCallback(() => connection.api.restartNode(), [connection])
+  const restart = useAction(restartNode)
+  const [confirming, setConfirming] = useState(false)
   const changed = draftChanged(draft, saved)
   const waiting = waitingForRestart(saved)
 
@@ -47,9 +51,33 @@ export function NodeSettingsForm({ saved }: { saved: Settings }): ReactElement {
         Saved to <span className="mono">{saved.editable.configFile}</span>.
       </p>
       {waiting.length > 0 && (
-        <p className="notice" role="status" data-testid="settings-restart">
-          Saved changes to {listText(waiting)} take effect when the node next starts.
+        <div className="notice">
+          <p role="status" data-testid="settings-restart">
+            Saved changes to {listText(waiting)} take effect when the node next starts.
+          </p>
+          <button type="button" className="secondary" disabled={restart.pending} data-testid="settings-restart-now" onClick={() => setConfirming(true)}>
+            {restart.pending ? <span className="spinner" aria-hidden="true" /> : null}
+            {restart.pending ? 'Restarting…' : 'Restart now'}
+          </button>
+        </div>
+      )}
+      {(restart.error || (restart.result && waiting.length === 0)) && (
+        <p className={restart.error ? 'field-error' : 'field-help'} role={restart.error ? 'alert' : 'status'} data-testid="settings-restart-message">
+          {restart.error ?? 'Restarted: the node runs with the saved settings.'}
         </p>
+      )}
+      {confirming && (
+        <ConfirmDialog
+          title="Restart the node now?"
+          confirmLabel="Restart"
+          onCancel={() => setConfirming(false)}
+          onConfirm={() => {
+            setConfirming(false)
+            void restart.run()
+          }}
+        >
+          <p>The node goes offline for a few seconds and comes back with the saved relays and limits. Channels and the wallet are kept on disk; a payment or message sent in those seconds may fail and can be sent again.</p>
+        </ConfirmDialog>
       )}
 
       <label htmlFor={`${id}-log`}>Log level</label>

@@ -3,7 +3,7 @@ import { formatSats } from '../../human.js'
 import { walletTotal } from '../../store/wallet-slice.js'
 import { mnemonicProblem, mnemonicWords } from '../../wallet-text.js'
 import { useApp } from '../app-context.js'
-import { ConfirmDialog } from '../channels/ConfirmDialog.js'
+import { ConfirmDialog } from '../ConfirmDialog.js'
 import { useAction } from '../use-action.js'
 
 interface Request {
