@@ -1,11 +1,11 @@
 // The Electron IPC binding (main/electron/ipc.ts) under generated calls, in Node: a fake
 // ipcMain holds the one handler, and every call goes through it with structured-cloned
 // arguments (what Electron delivers) from a trusted or an untrusted frame.
-import { ERROR_CODES, type ApiHandlers, type Envelope } from '../../../../shared/contract/index.js'
+import { ERROR_CODES, type ApiHandlers, type Envelope, type MethodName } from '../../../../shared/contract/index.js'
 import { IPC_CALL_CHANNEL } from '../../../../shared/bridge.js'
 import { type FrameLike, type InvokeEventLike, type IpcMainLike, type WebContentsLike, bindContractIpc } from '../../../../main/electron/ipc.js'
 import { silentLogger } from '../../../../main/telemetry/index.js'
-import { type ApiContext, BAD_METHOD_NAMES, accepts, apiParams, randomMethod } from './api-inputs.js'
+import { type ApiContext, BAD_METHOD_NAMES, SAFE_WHEN_VALID, accepts, apiParams, randomMethod } from './api-inputs.js'
 import { type Json, randomJson } from './json-mutator.js'
 import type { Prng } from './prng.js'
 
@@ -61,8 +61,10 @@ export async function ipcBarrage(opts: { handlers: ApiHandlers; events: { onAny(
       } else if (roll < 20) {
         kind = 'bad-arity'
         // Missing params mean {} (valid for some methods), extra arguments are ignored: any typed answer is right.
+        // Only methods whose valid calls are harmless, since {} is a valid restartNode or updateSettings.
         validCall = true
-        args = r.pick<unknown[]>([[], [randomMethod(r)], [randomMethod(r), {}, randomJson(r)], [randomMethod(r), undefined]])
+        const safe = (): MethodName => r.pick([...SAFE_WHEN_VALID])
+        args = r.pick<unknown[]>([[], [safe()], [safe(), {}, randomJson(r)], [safe(), undefined]])
       } else {
         kind = 'params'
         const call = apiParams(r, randomMethod(r), opts.ctx)
