@@ -44,13 +44,10 @@ export class Daemon implements Startable {
     // UI applies to all of it, before and after a restart.
     const logger = createLogger({ logDir: join(config.dataDir, 'logs'), level: config.logLevel, console: config.logToConsole })
     this.logger = logger.child('daemon')
-    let first = true
     this.host = new EngineHost({
-      makeEngine: (events) => {
-        const engineConfig = first ? config : reload()
-        first = false
-        return new Engine({ config: engineConfig, ...secrets, configSource, logger, events })
-      },
+      config,
+      reload,
+      build: (engineConfig, events) => new Engine({ config: engineConfig, ...secrets, configSource, logger, events }),
       logger: this.logger,
     })
     const token = loadOrCreateApiToken(config.dataDir)

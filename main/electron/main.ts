@@ -39,13 +39,10 @@ function run(): void {
   // The wallet seed is sealed by the OS keychain; safeStorage is only used once the app is
   // ready, which is when the engine starts.
   const keystore = new SafeStorageKeystore(safeStorage)
-  let first = true
   const engine = new EngineHost({
-    makeEngine: (events) => {
-      const engineConfig = first ? config : readConfig()
-      first = false
-      return new Engine({ config: engineConfig, logger, walletKeystore: keystore, configSource: { file: configFile, overrides }, events })
-    },
+    config,
+    reload: readConfig,
+    build: (engineConfig, events) => new Engine({ config: engineConfig, logger, walletKeystore: keystore, configSource: { file: configFile, overrides }, events }),
     logger: log,
   })
 

@@ -17,8 +17,11 @@ afterEach(async () => {
 function hostIn(dataDir: string): EngineHost {
   const file = join(dataDir, 'config.json')
   const overrides = { dataDir, network: 'devnet', p2p: { host: '127.0.0.1', port: 0, mdns: false } }
+  const read = () => validateConfig(mergeLayers(readConfigFile(file), overrides))
   const host = new EngineHost({
-    makeEngine: (events) => new Engine({ config: validateConfig(mergeLayers(readConfigFile(file), overrides)), logger: silentLogger, events, configSource: { file, overrides } }),
+    config: read(),
+    reload: read,
+    build: (config, events) => new Engine({ config, logger: silentLogger, events, configSource: { file, overrides } }),
     logger: silentLogger,
   })
   cleanups.push(() => host.stop())

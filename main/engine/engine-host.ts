@@ -1,15 +1,17 @@
 import { type ApiHandlers, ContractError, METHOD_NAMES, type MethodName, type Result } from '../../shared/contract/index.js'
+import type { EngineConfig } from '../config/index.js'
 import type { Startable } from '../lifecycle/index.js'
 import type { Logger } from '../telemetry/index.js'
 import type { Engine } from './engine.js'
 import { EventBus } from './event-bus.js'
 
 export interface EngineHostInit {
-  /**
-   * Builds an engine on `events` from the configuration as it is now. Called again on each
-   * restart, so settings saved since the last start apply.
-   */
-  makeEngine: (events: EventBus) => Engine
+  /** The configuration of the first engine. */
+  config: EngineConfig
+  /** The configuration as it is now, read again for each restart so settings saved since apply. */
+  reload: () => EngineConfig
+  /** Builds an engine from a configuration, on the host's event bus. */
+  build: (config: EngineConfig, events: EventBus) => Engine
   logger: Logger
 }
 
@@ -28,7 +30,7 @@ export class EngineHost implements Startable {
   private restarting: Promise<Restarted> | null = null
 
   constructor(private readonly init: EngineHostInit) {
-    this.engine = init.makeEngine(this.events)
+    this.engine = init.build(init.config, this.events)
     const handlers: Partial<Record<MethodName, (params: never) => Promise<unknown>>> = {}
     for (const name of METHOD_NAMES) {
       handlers[name] = async (params: never) => {
@@ -70,7 +72,7 @@ export class EngineHost implements Startable {
     await old.stop()
     let next: Engine
     try {
-      next = this.init.makeEngine(this.events)
+      next = this.init.build(this.init.reload(), this.events)
       await next.start()
     } catch (err) {
       log.error('the restarted engine failed to start; starting the previous one again', { err })
