@@ -283,7 +283,7 @@ describe('malformed input on every protocol and API endpoint', () => {
     const started = Date.now()
     const result = await httpBarrage({ target: { apiUrl: target.apiUrl, token: target.token, maxBodyBytes: 1024 * 1024 }, ctx, names: METHOD_NAMES, perMethod: HTTP_PER_METHOD, concurrency: 16, r, deadlineMs: DEADLINE_MS })
     const raw = await rawBarrage({ apiUrl: target.apiUrl, token: target.token, count: RAW_HTTP, r, concurrency: 16 })
-    report({ target: 'http', inputs: result.inputs, perMethod: HTTP_PER_METHOD, methods: METHOD_NAMES.length, byKind: result.byKind, byStatus: result.byStatus, violations: result.violations.length, violationSamples: result.violations.slice(0, 12), rawInputs: raw.inputs, rawByStatus: raw.byStatus, seconds: (Date.now() - started) / 1000 })
+    report({ target: 'http', inputs: result.inputs, perMethod: HTTP_PER_METHOD, methods: METHOD_NAMES.length, byKind: result.byKind, byStatus: result.byStatus, violations: result.violations.length, violationSamples: result.violations.slice(0, 12), staleSocketRetries: result.staleSocketRetries, staleSocketMaxIdleMs: result.staleSocketMaxIdleMs, clientStallMaxMs: result.clientStallMaxMs, rawInputs: raw.inputs, rawByStatus: raw.byStatus, seconds: (Date.now() - started) / 1000 })
     expect(result.violations).toEqual([])
     expect(result.inputs).toBeGreaterThanOrEqual(HTTP_PER_METHOD * METHOD_NAMES.length)
     expect(Object.keys(raw.byStatus).filter((s) => Number(s) >= 500)).toEqual([])

@@ -3,7 +3,8 @@
 // keep-alive agent, and raw sockets carrying malformed HTTP. Every answer must be a typed
 // refusal: a 4xx status with an error envelope whose code is one of the contract's.
 import { Agent, request } from 'node:http'
-import { connect } from 'node:net'
+import { type Socket, connect } from 'node:net'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { ERROR_CODES, type MethodName } from '../../../../shared/contract/index.js'
 import { type ApiContext, BAD_METHOD_NAMES, SAFE_WHEN_VALID, accepts, apiParams } from './api-inputs.js'
 import { brokenJsonText, deepNestText, flipChars, randomJson } from './json-mutator.js'
@@ -31,6 +32,15 @@ export interface HttpResult {
   byStatus: Record<string, number>
   /** Answers that were not a typed refusal (or a harmless success): each one a bug. */
   violations: { kind: string; status: number; path: string; detail: string }[]
+  /**
+   * Requests written to a pooled keep-alive socket the server had already closed, and sent
+   * again on a new connection; with the longest time such a socket had sat idle in the pool
+   * (over the server's keepAliveTimeout, the server was right to close it).
+   */
+  staleSocketRetries: number
+  staleSocketMaxIdleMs: number
+  /** The barrage's own longest event-loop stall: a stalled client leaves its pooled sockets idle. */
+  clientStallMaxMs: number
 }
 
 /**
@@ -65,7 +75,8 @@ function generate(r: Prng, name: MethodName, target: HttpTarget, ctx: ApiContext
   const accepted = acceptedMethod(input, target)
   // Only methods whose valid calls are harmless may get one, whatever kind of input made it
   // valid (an empty or random body is a valid restartNode): the others get a body every strict schema refuses.
-  if (accepted !== null && !SAFE_WHEN_VALID.has(accepted as MethodName)) input = { ...input, body: JSON.stringify({ fuzz_unknown_key: 1 }), headers: { ...input.headers, 'Content-Type': 'application/json' } }
+  if (accepted === null || SAFE_WHEN_VALID.has(accepted as MethodName)) return { ...input, validCall: accepted !== null }
+  input = { ...input, body: JSON.stringify({ fuzz_unknown_key: 1 }), headers: { ...input.headers, 'Content-Type': 'application/json' } }
   return { ...input, validCall: acceptedMethod(input, target) !== null }
 }
 
@@ -117,15 +128,27 @@ function isTypedRefusal(status: number, text: string, verb: string): string | nu
   }
 }
 
-function send(agent: Agent, url: URL, input: HttpInput): Promise<{ status: number; text: string }> {
+/** When each pooled socket last finished a request. */
+const lastUsed = new WeakMap<Socket, number>()
+
+function send(agent: Agent | false, url: URL, input: HttpInput, onSocket?: (socket: Socket) => void): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { ...input.headers }
     if (input.body !== null && input.verb !== 'GET' && input.verb !== 'HEAD') headers['Content-Length'] = Buffer.byteLength(input.body)
+    let socket: Socket | null = null
     const req = request({ agent, host: url.hostname, port: url.port, method: input.verb, path: input.path, headers, timeout: 30_000 }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
+      res.on('end', () => {
+        if (socket) lastUsed.set(socket, Date.now())
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') })
+      })
       res.on('error', reject)
+    })
+    // Taken here: by 'end' the agent may have detached the socket from the response.
+    req.once('socket', (s: Socket) => {
+      socket = s
+      onSocket?.(s)
     })
     req.on('timeout', () => req.destroy(new Error('no answer within 30 s')))
     req.on('error', reject)
@@ -138,7 +161,9 @@ function send(agent: Agent, url: URL, input: HttpInput): Promise<{ status: numbe
 export async function httpBarrage(opts: { target: HttpTarget; ctx: ApiContext; names: readonly MethodName[]; perMethod: number; concurrency: number; r: Prng; deadlineMs: number }): Promise<HttpResult> {
   const url = new URL(opts.target.apiUrl)
   const agent = new Agent({ keepAlive: true, maxSockets: opts.concurrency })
-  const result: HttpResult = { inputs: 0, byKind: {}, byStatus: {}, violations: [] }
+  const result: HttpResult = { inputs: 0, byKind: {}, byStatus: {}, violations: [], staleSocketRetries: 0, staleSocketMaxIdleMs: 0, clientStallMaxMs: 0 }
+  const stalls = monitorEventLoopDelay({ resolution: 20 })
+  stalls.enable()
   const total = opts.perMethod * opts.names.length
   const deadline = Date.now() + opts.deadlineMs
   let n = 0
@@ -148,11 +173,18 @@ export async function httpBarrage(opts: { target: HttpTarget; ctx: ApiContext; n
       const name = opts.names[i % opts.names.length]!
       const input = generate(opts.r, name, opts.target, opts.ctx, 2000, i)
       let answer: { status: number; text: string }
+      let socket: Socket | undefined
       try {
-        // A keep-alive socket the server has just closed fails the next request on it: retry once, on a new one.
-        answer = await send(agent, url, input).catch((err: NodeJS.ErrnoException) => {
-          if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || err.message === 'socket hang up') return send(agent, url, input)
-          throw err
+        // A keep-alive socket the server has just closed fails the next request on it: retry
+        // once, on a new connection (the pool may hold more sockets closed at the same moment).
+        answer = await send(agent, url, input, (s) => (socket = s)).catch((err: NodeJS.ErrnoException) => {
+          // The server closes on purpose after refusing an oversized body or header (handled below).
+          if (input.kind === 'oversized-body' || input.kind === 'huge-header') throw err
+          if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE' && err.message !== 'socket hang up') throw err
+          result.staleSocketRetries++
+          const since = socket && lastUsed.get(socket)
+          if (since !== undefined) result.staleSocketMaxIdleMs = Math.max(result.staleSocketMaxIdleMs, Date.now() - since)
+          return send(false, url, input)
         })
       } catch (err) {
         // The server may close a connection after refusing (413 before the body was read): that is an answer.
@@ -172,6 +204,8 @@ export async function httpBarrage(opts: { target: HttpTarget; ctx: ApiContext; n
   }
   await Promise.all(Array.from({ length: opts.concurrency }, lane))
   agent.destroy()
+  stalls.disable()
+  result.clientStallMaxMs = Math.round(stalls.max / 1e6)
   return result
 }
 
