@@ -49,6 +49,8 @@ export const EngineConfigSchema = z
         host: z.string().min(1).default('127.0.0.1'),
         port: port.default(4002),
         maxBodyBytes: positiveInt.max(16 * 1024 * 1024).default(1024 * 1024),
+        /** Open connections at once (a browser holds about 6 and one WebSocket); more are dropped on arrival. */
+        maxConnections: positiveInt.max(100_000).default(256),
         /** Browser origins allowed besides the API's own (the web UI is same-origin). */
         allowedOrigins: z.array(z.string()).default([]),
       })

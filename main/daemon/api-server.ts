@@ -29,6 +29,8 @@ export interface ApiServerInit {
   port: number
   token: string
   maxBodyBytes: number
+  /** Connections open at once; Node drops more on arrival (256 if unset). */
+  maxConnections?: number
   /** Browser origins allowed besides the API's own. */
   allowedOrigins?: string[]
   /** A WebSocket client whose unsent events pass this is dropped (it reconnects and resyncs). */
@@ -36,6 +38,9 @@ export interface ApiServerInit {
   /** Serves the renderer for every other GET (after the same Host/Origin checks). */
   webUi?: WebUi
 }
+
+/** A client has this long to send its request's headers (slow or stalled senders are cut off). */
+export const HEADERS_TIMEOUT_MS = 10_000
 
 const API_PREFIX = '/api/'
 const EVENTS_PATH = '/api/events'
@@ -115,10 +120,13 @@ export class ApiServer implements Startable {
 
   async start(): Promise<void> {
     this.disposables = new Disposables()
-    const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
+    // Node checks these timeouts every connectionsCheckingInterval (30 s by default), so a
+    // client that never finishes its headers held a connection for up to 40 s: check each second.
+    const server = createServer({ requestTimeout: 30_000, headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1_000 }, (req, res) => {
       void this.handle(req, res)
     })
     server.keepAliveTimeout = 5_000
+    server.maxConnections = this.init.maxConnections ?? 256
     const wss = new WebSocketServer({
       noServer: true,
       maxPayload: 64 * 1024,

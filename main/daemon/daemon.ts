@@ -66,6 +66,7 @@ export class Daemon implements Startable {
         port: config.api.port,
         token,
         maxBodyBytes: config.api.maxBodyBytes,
+        maxConnections: config.api.maxConnections,
         allowedOrigins: config.api.allowedOrigins,
         webUi: new WebUi(),
       },
