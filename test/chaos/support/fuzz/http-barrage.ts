@@ -174,12 +174,14 @@ export async function httpBarrage(opts: { target: HttpTarget; ctx: ApiContext; n
       const input = generate(opts.r, name, opts.target, opts.ctx, 2000, i)
       let answer: { status: number; text: string }
       let socket: Socket | undefined
+      // The server refuses these before reading them (431, or 413 on a declared length over its
+      // limit) and closes: the client may meet the close while still writing, which is an answer.
+      const refusedUnread = input.kind === 'huge-header' || (input.body !== null && Buffer.byteLength(input.body) > opts.target.maxBodyBytes)
       try {
         // A keep-alive socket the server has just closed fails the next request on it: retry
         // once, on a new connection (the pool may hold more sockets closed at the same moment).
         answer = await send(agent, url, input, (s) => (socket = s)).catch((err: NodeJS.ErrnoException) => {
-          // The server closes on purpose after refusing an oversized body or header (handled below).
-          if (input.kind === 'oversized-body' || input.kind === 'huge-header') throw err
+          if (refusedUnread) throw err
           if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE' && err.message !== 'socket hang up') throw err
           result.staleSocketRetries++
           const since = socket && lastUsed.get(socket)
@@ -187,8 +189,7 @@ export async function httpBarrage(opts: { target: HttpTarget; ctx: ApiContext; n
           return send(false, url, input)
         })
       } catch (err) {
-        // The server may close a connection after refusing (413 before the body was read): that is an answer.
-        if (input.kind === 'oversized-body' || input.kind === 'huge-header') answer = { status: 413, text: '' }
+        if (refusedUnread) answer = { status: input.kind === 'huge-header' ? 431 : 413, text: '' }
         else {
           result.violations.push({ kind: input.kind, status: 0, path: input.path, detail: (err as Error).message })
           continue
