@@ -33,9 +33,9 @@ export interface HttpResult {
   /** Answers that were not a typed refusal (or a harmless success): each one a bug. */
   violations: { kind: string; status: number; path: string; detail: string }[]
   /**
-   * Requests written to a pooled keep-alive socket the server had already closed, and sent
-   * again on a new connection; with the longest time such a socket had sat idle in the pool
-   * (over the server's keepAliveTimeout, the server was right to close it).
+   * Requests that met a pooled keep-alive socket the server had closed and went again on a
+   * new connection, with the longest time such a socket had sat idle: past the server's 5 s
+   * keepAliveTimeout the close is expected, well under it something else closed it.
    */
   staleSocketRetries: number
   staleSocketMaxIdleMs: number
