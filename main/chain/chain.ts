@@ -26,6 +26,11 @@ export interface ChainLookup {
   rawTx(txid: string, signal?: AbortSignal): Promise<string | null>
   /** Where a transaction is, or null when the chain does not know it. */
   txStatus(txid: string, signal?: AbortSignal): Promise<TxStatus | null>
+  /**
+   * The transaction that spends output `vout` of `txid` (in a block or the mempool), or null
+   * while nothing does. Payment channels watch their funding output with it.
+   */
+  spentBy(txid: string, vout: number, signal?: AbortSignal): Promise<{ txid: string; vin: number } | null>
   /** Txids that ever paid or spent from the address (restore uses it to find used addresses). */
   history(address: string, signal?: AbortSignal): Promise<string[]>
 }

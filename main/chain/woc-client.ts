@@ -18,6 +18,7 @@ const UnspentItemSchema = z
 /** The current endpoint wraps the list ({address, result, error}); the legacy one is a bare array. */
 const UnspentSchema = z.union([z.array(UnspentItemSchema), z.object({ result: z.array(UnspentItemSchema) }).loose().transform((w) => w.result)])
 const HistorySchema = z.array(z.object({ tx_hash: z.string().regex(TXID) }).loose())
+const SpentSchema = z.object({ txid: z.string().regex(TXID), vin: z.number().int().nonnegative() }).loose()
 const TxHashSchema = z.object({
   blockheight: z.number().int().nonnegative().nullish(),
   confirmations: z.number().int().nonnegative().nullish(),
@@ -87,6 +88,13 @@ export class WhatsOnChainClient implements ChainLookup, ChainBroadcaster {
     const tx = this.parse(TxHashSchema, answer, '/tx/hash')
     const height = tx.blockheight && tx.blockheight > 0 ? tx.blockheight : null
     return { height, confirmations: height === null ? 0 : (tx.confirmations ?? 0) }
+  }
+
+  async spentBy(txid: string, vout: number, signal?: AbortSignal): Promise<{ txid: string; vin: number } | null> {
+    const path = `/tx/${txid}/${vout}/spent`
+    const answer = await this.get(path, signal)
+    if (answer.status === 404) return null
+    return this.parse(SpentSchema, answer, '/tx/spent')
   }
 
   async history(address: string, signal?: AbortSignal): Promise<string[]> {

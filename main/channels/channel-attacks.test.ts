@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DevnetServer } from '../chain/devnet/devnet-server.js'
 import { CHANNEL_PROTOCOL, ChannelLink, MAX_CHANNEL_FRAME_BYTES, type OutgoingRequest } from './protocol.js'
 import { selectBackend } from './signer.js'
-import { signInput } from './transactions.js'
+import type { PayerOpen } from './records.js'
 import { type Side, connect, fund, removeDir, startDevnet, startSide } from './test/harness.js'
 
 describe('channel attacks are refused with the state unchanged', () => {
@@ -36,7 +36,7 @@ describe('channel attacks are refused with the state unchanged', () => {
 
   function snapshot(): unknown {
     const c = payee.engine.get(channelId)
-    return { seq: c.seq, paidSats: c.paidSats, state: c.state, payments: c.payments.length, row: payee.engine.repo.get(channelId) }
+    return { seq: c.seq, paidSats: c.paidSats, state: c.state, payments: c.payments.length, row: payee.engine.book.repo.get(channelId) }
   }
 
   async function refusal(from: Side, frame: OutgoingRequest): Promise<string> {
@@ -53,9 +53,8 @@ describe('channel attacks are refused with the state unchanged', () => {
 
   /** A correctly built settlement signed by `key` (the payer's real key unless stated). */
   function signed(paidSats: number, key?: Uint8Array): string {
-    const rec = payer.engine.repo.get(channelId)!
-    const tx = payer.engine.settlementTx(rec, paidSats)
-    return Buffer.from(signInput(tx, 0, payer.engine.source(rec), key ?? payer.engine.key(rec.keyIndex), selectBackend())).toString('hex')
+    const rec = payer.engine.book.get(channelId) as PayerOpen
+    return Buffer.from(payer.engine.tx.settlement(rec).sign(paidSats, key ?? payer.wallet.channelPrivateKey(rec.keyIndex), selectBackend())).toString('hex')
   }
 
   it('counts broken framing under one metric label, whatever size the peer claims', async () => {
@@ -86,20 +85,20 @@ describe('channel attacks are refused with the state unchanged', () => {
     const before = snapshot()
     const otherKey = Uint8Array.from(PrivateKey.fromRandom().toArray('be', 32))
     const cases: [string, Side, OutgoingRequest, string][] = [
-      ['unsigned', payer, { t: 'pay', channelId, seq: 4, paidSats: 400, sig: '' }, 'invalid_params'],
-      ['garbage signature', payer, { t: 'pay', channelId, seq: 4, paidSats: 400, sig: '30'.repeat(36) + '41' }, 'forbidden'],
-      ['signed by another key', payer, { t: 'pay', channelId, seq: 4, paidSats: 400, sig: signed(400, otherKey) }, 'forbidden'],
-      ['signature over another amount', payer, { t: 'pay', channelId, seq: 4, paidSats: 500, sig: signed(400) }, 'forbidden'],
-      ['smaller cumulative amount', payer, { t: 'pay', channelId, seq: 4, paidSats: 250, sig: signed(250) }, 'invalid_params'],
-      ['same amount', payer, { t: 'pay', channelId, seq: 4, paidSats: 300, sig: signed(300) }, 'invalid_params'],
+      ['unsigned', payer, { t: 'pay', channelId, seq: 4, paidSats: 400, sig: '' }, 'malformed'],
+      ['garbage signature', payer, { t: 'pay', channelId, seq: 4, paidSats: 400, sig: '30'.repeat(36) + '41' }, 'bad_signature'],
+      ['signed by another key', payer, { t: 'pay', channelId, seq: 4, paidSats: 400, sig: signed(400, otherKey) }, 'bad_signature'],
+      ['signature over another amount', payer, { t: 'pay', channelId, seq: 4, paidSats: 500, sig: signed(400) }, 'bad_signature'],
+      ['smaller cumulative amount', payer, { t: 'pay', channelId, seq: 4, paidSats: 250, sig: signed(250) }, 'refused'],
+      ['same amount', payer, { t: 'pay', channelId, seq: 4, paidSats: 300, sig: signed(300) }, 'refused'],
       ['replayed sequence, other state', payer, { t: 'pay', channelId, seq: 2, paidSats: 400, sig: signed(400) }, 'conflict'],
-      ['skipped sequence', payer, { t: 'pay', channelId, seq: 9, paidSats: 400, sig: signed(400) }, 'invalid_params'],
-      ['over capacity', payer, { t: 'pay', channelId, seq: 4, paidSats: 50_000, sig: signed(400) }, 'invalid_params'],
-      ['another peer sends for this channel', mallory, { t: 'pay', channelId, seq: 4, paidSats: 400, sig: signed(400) }, 'not_found'],
-      ['another peer asks to close', mallory, { t: 'close', channelId, seq: 3, paidSats: 300 }, 'not_found'],
+      ['skipped sequence', payer, { t: 'pay', channelId, seq: 9, paidSats: 400, sig: signed(400) }, 'refused'],
+      ['over capacity', payer, { t: 'pay', channelId, seq: 4, paidSats: 50_000, sig: signed(400) }, 'refused'],
+      ['another peer sends for this channel', mallory, { t: 'pay', channelId, seq: 4, paidSats: 400, sig: signed(400) }, 'unknown_channel'],
+      ['another peer asks to close', mallory, { t: 'close', channelId, seq: 3, paidSats: 300 }, 'unknown_channel'],
       ['close with a different split', payer, { t: 'close', channelId, seq: 3, paidSats: 200 }, 'conflict'],
       ['close with a newer unsigned state', payer, { t: 'close', channelId, seq: 4, paidSats: 400 }, 'conflict'],
-      ['refund re-signed for another outpoint', payer, { t: 'signRefund', channelId, fundingTxid: 'ab'.repeat(32), fundingVout: 0 }, 'invalid_state'],
+      ['refund re-signed for another outpoint', payer, { t: 'signRefund', channelId, fundingTxid: 'ab'.repeat(32), fundingVout: 0, payerAddress: payer.wallet.info().address }, 'unexpected'],
     ]
     for (const [name, from, frame, code] of cases) {
       expect(`${name}: ${await refusal(from, frame)}`).toBe(`${name}: ${code}`)

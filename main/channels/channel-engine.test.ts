@@ -59,7 +59,7 @@ describe('channel engine: open, pay, close', () => {
     expect(payee.engine.counts()).toEqual({ open: 0, pending: 0, total: 1 })
     // An ended channel lives only on disk: still listed and readable, no longer held in memory.
     for (const s of [payer, payee]) {
-      expect(s.engine.channels.has(opened.id)).toBe(false)
+      expect(s.engine.book.get(opened.id)).toBeUndefined()
       expect(s.engine.list().map((c) => [c.id, c.state])).toEqual([[opened.id, 'closed']])
       expect(s.engine.get(opened.id)).toMatchObject({ state: 'closed', seq: 200, paidSats: 1500 })
     }

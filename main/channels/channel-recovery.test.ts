@@ -2,6 +2,7 @@
 // expiry, accepted after), and restarts of either side while payments are in flight.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DevnetServer } from '../chain/devnet/devnet-server.js'
+import type { PayerOpen } from './records.js'
 import { type Side, connect, fund, removeDir, startDevnet, startSide, waitUntil } from './test/harness.js'
 
 describe('channel recovery', () => {
@@ -38,8 +39,8 @@ describe('channel recovery', () => {
     await payer.engine.pay({ channelId: channel.id, sats: 1000 })
     await payee.stop()
 
-    const record = payer.engine.channels.get(channel.id)!
-    await expect(payer.engine.broadcastRefund(record)).rejects.toMatchObject({ reason: 'non-final' })
+    const record = payer.engine.book.get(channel.id) as PayerOpen
+    await expect(payer.engine.payer.refund(record)).rejects.toMatchObject({ reason: 'non-final' })
     expect(payer.engine.get(channel.id).state).toBe('open')
     devnet.mine(expiry - devnet.height)
     await waitUntil(() => payer.engine.get(channel.id).refundTxid !== null, 5000, 'refund broadcast')

@@ -1,42 +1,10 @@
-import type { Channel, ChannelPayment } from '../../shared/contract/index.js'
 import type { Statement } from 'better-sqlite3'
+import type { CHANNEL_PROBLEMS, Channel, ChannelPayment } from '../../shared/contract/index.js'
 import type { Store } from '../store/index.js'
+import { CHANNEL_COLUMNS, type ChannelRecord, type ChannelRow, ChannelRowError, decodeChannelRow, encodeChannelRow, fundingOutpointOf, isFunded, stepOf } from './records.js'
 import type { ChannelStatus } from './state-machine.js'
 
-export type ChannelRole = 'payer' | 'payee'
-
 type Stmt = Statement<unknown[], unknown>
-
-/** Everything stored about one channel. */
-export interface ChannelRecord {
-  id: string
-  peerId: string
-  role: ChannelRole
-  state: ChannelStatus
-  capacitySats: number
-  paidSats: number
-  seq: number
-  /** Payee: the payer's signature (hex DER + sighash byte) over settlement `seq`. */
-  lastSig: string | null
-  expiry: number
-  feeRate: number
-  settlementFeeSats: number
-  refundFeeSats: number
-  keyIndex: number
-  payerPub: string
-  payeePub: string | null
-  payerAddress: string
-  payeeAddress: string | null
-  fundingTxid: string | null
-  fundingVout: number | null
-  fundingHex: string | null
-  reservationId: string | null
-  refundPayeeSig: string | null
-  settlementTxid: string | null
-  refundTxid: string | null
-  createdAt: number
-  updatedAt: number
-}
 
 export interface PaymentRecord {
   channelId: string
@@ -49,15 +17,8 @@ export interface PaymentRecord {
   createdAt: number
 }
 
-const COLUMNS: readonly [keyof ChannelRecord, string][] = [
-  ['id', 'id'], ['peerId', 'peer_id'], ['role', 'role'], ['state', 'state'], ['capacitySats', 'capacity_sats'], ['paidSats', 'paid_sats'],
-  ['seq', 'seq'], ['lastSig', 'last_sig'], ['expiry', 'expiry'], ['feeRate', 'fee_rate'], ['settlementFeeSats', 'settlement_fee_sats'],
-  ['refundFeeSats', 'refund_fee_sats'], ['keyIndex', 'key_index'], ['payerPub', 'payer_pub'], ['payeePub', 'payee_pub'],
-  ['payerAddress', 'payer_address'], ['payeeAddress', 'payee_address'], ['fundingTxid', 'funding_txid'], ['fundingVout', 'funding_vout'],
-  ['fundingHex', 'funding_hex'], ['reservationId', 'reservation_id'], ['refundPayeeSig', 'refund_payee_sig'],
-  ['settlementTxid', 'settlement_txid'], ['refundTxid', 'refund_txid'], ['createdAt', 'created_at'], ['updatedAt', 'updated_at'],
-]
-const SELECT = `SELECT ${COLUMNS.map(([k, c]) => `${c} AS ${k}`).join(', ')} FROM channels`
+const SELECT = `SELECT ${CHANNEL_COLUMNS.join(', ')} FROM channels`
+const PAYMENT = 'SELECT channel_id AS channelId, seq, sats, paid_sats AS paidSats, sig, memo, status, created_at AS createdAt FROM channel_payments'
 
 /** SQLite access for channels; callers group writes in transactions (GroupCommit). */
 export class ChannelRepository {
@@ -66,100 +27,150 @@ export class ChannelRepository {
   /** Prepared statements per connection (the store may reopen): preparing costs more than running. */
   private readonly cache = new WeakMap<object, Map<string, Stmt>>()
 
-  private get db(): { prepare: (sql: string) => Stmt } {
+  private prepare(sql: string): Stmt {
     const db = this.store.db
-    let byDb = this.cache.get(db)
-    if (!byDb) {
-      byDb = new Map()
-      this.cache.set(db, byDb)
+    let statements = this.cache.get(db)
+    if (!statements) {
+      statements = new Map()
+      this.cache.set(db, statements)
     }
-    const statements = byDb
-    return {
-      prepare: (sql: string) => {
-        let st = statements.get(sql)
-        if (!st) {
-          st = db.prepare(sql)
-          statements.set(sql, st)
-        }
-        return st
-      },
+    let st = statements.get(sql)
+    if (!st) {
+      st = db.prepare(sql)
+      statements.set(sql, st)
     }
+    return st
   }
 
+  /** Refused by the unique constraints when the key index or the funding outpoint is taken. */
   insert(c: ChannelRecord): void {
-    this.db.prepare(`INSERT INTO channels (${COLUMNS.map(([, c]) => c).join(', ')}) VALUES (${COLUMNS.map(([k]) => `@${k}`).join(', ')})`).run(c)
+    this.prepare(`INSERT INTO channels (${CHANNEL_COLUMNS.join(', ')}) VALUES (${CHANNEL_COLUMNS.map((k) => `@${k}`).join(', ')})`).run(encodeChannelRow(c))
   }
 
-  /** Writes every field of `c` (the engine keeps the record in memory and saves it whole). */
+  /** Writes every column of `c` (the engine keeps the record in memory and saves it whole). */
   save(c: ChannelRecord): void {
-    this.db.prepare(`UPDATE channels SET ${COLUMNS.filter(([k]) => k !== 'id').map(([k, c]) => `${c} = @${k}`).join(', ')} WHERE id = @id`).run(c)
+    this.prepare(`UPDATE channels SET ${CHANNEL_COLUMNS.filter((k) => k !== 'id').map((k) => `${k} = @${k}`).join(', ')} WHERE id = @id`).run(encodeChannelRow(c))
   }
 
   get(id: string): ChannelRecord | null {
-    return (this.db.prepare(`${SELECT} WHERE id = ?`).get(id) as ChannelRecord | undefined) ?? null
+    const row = this.prepare(`${SELECT} WHERE id = ?`).get(id) as ChannelRow | undefined
+    return row ? decodeChannelRow(row) : null
   }
 
-  all(): ChannelRecord[] {
-    return this.db.prepare(`${SELECT} ORDER BY created_at DESC, id`).all() as ChannelRecord[]
+  /** Every channel that decodes; a row that does not is reported to `onBroken` and left on disk untouched. */
+  all(onBroken: (err: ChannelRowError) => void = (err) => {
+    throw err
+  }): ChannelRecord[] {
+    const out: ChannelRecord[] = []
+    for (const row of this.prepare(`${SELECT} ORDER BY created_at DESC, id`).all() as ChannelRow[]) {
+      try {
+        out.push(decodeChannelRow(row))
+      } catch (err) {
+        if (err instanceof ChannelRowError) onBroken(err)
+        else throw err
+      }
+    }
+    return out
+  }
+
+  /** The channels not yet in a terminal state (the engine holds these in memory). */
+  live(onBroken: (err: ChannelRowError) => void): ChannelRecord[] {
+    const out: ChannelRecord[] = []
+    for (const row of this.prepare(`${SELECT} WHERE state NOT IN ('closed', 'refunded', 'failed', 'rejected') ORDER BY created_at, id`).all() as ChannelRow[]) {
+      try {
+        out.push(decodeChannelRow(row))
+      } catch (err) {
+        if (err instanceof ChannelRowError) onBroken(err)
+        else throw err
+      }
+    }
+    return out
   }
 
   count(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM channels').get() as { n: number }).n
+    return (this.prepare('SELECT COUNT(*) AS n FROM channels').get() as { n: number }).n
   }
 
   countByState(): [ChannelStatus, number][] {
-    return (this.db.prepare('SELECT state, COUNT(*) AS n FROM channels GROUP BY state').all() as { state: ChannelStatus; n: number }[]).map((r) => [r.state, r.n])
+    return (this.prepare('SELECT state, COUNT(*) AS n FROM channels GROUP BY state').all() as { state: ChannelStatus; n: number }[]).map((r) => [r.state, r.n])
   }
 
-  nextKeyIndex(): number {
-    return (this.db.prepare('SELECT COALESCE(MAX(key_index), -1) + 1 AS n FROM channels').get() as { n: number }).n
+  /** The highest key index any channel ever took (keys are never reused), or -1. */
+  maxKeyIndex(): number {
+    return (this.prepare('SELECT COALESCE(MAX(key_index), -1) AS n FROM channels').get() as { n: number }).n
+  }
+
+  /** The channel (of any state) that already names this funding outpoint, if another one does. */
+  fundingOwner(txid: string, vout: number): string | null {
+    return (this.prepare('SELECT id FROM channels WHERE funding_txid = ? AND funding_vout = ?').get(txid, vout) as { id: string } | undefined)?.id ?? null
   }
 
   /** Payee: the new latest state and its payment, in the caller's transaction. */
   storeReceived(id: string, p: PaymentRecord, now: number): void {
-    this.db.prepare('UPDATE channels SET seq = ?, paid_sats = ?, last_sig = ?, updated_at = ? WHERE id = ?').run(p.seq, p.paidSats, p.sig, now, id)
-    this.db.prepare('INSERT INTO channel_payments (channel_id, seq, sats, paid_sats, sig, memo, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(id, p.seq, p.sats, p.paidSats, p.sig, p.memo, 'acked', p.createdAt)
+    this.prepare('UPDATE channels SET seq = ?, paid_sats = ?, last_sig = ?, updated_at = ? WHERE id = ?').run(p.seq, p.paidSats, p.sig, now, id)
+    this.prepare('INSERT INTO channel_payments (channel_id, seq, sats, paid_sats, sig, memo, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(id, p.seq, p.sats, p.paidSats, p.sig, p.memo, 'acked', p.createdAt)
   }
 
   /** Payer: a signed state about to leave. */
   insertSent(p: PaymentRecord): void {
-    this.db.prepare('INSERT INTO channel_payments (channel_id, seq, sats, paid_sats, sig, memo, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(p.channelId, p.seq, p.sats, p.paidSats, p.sig, p.memo, 'sent', p.createdAt)
+    this.prepare('INSERT INTO channel_payments (channel_id, seq, sats, paid_sats, sig, memo, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(p.channelId, p.seq, p.sats, p.paidSats, p.sig, p.memo, 'sent', p.createdAt)
   }
 
   /** Payer: the payee stored every state up to `seq`. */
   markAcked(id: string, seq: number, paidSats: number, now: number): void {
-    this.db.prepare("UPDATE channel_payments SET status = 'acked' WHERE channel_id = ? AND seq <= ? AND status = 'sent'").run(id, seq)
-    this.db.prepare('UPDATE channels SET seq = ?, paid_sats = ?, updated_at = ? WHERE id = ? AND seq < ?').run(seq, paidSats, now, id, seq)
+    this.prepare("UPDATE channel_payments SET status = 'acked' WHERE channel_id = ? AND seq <= ? AND status = 'sent'").run(id, seq)
+    this.prepare('UPDATE channels SET seq = ?, paid_sats = ?, updated_at = ? WHERE id = ? AND seq < ?').run(seq, paidSats, now, id, seq)
   }
 
   payment(id: string, seq: number): PaymentRecord | null {
-    return (this.db.prepare('SELECT channel_id AS channelId, seq, sats, paid_sats AS paidSats, sig, memo, status, created_at AS createdAt FROM channel_payments WHERE channel_id = ? AND seq = ?').get(id, seq) as PaymentRecord | undefined) ?? null
+    return (this.prepare(`${PAYMENT} WHERE channel_id = ? AND seq = ?`).get(id, seq) as PaymentRecord | undefined) ?? null
+  }
+
+  /** Payer: the signed state that paid the payee exactly `paidSats`, if we ever signed one. */
+  paymentPaying(id: string, paidSats: number): PaymentRecord | null {
+    return (this.prepare(`${PAYMENT} WHERE channel_id = ? AND paid_sats = ? ORDER BY seq DESC LIMIT 1`).get(id, paidSats) as PaymentRecord | undefined) ?? null
   }
 
   /** Payer: the newest signed state (sent or acked). */
   latestPayment(id: string): PaymentRecord | null {
-    return (this.db.prepare('SELECT channel_id AS channelId, seq, sats, paid_sats AS paidSats, sig, memo, status, created_at AS createdAt FROM channel_payments WHERE channel_id = ? ORDER BY seq DESC LIMIT 1').get(id) as PaymentRecord | undefined) ?? null
+    return (this.prepare(`${PAYMENT} WHERE channel_id = ? ORDER BY seq DESC LIMIT 1`).get(id) as PaymentRecord | undefined) ?? null
   }
 
   payments(id: string, limit: number): PaymentRecord[] {
-    return this.db.prepare('SELECT channel_id AS channelId, seq, sats, paid_sats AS paidSats, sig, memo, status, created_at AS createdAt FROM channel_payments WHERE channel_id = ? ORDER BY seq DESC LIMIT ?').all(id, limit) as PaymentRecord[]
+    return this.prepare(`${PAYMENT} WHERE channel_id = ? ORDER BY seq DESC LIMIT ?`).all(id, limit) as PaymentRecord[]
   }
 }
 
-export function toChannel(c: ChannelRecord): Channel {
+/** What the engine knows of a channel beyond its record (live, not stored). */
+export interface ChannelView {
+  problem: { code: (typeof CHANNEL_PROBLEMS)[number]; message: string; since: number } | null
+  fundingConfirmations: number | null
+  requiredConfirmations: number | null
+}
+
+const NO_VIEW: ChannelView = { problem: null, fundingConfirmations: null, requiredConfirmations: null }
+
+export function toChannel(c: ChannelRecord, view: ChannelView = NO_VIEW): Channel {
+  const funded = isFunded(c)
+  const spend = funded && c.state !== 'open' ? c.spend : null
   return {
     id: c.id,
     peerId: c.peerId,
     role: c.role,
     state: c.state,
+    step: stepOf(c),
+    failure: c.state === 'failed' ? c.failure : null,
+    problem: view.problem ? { code: view.problem.code, message: view.problem.message, since: new Date(view.problem.since).toISOString() } : null,
     capacitySats: c.capacitySats,
-    paidSats: c.paidSats,
-    seq: c.seq,
+    paidSats: funded ? c.paidSats : 0,
+    seq: funded ? c.seq : 0,
     expiry: c.expiry,
     settlementFeeSats: c.settlementFeeSats,
-    fundingTxid: c.fundingTxid,
-    settlementTxid: c.settlementTxid,
-    refundTxid: c.refundTxid,
+    fundingTxid: c.state === 'failed' ? c.fundingTxid : (fundingOutpointOf(c)?.txid ?? null),
+    fundingConfirmations: view.fundingConfirmations,
+    requiredConfirmations: view.requiredConfirmations,
+    settlementTxid: spend?.kind === 'settlement' ? spend.txid : null,
+    refundTxid: spend?.kind === 'refund' ? spend.txid : null,
     createdAt: new Date(c.createdAt).toISOString(),
     updatedAt: new Date(c.updatedAt).toISOString(),
   }

@@ -1,5 +1,5 @@
-// The channel groundwork's face: signature backends, transaction templates and the pure
-// lifecycle rules the channel engine (protocol + service, still to come) builds on.
+// The channels' face: the engine and its handlers, migrations, and the pure parts others
+// test against (signature backends, transaction templates, lifecycle rules, decisions).
 export * from './constants.js'
 export { CURVE_ORDER, encodeDer, isCanonicalSignature, isLowS, isPublicKeyEncoding, isStrictDer, normaliseLowS, parseDer } from './der.js'
 export { ChannelTxError, type ChannelTxErrorCode } from './errors.js'
@@ -9,7 +9,8 @@ export {
 } from './signer.js'
 export * from './state-machine.js'
 export * from './transactions.js'
-export { ChannelEngine, type ChannelEngineComponents, type ChannelEngineInit, type ChannelWallet } from './channel-engine.js'
+export { ChannelEngine, type ChannelEngineComponents, type ChannelEngineInit, type ChannelProblemReport, type ChannelWallet } from './channel-engine.js'
 export { channelHandlers } from './handlers.js'
 export { channelMigrations } from './migrations.js'
-export { CHANNEL_PROTOCOL } from './protocol.js'
+export { CHANNEL_PROTOCOL, WIRE_ERROR_CODES } from './protocol.js'
+export { decideChainAction, lookupsFor, type ChainAction, type ChainFacts, type ChainPolicy } from './chain-decision.js'

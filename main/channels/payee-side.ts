@@ -1,186 +1,313 @@
-// The payee's answers to a payer's requests. Every check runs against the stored channel
-// of the authenticated peer; a refused request changes nothing. A state is verified
-// against the exact settlement transaction rebuilt from our own stored parameters, and
-// committed (group commit, synchronous=FULL) before its acknowledgement leaves.
-import { Transaction } from '@bsv/sdk'
+// The payee's side of the protocol, a state machine: each request is checked against the
+// stored channel of the authenticated peer and its state, and one the state does not
+// expect is refused and changes nothing. Control frames run one at a time per channel
+// (the mailbox); payments take the hot path, whose checks are synchronous so pipelined
+// states are judged in arrival order, and each is committed (group commit,
+// synchronous=FULL) before its acknowledgement leaves.
 import { ContractError } from '../../shared/contract/index.js'
-import type { ChannelEngine } from './channel-engine.js'
-import type { ChannelRecord } from './channel-repository.js'
-import type { ChannelRequest, ResultOf } from './protocol.js'
-import { publicKeyOf } from './signer.js'
-import { transition, validatePayment } from './state-machine.js'
-import { channelFees, multisigUnlockingScript, signInput, withUnlockingScripts } from './transactions.js'
+import type { ChainBroadcaster } from '../chain/chain.js'
+import type { Network } from '../config/schema.js'
+import type { Logger } from '../telemetry/index.js'
+import { parseAddress } from '../wallet/addresses.js'
+import type { ChannelBook } from './channel-book.js'
+import type { ChannelKeys } from './channel-keys.js'
+import type { ChannelMailbox } from './channel-mailbox.js'
+import type { ChainTip } from './chain-tip.js'
+import type { ChainFacts, ChainPolicy } from './chain-decision.js'
+import { ChannelRefusal, type ChannelLink, type ChannelRequest, type ResultOf } from './protocol.js'
+import type { ProposalLimits } from './proposal-limits.js'
+import type { ChannelRecord, FailureReason, PayeeChannel, PayeeClosing, PayeeFundingBound, PayeeOpen, Terms } from './records.js'
+import { isPublicKeyEncoding } from './der.js'
+import { validatePayment } from './state-machine.js'
+import type { ChannelTx } from './channel-tx.js'
 
 type Req<K extends ChannelRequest['t']> = Extract<ChannelRequest, { t: K }>
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const bytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'))
 
+export interface PayeeSideComponents {
+  book: ChannelBook
+  mailbox: ChannelMailbox
+  keys: ChannelKeys
+  tx: ChannelTx
+  tip: ChainTip
+  limits: ProposalLimits
+  broadcaster: ChainBroadcaster
+  /** A fresh payout address of the wallet, issued only when a channel is funded. */
+  newPayoutAddress(): Promise<string>
+  link(peerId: string): ChannelLink
+  /** Looks up the chain facts of a channel and decides, as the chain watch does. */
+  verify(c: PayeeFundingBound): Promise<{ facts: ChainFacts; fundingHex: string | null; required: number; decision: 'open' | 'wait' | { fail: FailureReason } }>
+  countPayment(sats: number): void
+  log: Logger
+}
+
+export interface PayeeSideInit {
+  network: Network
+  policy: ChainPolicy
+  autoAcceptMaxSats: number
+  /** The lowest channel fee rate we accept. */
+  minFeeRateSatsPerKb: number
+}
+
 export class PayeeSide {
-  constructor(private readonly engine: ChannelEngine) {}
+  /** Channels whose settlement is being signed: payments arriving now are refused. */
+  private readonly settling = new Set<string>()
+
+  constructor(
+    private readonly c: PayeeSideComponents,
+    private readonly init: PayeeSideInit,
+  ) {}
+
+  private own(peerId: string, id: string): PayeeChannel {
+    const c = this.c.book.owned(peerId, id, 'payee')
+    // The same answer for "unknown" and "someone else's": a peer learns nothing of other channels.
+    if (!c) throw new ChannelRefusal('unknown_channel', 'no such channel with this peer')
+    return c as PayeeChannel
+  }
+
+  // ---- opening ----
 
   async onPropose(peerId: string, req: Req<'propose'>): Promise<ResultOf<'propose'>> {
-    const e = this.engine
-    const existing = e.record(req.channelId)
-    if (existing) {
-      const c = e.ownChannel(peerId, req.channelId, 'payee')
-      if (c.capacitySats !== req.capacitySats || c.payerPub !== req.payerPub || c.expiry !== req.expiry) throw new ContractError('conflict', 'a different channel already has this id')
-      if (c.state === 'proposed') return { decision: 'pending' }
-      if (c.state === 'funding') return { decision: 'accepted', payeePub: c.payeePub!, payeeAddress: c.payeeAddress! }
-      throw new ContractError('invalid_state', `the channel is ${c.state}`)
-    }
-    const fees = channelFees(req.feeRate)
-    if (req.feeRate < e.opts.feeRateSatsPerKb) throw new ContractError('invalid_params', `the fee rate must be at least ${e.opts.feeRateSatsPerKb} sat/kB`)
-    if (req.settlementFeeSats !== fees.settlementFeeSats || req.refundFeeSats !== fees.refundFeeSats) throw new ContractError('invalid_params', 'the fees do not match the fee rate')
-    if (req.capacitySats <= fees.settlementFeeSats + fees.refundFeeSats + 1) throw new ContractError('invalid_params', 'the capacity does not cover the fees')
-    const height = await e.height()
-    if (req.expiry <= height + e.opts.closeMarginBlocks) throw new ContractError('invalid_params', 'the expiry is too close')
-    const keyIndex = e.repo.nextKeyIndex()
-    const payeePub = hex(publicKeyOf(e.key(keyIndex)))
-    if (payeePub === req.payerPub) throw new ContractError('invalid_params', 'the payer key is ours')
-    const { address } = await e.components.wallet.newAddress()
-    const now = Date.now()
-    const c: ChannelRecord = {
-      id: req.channelId, peerId, role: 'payee', state: 'proposed', capacitySats: req.capacitySats, paidSats: 0, seq: 0, lastSig: null, expiry: req.expiry,
-      feeRate: req.feeRate, settlementFeeSats: req.settlementFeeSats, refundFeeSats: req.refundFeeSats, keyIndex, payerPub: req.payerPub, payeePub,
-      payerAddress: req.payerAddress, payeeAddress: address, fundingTxid: null, fundingVout: null, fundingHex: null, reservationId: null,
-      refundPayeeSig: null, settlementTxid: null, refundTxid: null, createdAt: now, updatedAt: now,
-    }
-    const auto = req.capacitySats <= e.opts.autoAcceptMaxSats
-    if (auto) c.state = transition('proposed', 'accept')
-    e.channels.set(c.id, c)
+    if (this.c.book.find(req.channelId)) return this.c.mailbox.run(req.channelId, async () => this.repeatedProposal(peerId, req))
+    const release = this.c.limits.reserve(peerId)
     try {
-      await e.commit.run(() => e.repo.insert(c))
-    } catch (err) {
-      e.channels.delete(c.id)
-      throw err
+      this.checkTerms(req)
+      const height = await this.c.tip.height().catch(() => {
+        throw new ChannelRefusal('unavailable', 'the chain service is unreachable; propose again later')
+      })
+      if (req.expiry <= height + this.init.policy.closeMarginBlocks) throw new ChannelRefusal('refused', `the expiry must be above block ${height + this.init.policy.closeMarginBlocks}`)
+      return await this.c.mailbox.run(req.channelId, async () => {
+        if (this.c.book.find(req.channelId)) return this.repeatedProposal(peerId, req)
+        const keyIndex = this.c.book.allocateKey()
+        const payeePub = this.c.keys.publicHex(keyIndex)
+        if (payeePub === req.payerPub) throw new ChannelRefusal('refused', 'the payer key is ours')
+        const now = Date.now()
+        const terms: Terms = {
+          id: req.channelId, peerId, capacitySats: req.capacitySats, expiry: req.expiry, feeRate: req.feeRate, settlementFeeSats: req.settlementFeeSats,
+          refundFeeSats: req.refundFeeSats, payerPub: req.payerPub, keyIndex, createdAt: now, updatedAt: now,
+        }
+        const auto = req.capacitySats <= this.init.autoAcceptMaxSats
+        const c: PayeeChannel = auto ? { ...terms, role: 'payee', state: 'funding', step: 'accepted', payeePub } : { ...terms, role: 'payee', state: 'proposed', payeePub }
+        await this.c.book.insert(c)
+        return auto ? { decision: 'accepted', payeePub } : { decision: 'pending' }
+      })
+    } finally {
+      release()
     }
-    e.changed(c)
-    return auto ? { decision: 'accepted', payeePub, payeeAddress: address } : { decision: 'pending' }
+  }
+
+  /** The same proposal again (a payer retrying after a lost answer) gets the same answer; anything else is refused. */
+  private repeatedProposal(peerId: string, req: Req<'propose'>): ResultOf<'propose'> {
+    const c = this.c.book.owned(peerId, req.channelId, 'payee')
+    if (!c || c.capacitySats !== req.capacitySats || c.payerPub !== req.payerPub || c.expiry !== req.expiry || c.feeRate !== req.feeRate) throw new ChannelRefusal('conflict', 'a different channel already has this id')
+    if (c.state === 'proposed') return { decision: 'pending' }
+    if (c.state === 'funding') return { decision: 'accepted', payeePub: c.payeePub }
+    throw new ChannelRefusal('unexpected', `the channel is ${c.state}`)
+  }
+
+  private checkTerms(req: Req<'propose'>): void {
+    const fees = this.c.tx.fees(req.feeRate)
+    if (req.feeRate < this.init.minFeeRateSatsPerKb) throw new ChannelRefusal('refused', `the fee rate must be at least ${this.init.minFeeRateSatsPerKb} sat/kB`)
+    if (req.settlementFeeSats !== fees.settlementFeeSats || req.refundFeeSats !== fees.refundFeeSats) throw new ChannelRefusal('refused', 'the fees do not match the fee rate')
+    if (req.capacitySats <= fees.settlementFeeSats + fees.refundFeeSats + 1) throw new ChannelRefusal('refused', 'the capacity does not cover the fees')
+    if (!isPublicKeyEncoding(bytes(req.payerPub))) throw new ChannelRefusal('refused', 'the payer key is not a public key')
   }
 
   /** acceptChannel: a pending proposal, accepted by the user. */
   async accept(id: string): Promise<void> {
-    const e = this.engine
-    const c = e.require(id)
-    if (c.role !== 'payee' || c.state !== 'proposed') throw new ContractError('invalid_state', 'only a proposal made to us can be accepted')
-    await e.move(c, 'accept')
-    try {
-      await e.link(c.peerId).request({ t: 'accept', channelId: c.id, payeePub: c.payeePub!, payeeAddress: c.payeeAddress! })
-    } catch (err) {
-      await e.move(c, 'fail')
-      throw e.asContractError(err)
-    }
+    await this.c.mailbox.run(id, async () => {
+      const c = this.c.book.get(id)
+      if (!c || c.role !== 'payee' || c.state !== 'proposed') throw new ContractError('invalid_state', 'only a proposal made to us can be accepted')
+      const next = await this.c.book.put({ ...stripState(c), role: 'payee', state: 'funding', step: 'accepted', payeePub: c.payeePub })
+      try {
+        await this.c.link(c.peerId).request({ t: 'accept', channelId: c.id, payeePub: c.payeePub })
+      } catch (err) {
+        await this.c.book.put({ ...stripState(next), role: 'payee', state: 'failed', failure: 'peer-unreachable', payeePub: c.payeePub, fundingTxid: null })
+        throw err
+      }
+    })
   }
 
   async reject(id: string): Promise<void> {
-    const e = this.engine
-    const c = e.require(id)
-    if (c.role !== 'payee' || c.state !== 'proposed') throw new ContractError('invalid_state', 'only a proposal made to us can be rejected')
-    await e.move(c, 'reject')
-    await e.link(c.peerId).request({ t: 'reject', channelId: c.id }).catch((err: unknown) => e.log.debug('reject notice not delivered', { err }))
+    const c = await this.c.mailbox.run(id, async () => {
+      const c = this.c.book.get(id)
+      if (!c || c.role !== 'payee' || c.state !== 'proposed') throw new ContractError('invalid_state', 'only a proposal made to us can be rejected')
+      return this.c.book.put({ ...stripState(c), role: 'payee', state: 'rejected', payeePub: c.payeePub })
+    })
+    await this.c.link(c.peerId).request({ t: 'reject', channelId: c.id }).catch((err: unknown) => this.c.log.debug('reject notice not delivered', { err, channelId: id }))
   }
 
   async onSignRefund(peerId: string, req: Req<'signRefund'>): Promise<ResultOf<'signRefund'>> {
-    const e = this.engine
-    const c = e.ownChannel(peerId, req.channelId, 'payee')
-    if (c.state !== 'funding') throw new ContractError('invalid_state', `the channel is ${c.state}`)
-    if (c.fundingTxid !== null && (c.fundingTxid !== req.fundingTxid || c.fundingVout !== req.fundingVout)) throw new ContractError('conflict', 'the refund was already signed for another funding output')
-    if (c.fundingTxid === null) {
-      c.fundingTxid = req.fundingTxid
-      c.fundingVout = req.fundingVout
-      await e.save(c)
-    }
-    return { sig: hex(signInput(e.refundTx(c), 0, e.source(c), e.key(c.keyIndex), e.backend)) }
+    return this.c.mailbox.run(req.channelId, async () => {
+      const c = this.own(peerId, req.channelId)
+      if (c.state !== 'funding') throw new ChannelRefusal('unexpected', `the channel is ${c.state}`)
+      let bound: PayeeFundingBound
+      if (c.step === 'refund-signed') {
+        // The same request again (its answer was lost) is signed again; another outpoint never.
+        if (c.funding.txid !== req.fundingTxid || c.funding.vout !== req.fundingVout || c.payerAddress !== req.payerAddress) throw new ChannelRefusal('conflict', 'the refund was already signed for another funding output')
+        bound = c
+      } else {
+        const payerAddress = this.address(req.payerAddress)
+        const owner = this.c.book.repo.fundingOwner(req.fundingTxid, req.fundingVout)
+        if (owner !== null) throw new ChannelRefusal('conflict', 'that output already funds another channel')
+        // Bound and on disk before the signature leaves: this channel is this outpoint's, only.
+        bound = (await this.c.book.put({ ...stripState(c), role: 'payee', state: 'funding', step: 'refund-signed', payeePub: c.payeePub, funding: { txid: req.fundingTxid, vout: req.fundingVout }, payerAddress }).catch((err: unknown) => {
+          if (String((err as Error).message).includes('UNIQUE')) throw new ChannelRefusal('conflict', 'that output already funds another channel')
+          throw err
+        })) as typeof bound
+      }
+      const sig = this.c.tx.signRefund(bound, this.c.keys.private(bound.keyIndex))
+      return { sig: Buffer.from(sig).toString('hex') }
+    })
   }
 
+  /** The payer says its funding is out: verify it on chain ourselves; open only on what we found. */
   async onFunded(peerId: string, req: Req<'funded'>): Promise<ResultOf<'funded'>> {
-    const c = this.engine.ownChannel(peerId, req.channelId, 'payee')
-    if (c.fundingTxid !== req.fundingTxid) throw new ContractError('conflict', 'not the funding tx of this channel')
-    await this.tryOpen(c)
-    return {}
+    return this.c.mailbox.run(req.channelId, async () => {
+      const c = this.own(peerId, req.channelId)
+      if (c.state === 'open' || c.state === 'closing') {
+        if (c.funding.txid !== req.fundingTxid || c.funding.vout !== req.fundingVout) throw new ChannelRefusal('conflict', 'not the funding of this channel')
+        return { state: 'open', payeeAddress: c.payeeAddress }
+      }
+      if (c.state !== 'funding' || c.step !== 'refund-signed') throw new ChannelRefusal('unexpected', `the channel is ${c.state}${c.state === 'funding' ? ' (refund not signed)' : ''}`)
+      if (c.funding.txid !== req.fundingTxid || c.funding.vout !== req.fundingVout) throw new ChannelRefusal('conflict', 'not the funding of this channel')
+      const v = await this.c.verify(c)
+      if (v.decision === 'open' && v.fundingHex !== null) {
+        const opened = await this.open(c, v.fundingHex, v.facts.funding?.height ?? null)
+        return { state: 'open', payeeAddress: opened.payeeAddress }
+      }
+      if (typeof v.decision === 'object') {
+        await this.fail(c, v.decision.fail)
+        throw new ChannelRefusal('refused', `the funding does not hold: ${v.decision.fail}`)
+      }
+      return { state: 'waiting', confirmations: v.facts.funding?.confirmations ?? 0, required: v.required }
+    })
   }
 
-  /** Open once the chain knows the funding tx, paying the agreed 2-of-2 the capacity. */
-  private async tryOpen(c: ChannelRecord): Promise<void> {
-    const e = this.engine
-    if (c.state !== 'funding' || !c.fundingTxid) return
-    const lookup = e.components.chain.lookup
-    const [raw, status] = await Promise.all([lookup.rawTx(c.fundingTxid), lookup.txStatus(c.fundingTxid)]).catch(() => [null, null] as const)
-    if (!raw || !status) return
-    const out = Transaction.fromHex(raw).outputs[c.fundingVout!]
-    if (!out || out.satoshis !== c.capacitySats || out.lockingScript.toHex() !== e.source(c).lockingScript.toHex()) {
-      e.log.warn('the funding tx does not pay the channel', { channelId: c.id })
-      await e.move(c, 'fail')
-      return
+  /** Funding verified (decideChainAction said `open`): issue the payout address now, not before. */
+  async open(c: PayeeFundingBound, fundingHex: string, fundingHeight: number | null): Promise<PayeeOpen> {
+    const payeeAddress = await this.c.newPayoutAddress()
+    const next: PayeeOpen = {
+      ...stripState(c), role: 'payee', state: 'open', payeePub: c.payeePub, payerAddress: c.payerAddress, payeeAddress, funding: c.funding, fundingHex,
+      fundingHeight, seq: 0, paidSats: 0, lastSig: null,
     }
-    if (status.confirmations < e.opts.confirmations) return
-    if (c.state === 'funding') await e.move(c, status.confirmations > 0 ? 'fundingConfirmed' : 'fundingBroadcast')
+    await this.c.book.put(next)
+    this.c.log.info('channel open', { channelId: c.id, role: 'payee', capacitySats: c.capacitySats })
+    return next
   }
 
-  /** The hot path: checks are synchronous, so pipelined states are judged in arrival order. */
+  async fail(c: PayeeChannel, failure: FailureReason): Promise<void> {
+    await this.c.book.put({ ...stripState(c), role: 'payee', state: 'failed', failure, payeePub: 'payeePub' in c ? c.payeePub : null, fundingTxid: c.state === 'funding' && c.step === 'refund-signed' ? c.funding.txid : null })
+  }
+
+  // ---- payments (the hot path) ----
+
+  /** Checks are synchronous: pipelined states are judged in arrival order against the in-memory state. */
   async onPay(peerId: string, req: Req<'pay'>): Promise<ResultOf<'pay'>> {
-    const e = this.engine
-    const c = e.ownChannel(peerId, req.channelId, 'payee')
-    if (c.state === 'funding') await this.tryOpen(c)
-    if (c.state !== 'open') throw new ContractError('invalid_state', `the channel is ${c.state}`)
+    const c = this.c.book.get(req.channelId)
+    if (!c || c.peerId !== peerId || c.role !== 'payee') throw new ChannelRefusal('unknown_channel', 'no such channel with this peer')
+    if (c.state !== 'open') throw new ChannelRefusal('unexpected', `the channel is ${c.state}`)
+    if (this.settling.has(c.id)) throw new ChannelRefusal('unexpected', 'the channel is being settled')
+    const height = this.c.tip.latest
+    if (height !== null && height >= c.expiry - this.init.policy.closeMarginBlocks) throw new ChannelRefusal('unexpected', 'the channel is too close to its expiry for payments')
     if (req.seq <= c.seq) {
       // A resent state (after a lost link) is acknowledged again; any other is a replay.
-      const known = req.seq === c.seq ? { paidSats: c.paidSats, sig: c.lastSig } : e.repo.payment(c.id, req.seq)
-      if (!known || known.paidSats !== req.paidSats || known.sig !== req.sig) throw new ContractError('conflict', `sequence ${req.seq} was already used for another state`)
-      await e.commit.run(() => null)
+      const known = req.seq === c.seq ? { paidSats: c.paidSats, sig: c.lastSig } : this.c.book.repo.payment(c.id, req.seq)
+      if (!known || known.paidSats !== req.paidSats || known.sig !== req.sig) throw new ChannelRefusal('conflict', `sequence ${req.seq} was already used for another state`)
+      await this.c.book.commit.run(() => null)
       return { seq: req.seq }
     }
     const verdict = validatePayment({ capacity: c.capacitySats, paidSats: c.paidSats, newPaidSats: req.paidSats, seq: c.seq, newSeq: req.seq, feeSats: c.settlementFeeSats })
-    if (!verdict.ok) throw new ContractError('invalid_params', verdict.message, { reason: verdict.code })
-    if (!e.sighasher(c).verify(req.paidSats, bytes(req.sig), bytes(c.payerPub), e.backend)) throw new ContractError('forbidden', 'the signature does not sign this settlement with the payer key')
+    if (!verdict.ok) throw new ChannelRefusal('refused', verdict.message)
+    if (!this.c.tx.settlement(c).verify(req.paidSats, bytes(req.sig), bytes(c.payerPub), this.c.keys.backend)) throw new ChannelRefusal('bad_signature', 'the signature does not sign this settlement with the payer key')
     const before = { seq: c.seq, paidSats: c.paidSats, lastSig: c.lastSig }
     c.seq = req.seq
     c.paidSats = req.paidSats
     c.lastSig = req.sig
     const now = Date.now()
     try {
-      await e.commit.run(() => e.repo.storeReceived(c.id, { channelId: c.id, seq: req.seq, sats: verdict.amountSats, paidSats: req.paidSats, sig: req.sig, memo: req.memo ?? null, status: 'acked', createdAt: now }, now))
+      await this.c.book.commit.run(() => this.c.book.repo.storeReceived(c.id, { channelId: c.id, seq: req.seq, sats: verdict.amountSats, paidSats: req.paidSats, sig: req.sig, memo: req.memo ?? null, status: 'acked', createdAt: now }, now))
     } catch (err) {
       if (c.seq === req.seq) Object.assign(c, before)
       throw err
     }
-    e.countPayment('payee', verdict.amountSats)
-    e.changedSoon(c)
+    c.updatedAt = now
+    this.c.countPayment(verdict.amountSats)
+    this.c.book.emitSoon(c.id)
     return { seq: req.seq }
   }
 
   async onSync(peerId: string, req: Req<'sync'>): Promise<ResultOf<'sync'>> {
-    const c = this.engine.ownChannel(peerId, req.channelId, 'payee')
+    const c = this.own(peerId, req.channelId)
+    if (c.state !== 'open' && c.state !== 'closing') throw new ChannelRefusal('unexpected', `the channel is ${c.state}`)
     // Only committed states count: wait for whatever is being committed.
-    await this.engine.commit.run(() => null)
-    return { seq: c.seq, paidSats: c.paidSats }
+    await this.c.book.commit.run(() => null)
+    const now = this.c.book.get(c.id) ?? c
+    return now.state === 'open' || now.state === 'closing' ? { seq: now.seq, paidSats: now.paidSats } : { seq: c.seq, paidSats: c.paidSats }
   }
+
+  // ---- closing ----
 
   async onClose(peerId: string, req: Req<'close'>): Promise<ResultOf<'close'>> {
-    const c = this.engine.ownChannel(peerId, req.channelId, 'payee')
-    await this.engine.commit.run(() => null)
-    if (c.state !== 'open' && c.state !== 'closing') throw new ContractError('invalid_state', `the channel is ${c.state}`)
-    if (req.seq !== c.seq || req.paidSats !== c.paidSats) throw new ContractError('conflict', `the split differs from the latest stored settlement (seq ${c.seq}, ${c.paidSats} sat)`)
-    return { settlementTxid: await this.settle(c) }
+    return this.c.mailbox.run(req.channelId, async () => {
+      const c = this.own(peerId, req.channelId)
+      if (c.state === 'closing' && c.spend?.kind === 'settlement' && req.seq === c.seq && req.paidSats === c.paidSats) return { settlementTxid: c.spend.txid }
+      if (c.state !== 'open') throw new ChannelRefusal('unexpected', `the channel is ${c.state}`)
+      this.settling.add(c.id)
+      try {
+        await this.c.book.commit.run(() => null)
+        const latest = this.c.book.get(c.id)
+        if (!latest || latest.state !== 'open' || latest.role !== 'payee') throw new ChannelRefusal('unexpected', 'the channel changed')
+        if (req.seq !== latest.seq || req.paidSats !== latest.paidSats) throw new ChannelRefusal('conflict', `the split differs from the latest stored settlement (seq ${latest.seq}, ${latest.paidSats} sat)`)
+        return { settlementTxid: await this.settleNow(latest) }
+      } finally {
+        this.settling.delete(c.id)
+      }
+    })
   }
 
-  /** Co-sign the latest settlement and broadcast it (cooperative close, or before expiry). */
-  async settle(c: ChannelRecord): Promise<string> {
-    const e = this.engine
-    if (c.settlementTxid) return c.settlementTxid
-    if (c.seq === 0 || !c.lastSig) throw new ContractError('invalid_state', 'nothing was paid: the payer’s refund returns the funds')
-    const tx = e.settlementTx(c, c.paidSats)
-    const mine = signInput(tx, 0, e.source(c), e.key(c.keyIndex), e.backend)
-    const signed = withUnlockingScripts(tx, new Map([[0, multisigUnlockingScript(bytes(c.lastSig), mine)]]))
-    let txid: string
+  /** closeChannel on our side: co-sign and broadcast the latest settlement. */
+  settle(id: string): Promise<string> {
+    return this.c.mailbox.run(id, () => this.settleHeld(id))
+  }
+
+  /** The same, by an operation that already holds the channel's mailbox (the chain watch before expiry). */
+  async settleHeld(id: string): Promise<string> {
+    const c = this.c.book.get(id)
+    if (!c || c.role !== 'payee' || (c.state !== 'open' && c.state !== 'closing')) throw new ContractError('invalid_state', `the channel is ${c?.state ?? 'unknown'}`)
+    this.settling.add(id)
     try {
-      txid = (await e.components.chain.broadcaster.broadcast(signed.toHex())).txid
-    } catch (err) {
-      throw e.asContractError(err)
+      // Payments verified before this point may still be committing: settle the latest of them.
+      await this.c.book.commit.run(() => null)
+      return await this.settleNow(this.c.book.get(id) as PayeeOpen | PayeeClosing)
+    } finally {
+      this.settling.delete(id)
     }
-    c.settlementTxid = txid
-    await e.move(c, 'settlementBroadcast')
+  }
+
+  private async settleNow(c: PayeeOpen | PayeeClosing): Promise<string> {
+    if (c.seq === 0 || c.lastSig === null) throw new ContractError('invalid_state', 'nothing was paid: the payer’s refund returns the funds')
+    const hex = this.c.tx.signedSettlement(c, c.paidSats, bytes(c.lastSig), this.c.keys.private(c.keyIndex))
+    const { txid } = await this.c.broadcaster.broadcast(hex)
+    await this.c.book.put({ ...c, state: 'closing', spend: { kind: 'settlement', txid } })
+    this.c.log.info('channel settled', { channelId: c.id, txid, paidSats: c.paidSats })
     return txid
+  }
+
+  private address(text: string): string {
+    try {
+      return parseAddress(text, this.init.network).address
+    } catch (err) {
+      throw new ChannelRefusal('refused', `the payer address is not a valid ${this.init.network} address: ${(err as Error).message}`)
+    }
+  }
+}
+
+/** A record's terms, without what belongs to its state (so a new state is built whole). */
+export function stripState<C extends ChannelRecord>(c: C): Terms {
+  return {
+    id: c.id, peerId: c.peerId, capacitySats: c.capacitySats, expiry: c.expiry, feeRate: c.feeRate, settlementFeeSats: c.settlementFeeSats,
+    refundFeeSats: c.refundFeeSats, payerPub: c.payerPub, keyIndex: c.keyIndex, createdAt: c.createdAt, updatedAt: c.updatedAt,
   }
 }

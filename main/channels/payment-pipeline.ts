@@ -20,13 +20,19 @@ export interface PipelineDeps {
   window: number
   payTimeoutMs: number
   logger: Logger
+  /** Resolves when the payee acknowledged exactly this state. */
   send(p: OutgoingPayment): Promise<void>
-  /** The payee's latest stored state. */
+  /** The payee's latest stored state, as it says. */
   sync(): Promise<{ seq: number; paidSats: number }>
+  /** Is this a state we signed (or the opening state)? A payee that claims another is lying. */
+  signedByUs(state: { seq: number; paidSats: number }): boolean
   /** Persist that the payee stored every state up to `seq` (group-committed). */
   acked(seq: number, paidSats: number): Promise<void>
-  /** The payee refused `seq` for a reason other than a lost link: states from it on are void. */
-  refused(seq: number, err: Error): void
+  /**
+   * The payee refused a state for a reason other than a lost link, or lied: the channel's
+   * payments stop (every waiting caller hears `err`), its signed states stay on record.
+   */
+  halted(err: Error): void
 }
 
 const RETRY_MIN_MS = 50
@@ -50,6 +56,7 @@ export class PaymentPipeline {
   private stopped = false
   private retryTimer: NodeJS.Timeout | null = null
   private idleWaiters: (() => void)[] = []
+  private haltedWith: Error | null = null
 
   constructor(
     private readonly deps: PipelineDeps,
@@ -62,8 +69,14 @@ export class PaymentPipeline {
     return this.queue.length + this.inflight.size
   }
 
+  /** Why payments on this channel stopped, if they did. */
+  get halted(): Error | null {
+    return this.haltedWith
+  }
+
   /** Queue a signed, persisted state; resolves when the payee acknowledged it. */
   push(p: OutgoingPayment, track = true): Promise<void> {
+    if (this.haltedWith) return Promise.reject(this.haltedWith)
     return new Promise<void>((resolve, reject) => {
       const entry: Entry = { ...p, resolve, reject, settled: false, timer: null }
       if (track) {
@@ -90,13 +103,20 @@ export class PaymentPipeline {
 
   /** Resend whatever is unacknowledged after asking the payee what it holds (reconnect, restart). */
   reconcile(): void {
-    if (this.reconciling || this.stopped) return
+    if (this.reconciling || this.stopped || this.haltedWith) return
     this.reconciling = true
     for (const e of this.inflight.values()) this.queue.push(e)
     this.inflight.clear()
     this.queue.sort((a, b) => a.seq - b.seq)
     this.deps.sync().then(
       (remote) => {
+        if (this.stopped || this.haltedWith) return
+        if (!this.deps.signedByUs(remote)) {
+          // Never book a state we did not sign: a payee that claims one is lying.
+          this.reconciling = false
+          this.halt(new ContractError('rejected', `the payee claims state ${remote.seq} (${remote.paidSats} sat), which this wallet never signed; payments on this channel are stopped`))
+          return
+        }
         if (remote.seq > this.ackedSeq) this.ack(remote.seq, remote.paidSats)
         this.queue = this.queue.filter((e) => e.seq > remote.seq)
         this.reconciling = false
@@ -131,12 +151,21 @@ export class PaymentPipeline {
     })
   }
 
-  /** Voids every state from `seq` on (they were refused); their callers hear `err`. */
-  dropFrom(seq: number, err: Error): void {
-    for (const e of [...this.queue, ...this.inflight.values()]) if (e.seq >= seq) this.settle(e, err)
-    this.queue = this.queue.filter((e) => e.seq < seq)
-    for (const s of [...this.inflight.keys()]) if (s >= seq) this.inflight.delete(s)
+  /**
+   * Stops payments on this channel: every queued and in-flight caller hears `err`, and so
+   * does every later one. Signed states are not voided (the payee may hold them); closing
+   * the channel settles whichever one the payee broadcasts.
+   */
+  halt(err: Error): void {
+    if (this.haltedWith || this.stopped) return
+    this.haltedWith = err
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.retryTimer = null
+    for (const e of [...this.queue, ...this.inflight.values()]) this.settle(e, err)
+    this.queue = []
+    this.inflight.clear()
     this.checkIdle()
+    this.deps.halted(err)
   }
 
   stop(): void {
@@ -149,7 +178,7 @@ export class PaymentPipeline {
   }
 
   private pump(): void {
-    if (this.reconciling || this.stopped || this.retryTimer) return
+    if (this.reconciling || this.stopped || this.retryTimer || this.haltedWith) return
     while (this.queue.length > 0 && this.inflight.size < this.deps.window) {
       const e = this.queue.shift()!
       if (e.seq <= this.ackedSeq) {
@@ -164,11 +193,11 @@ export class PaymentPipeline {
         },
         (err: unknown) => {
           if (this.inflight.get(e.seq) !== e) return
-          if (err instanceof ChannelPeerError && (err.code === 'link_lost' || err.code === 'timeout' || err.code === 'unavailable')) {
+          if (err instanceof ChannelPeerError && err.retryable) {
             this.retryLater(err)
             return
           }
-          this.deps.refused(e.seq, err instanceof Error ? err : new Error(String(err)))
+          this.halt(err instanceof Error ? err : new Error(String(err)))
         },
       )
     }
@@ -206,7 +235,7 @@ export class PaymentPipeline {
   }
 
   private retryLater(err: unknown): void {
-    if (this.stopped) return
+    if (this.stopped || this.haltedWith) return
     for (const e of this.inflight.values()) this.queue.push(e)
     this.inflight.clear()
     this.queue.sort((a, b) => a.seq - b.seq)

@@ -1,71 +1,128 @@
-// The channel wire: libp2p protocol /bsv-p2p/channel/1.0.0, varint length-prefixed JSON
-// frames, one strict zod schema per frame kind. Requests carry a numeric id; the answer
-// (`res` or `err`) repeats it, so one long-lived stream per peer carries many requests at
-// once (pipelined payments). Each side sends requests on the stream it dialed and answers
-// on streams it accepted. Who is speaking comes from the connection, never from a frame.
+// The channel wire: libp2p protocol /bsv-p2p/channel/2.0.0, varint length-prefixed JSON
+// frames, one strict zod schema per frame kind (docs/protocol.md has them frame by frame).
+// Requests carry a numeric id; the answer (`res` or `err`) repeats it, so one long-lived
+// stream per peer carries many requests at once (pipelined payments). Each side sends
+// requests on the stream it dialed and answers on streams it accepted. Who is speaking
+// comes from the connection, never from a frame. Refusals carry the wire's own error codes
+// (WIRE_ERROR_CODES), versioned with the protocol: a code the local API adds later never
+// changes what a peer is sent or accepts.
 import type { Connection, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { z } from 'zod'
-import { ERROR_CODES, type ErrorCode } from '../../shared/contract/index.js'
 import type { Libp2pNode } from '../p2p/libp2p.js'
 
-export const CHANNEL_PROTOCOL = '/bsv-p2p/channel/1.0.0'
+export const CHANNEL_PROTOCOL = '/bsv-p2p/channel/2.0.0'
 export const MAX_CHANNEL_FRAME_BYTES = 16 * 1024
+
+/**
+ * Why a peer refused a request, as the wire says it (protocol 2). Append only; never
+ * rename or reuse one: both sides of every version must read the same code the same way.
+ */
+export const WIRE_ERROR_CODES = [
+  /** The frame does not parse against its schema. */
+  'malformed',
+  /** No channel with this id between these two peers (or it is someone else's). */
+  'unknown_channel',
+  /** The channel's state does not expect this frame now (out of order, repeated, unsolicited). */
+  'unexpected',
+  /** The frame contradicts what this side holds (other terms, other funding, other split). */
+  'conflict',
+  /** Refused by policy: terms this side does not accept (fees, expiry, capacity, addresses). */
+  'refused',
+  /** A signature does not sign what it must with the key it must. */
+  'bad_signature',
+  /** Too many pending proposals from this peer or in all. */
+  'limit',
+  /** This channel is busy with other frames; retry shortly. */
+  'busy',
+  /** This side cannot answer now (stopping, chain unreachable); retry later. */
+  'unavailable',
+  /** An unexpected failure on this side. */
+  'internal',
+] as const
+export type WireErrorCode = (typeof WIRE_ERROR_CODES)[number]
+
+/** Retrying the same request later may succeed. */
+export function isRetryableWireCode(code: WireErrorCode | 'link_lost' | 'timeout'): boolean {
+  return code === 'busy' || code === 'unavailable' || code === 'link_lost' || code === 'timeout'
+}
+
+/** A refusal this side sends a peer: thrown by a handler, answered with its wire code. */
+export class ChannelRefusal extends Error {
+  override readonly name = 'ChannelRefusal'
+  constructor(
+    readonly code: WireErrorCode,
+    message: string,
+  ) {
+    super(message)
+  }
+}
 
 const Id = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 const Sats = z.number().int().nonnegative().max(21_000_000 * 100_000_000)
 const ChannelId = z.string().regex(/^[0-9a-f]{32}$/)
 const Txid = z.string().regex(/^[0-9a-f]{64}$/)
+const Vout = z.number().int().nonnegative().max(0xffffffff)
 const Pub = z.string().regex(/^0[23][0-9a-f]{64}$/)
+/** Shape only; the checksum and network are checked against this side's network (parseAddress). */
 const Address = z.string().min(26).max(40).regex(/^[1-9A-HJ-NP-Za-km-z]+$/)
 /** DER signature plus the sighash byte, hex. */
 const Sig = z.string().regex(/^[0-9a-f]{16,146}$/)
+const Seq = z.number().int().positive().max(Number.MAX_SAFE_INTEGER)
 
 export const RequestSchema = z.discriminatedUnion('t', [
-  z.object({ t: z.literal('propose'), id: Id, channelId: ChannelId, capacitySats: Sats, expiry: z.number().int().positive().max(499_999_999), feeRate: z.number().int().nonnegative().max(100_000), settlementFeeSats: Sats, refundFeeSats: Sats, payerPub: Pub, payerAddress: Address }).strict(),
-  z.object({ t: z.literal('accept'), id: Id, channelId: ChannelId, payeePub: Pub, payeeAddress: Address }).strict(),
+  z.object({ t: z.literal('propose'), id: Id, channelId: ChannelId, capacitySats: Sats, expiry: z.number().int().positive().max(499_999_999), feeRate: z.number().int().nonnegative().max(100_000), settlementFeeSats: Sats, refundFeeSats: Sats, payerPub: Pub }).strict(),
+  z.object({ t: z.literal('accept'), id: Id, channelId: ChannelId, payeePub: Pub }).strict(),
   z.object({ t: z.literal('reject'), id: Id, channelId: ChannelId }).strict(),
-  z.object({ t: z.literal('signRefund'), id: Id, channelId: ChannelId, fundingTxid: Txid, fundingVout: z.number().int().nonnegative().max(0xffffffff) }).strict(),
-  z.object({ t: z.literal('funded'), id: Id, channelId: ChannelId, fundingTxid: Txid }).strict(),
-  z.object({ t: z.literal('pay'), id: Id, channelId: ChannelId, seq: z.number().int().positive().max(Number.MAX_SAFE_INTEGER), paidSats: Sats, sig: Sig, memo: z.string().max(256).optional() }).strict(),
+  z.object({ t: z.literal('signRefund'), id: Id, channelId: ChannelId, fundingTxid: Txid, fundingVout: Vout, payerAddress: Address }).strict(),
+  z.object({ t: z.literal('funded'), id: Id, channelId: ChannelId, fundingTxid: Txid, fundingVout: Vout }).strict(),
+  z.object({ t: z.literal('pay'), id: Id, channelId: ChannelId, seq: Seq, paidSats: Sats, sig: Sig, memo: z.string().max(256).optional() }).strict(),
   z.object({ t: z.literal('sync'), id: Id, channelId: ChannelId }).strict(),
-  z.object({ t: z.literal('close'), id: Id, channelId: ChannelId, seq: z.number().int().nonnegative(), paidSats: Sats }).strict(),
+  z.object({ t: z.literal('close'), id: Id, channelId: ChannelId, seq: Seq, paidSats: Sats }).strict(),
 ])
 export type ChannelRequest = z.infer<typeof RequestSchema>
 export type RequestKind = ChannelRequest['t']
+export const REQUEST_KINDS = ['propose', 'accept', 'reject', 'signRefund', 'funded', 'pay', 'sync', 'close'] as const satisfies readonly RequestKind[]
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 export type OutgoingRequest = DistributiveOmit<ChannelRequest, 'id'>
 
 export const ResultSchemas = {
   propose: z.discriminatedUnion('decision', [
-    z.object({ decision: z.literal('accepted'), payeePub: Pub, payeeAddress: Address }).strict(),
+    z.object({ decision: z.literal('accepted'), payeePub: Pub }).strict(),
     z.object({ decision: z.literal('pending') }).strict(),
   ]),
   accept: z.object({}).strict(),
   reject: z.object({}).strict(),
   signRefund: z.object({ sig: Sig }).strict(),
-  funded: z.object({}).strict(),
-  pay: z.object({ seq: z.number().int().positive() }).strict(),
-  sync: z.object({ seq: z.number().int().nonnegative(), paidSats: Sats }).strict(),
+  funded: z.discriminatedUnion('state', [
+    z.object({ state: z.literal('open'), payeeAddress: Address }).strict(),
+    z.object({ state: z.literal('waiting'), confirmations: z.number().int().nonnegative().max(1_000_000), required: z.number().int().nonnegative().max(1_000_000) }).strict(),
+  ]),
+  pay: z.object({ seq: Seq }).strict(),
+  sync: z.object({ seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), paidSats: Sats }).strict(),
   close: z.object({ settlementTxid: Txid }).strict(),
 } satisfies Record<RequestKind, z.ZodType>
 export type ResultOf<K extends RequestKind> = z.infer<(typeof ResultSchemas)[K]>
 
 const AnswerSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('res'), id: Id, result: z.record(z.string(), z.unknown()) }).strict(),
-  z.object({ t: z.literal('err'), id: Id, code: z.enum(ERROR_CODES), message: z.string().max(1000) }).strict(),
+  z.object({ t: z.literal('err'), id: Id, code: z.enum(WIRE_ERROR_CODES), message: z.string().max(1000) }).strict(),
 ])
 
-/** A refusal from the other side, or a link that broke before an answer came. */
+/** A refusal from the other side, or a link that broke (or went silent) before an answer came. */
 export class ChannelPeerError extends Error {
   override readonly name = 'ChannelPeerError'
   constructor(
-    readonly code: ErrorCode | 'link_lost',
+    readonly code: WireErrorCode | 'link_lost' | 'timeout',
     message: string,
   ) {
     super(message)
+  }
+
+  get retryable(): boolean {
+    return isRetryableWireCode(this.code)
   }
 }
 
@@ -97,6 +154,8 @@ export class ChannelFrameReader {
         len += (b & 0x7f) * shift
         shift *= 128
         if ((b & 0x80) === 0) {
+          // A length has one encoding: a longer one (a trailing zero group) is refused.
+          if (b === 0 && pos > 1) throw new Error('non-minimal frame length')
           complete = true
           break
         }
@@ -171,8 +230,17 @@ class FrameWriter {
 
 export type RequestHandler = (peerId: string, req: ChannelRequest) => Promise<Record<string, unknown>>
 
+export interface ServeHooks {
+  /** A frame that never reached a handler: broken framing or a schema refusal. */
+  onBadFrame(peerId: string, why: 'framing' | 'schema'): void
+  /** What a handler threw, as the wire code the peer is sent (a non-refusal is `internal`). */
+  toWireCode(err: unknown): WireErrorCode
+  /** Called after each batch of frames (the handlers queued their writes synchronously). */
+  afterFrames?(): void
+}
+
 /** Serves one accepted stream: every valid request goes to `handler`, its answer comes back. */
-export function serveChannelStream(stream: Stream, connection: Connection, handler: RequestHandler, onBadFrame: (peerId: string, why: string) => void, afterFrames: () => void = () => {}): void {
+export function serveChannelStream(stream: Stream, connection: Connection, handler: RequestHandler, hooks: ServeHooks): void {
   const peerId = connection.remotePeer.toString()
   const reader = new ChannelFrameReader()
   const writer = new FrameWriter(stream)
@@ -182,7 +250,7 @@ export function serveChannelStream(stream: Stream, connection: Connection, handl
       frames = reader.push(evt.data)
     } catch (err) {
       // One fixed reason: the error text names the frame's size, and a peer must not be able to mint metric series.
-      onBadFrame(peerId, 'framing')
+      hooks.onBadFrame(peerId, 'framing')
       stream.abort(err as Error)
       return
     }
@@ -191,22 +259,21 @@ export function serveChannelStream(stream: Stream, connection: Connection, handl
       const parsed = RequestSchema.safeParse(raw)
       if (!parsed.success) {
         const id = Id.safeParse((raw as { id?: unknown } | undefined)?.id)
-        onBadFrame(peerId, 'schema')
-        if (id.success) writer.write(encodeFrame({ t: 'err', id: id.data, code: 'invalid_params', message: 'malformed channel frame' }))
+        hooks.onBadFrame(peerId, 'schema')
+        if (id.success) writer.write(encodeFrame({ t: 'err', id: id.data, code: 'malformed', message: 'malformed channel frame' }))
         continue
       }
       const req = parsed.data
       handler(peerId, req).then(
         (result) => writer.write(encodeFrame({ t: 'res', id: req.id, result })),
         (err: unknown) => {
-          const code = (err as { code?: unknown }).code
-          const safe = typeof code === 'string' && (ERROR_CODES as readonly string[]).includes(code) ? (code as ErrorCode) : 'internal'
-          writer.write(encodeFrame({ t: 'err', id: req.id, code: safe, message: safe === 'internal' ? 'internal error' : String((err as Error).message).slice(0, 900) }))
+          const code = hooks.toWireCode(err)
+          writer.write(encodeFrame({ t: 'err', id: req.id, code, message: code === 'internal' ? 'internal error' : String((err as Error).message).slice(0, 900) }))
         },
       )
     }
     // The handlers queued their writes synchronously: commit them now rather than a turn later.
-    afterFrames()
+    hooks.afterFrames?.()
   })
   stream.addEventListener('remoteCloseWrite', () => {
     stream.close().catch(() => {})
@@ -317,7 +384,7 @@ export class ChannelLink {
         }
         const result = ResultSchemas[p.kind].safeParse(answer.result)
         if (result.success) p.resolve(result.data)
-        else p.reject(new ChannelPeerError('invalid_params', `malformed answer to ${p.kind}`))
+        else p.reject(new ChannelPeerError('malformed', `malformed answer to ${p.kind}`))
       }
     })
     const onGone = (): void => {

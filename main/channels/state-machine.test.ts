@@ -9,22 +9,23 @@ const LEGAL: Array<[ChannelStatus, ChannelEvent, ChannelStatus]> = [
   ['proposed', 'accept', 'funding'],
   ['proposed', 'reject', 'rejected'],
   ['proposed', 'fail', 'failed'],
-  ['funding', 'fundingBroadcast', 'open'],
-  ['funding', 'fundingConfirmed', 'open'],
+  ['funding', 'open', 'open'],
   ['funding', 'fail', 'failed'],
-  ['open', 'pay', 'open'],
-  ['open', 'fundingConfirmed', 'open'],
+  ['funding', 'fundingLost', 'failed'],
+  ['funding', 'refundBroadcast', 'closing'],
+  ['funding', 'refundConfirmed', 'refunded'],
   ['open', 'closeRequested', 'closing'],
   ['open', 'settlementBroadcast', 'closing'],
   ['open', 'refundBroadcast', 'closing'],
   ['open', 'settlementConfirmed', 'closed'],
   ['open', 'refundConfirmed', 'refunded'],
-  ['closing', 'fundingConfirmed', 'closing'],
+  ['open', 'fundingLost', 'failed'],
   ['closing', 'closeRequested', 'closing'],
   ['closing', 'settlementBroadcast', 'closing'],
   ['closing', 'refundBroadcast', 'closing'],
   ['closing', 'settlementConfirmed', 'closed'],
   ['closing', 'refundConfirmed', 'refunded'],
+  ['closing', 'fundingLost', 'failed'],
 ]
 
 describe('channel transitions', () => {
@@ -56,11 +57,12 @@ describe('channel transitions', () => {
     expect(illegal).toBe(CHANNEL_STATUSES.length * CHANNEL_EVENTS.length - LEGAL.length)
   })
 
-  it('never fails a channel whose funding may be on chain, and pays only while open', () => {
+  it('never fails a channel whose funding may be on chain, except when the funding can never be mined', () => {
     expect(() => transition('open', 'fail')).toThrow(IllegalTransitionError)
     expect(() => transition('closing', 'fail')).toThrow(IllegalTransitionError)
-    expect(() => transition('closing', 'pay')).toThrow(IllegalTransitionError)
-    expect(() => transition('funding', 'pay')).toThrow(IllegalTransitionError)
+    expect(transition('open', 'fundingLost')).toBe('failed')
+    expect(() => transition('proposed', 'open')).toThrow(IllegalTransitionError)
+    expect(() => transition('closed', 'refundBroadcast')).toThrow(IllegalTransitionError)
   })
 
   it('knows its terminal and fund-holding statuses', () => {
@@ -68,10 +70,11 @@ describe('channel transitions', () => {
     expect(CHANNEL_STATUSES.filter(holdsFunds)).toEqual(['open', 'closing'])
   })
 
-  it('a happy life and a refunded life run end to end', () => {
+  it('a happy life, a refunded life and a never-opened life run end to end', () => {
     const run = (events: ChannelEvent[]): ChannelStatus => events.reduce<ChannelStatus>((s, e) => transition(s, e), 'proposed')
-    expect(run(['accept', 'fundingBroadcast', 'pay', 'pay', 'fundingConfirmed', 'pay', 'closeRequested', 'settlementBroadcast', 'settlementConfirmed'])).toBe('closed')
-    expect(run(['accept', 'fundingBroadcast', 'pay', 'refundBroadcast', 'refundConfirmed'])).toBe('refunded')
+    expect(run(['accept', 'open', 'closeRequested', 'settlementBroadcast', 'settlementConfirmed'])).toBe('closed')
+    expect(run(['accept', 'open', 'refundBroadcast', 'refundConfirmed'])).toBe('refunded')
+    expect(run(['accept', 'refundBroadcast', 'refundConfirmed'])).toBe('refunded')
   })
 })
 

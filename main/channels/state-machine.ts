@@ -6,42 +6,39 @@ export const CHANNEL_STATUSES = ['proposed', 'funding', 'open', 'closing', 'clos
 export type ChannelStatus = (typeof CHANNEL_STATUSES)[number]
 
 export const CHANNEL_EVENTS = [
-  'accept', 'reject', 'fundingBroadcast', 'fundingConfirmed', 'pay', 'closeRequested',
-  'settlementBroadcast', 'settlementConfirmed', 'refundBroadcast', 'refundConfirmed', 'fail',
+  'accept', 'reject', 'open', 'closeRequested', 'settlementBroadcast', 'refundBroadcast', 'settlementConfirmed', 'refundConfirmed', 'fail', 'fundingLost',
 ] as const
 export type ChannelEvent = (typeof CHANNEL_EVENTS)[number]
 
 /**
- * The whole lifecycle. Rules that shape it:
- * - `fail` is legal only before the funding tx leaves the process (proposed, funding): once
- *   it may be on chain, money sits in the 2-of-2 and the channel must end `closed` (a
- *   settlement confirmed) or `refunded` (the refund confirmed), never silently fail.
- * - `funding` means the payee accepted and the refund signature is (being) exchanged; a
- *   broadcast funding tx opens the channel, a confirmation seen first (after a restart) too.
- * - A settlement or a refund may be seen on chain while still `open` (the other side
- *   closed): the channel goes straight to `closing`, or to its end when confirmed.
- * - Late, repeated chain events in `closing` (a confirmation of the funding tx, a second
- *   broadcast notice) keep the status; `pay` there does not.
+ * The whole lifecycle, as statuses. The typed record of each status (records.ts) says
+ * what it holds; this table says which moves exist at all. Rules that shape it:
+ * - `fail` is legal only before the funding can be on chain (proposed, funding): once it
+ *   may be, the channel ends `closed` (a settlement confirmed) or `refunded`.
+ * - `funding` becomes `open` only on a funding output verified on chain (decideChainAction).
+ * - A payer whose payee never opened takes its refund at expiry: funding → closing.
+ * - `fundingLost`: the funding can never be mined (double-spent); nothing is in the 2-of-2.
+ * - A settlement or refund seen while `open` (the other side closed) goes straight to
+ *   `closing`, or to its end when confirmed; repeated notices keep the status.
  */
 const TRANSITIONS: Readonly<Record<ChannelStatus, Partial<Record<ChannelEvent, ChannelStatus>>>> = {
   proposed: { accept: 'funding', reject: 'rejected', fail: 'failed' },
-  funding: { fundingBroadcast: 'open', fundingConfirmed: 'open', fail: 'failed' },
+  funding: { open: 'open', fail: 'failed', fundingLost: 'failed', refundBroadcast: 'closing', refundConfirmed: 'refunded' },
   open: {
-    pay: 'open',
-    fundingConfirmed: 'open',
     closeRequested: 'closing',
     settlementBroadcast: 'closing',
     refundBroadcast: 'closing',
     settlementConfirmed: 'closed',
     refundConfirmed: 'refunded',
+    fundingLost: 'failed',
   },
   closing: {
-    fundingConfirmed: 'closing',
     closeRequested: 'closing',
     settlementBroadcast: 'closing',
     refundBroadcast: 'closing',
     settlementConfirmed: 'closed',
     refundConfirmed: 'refunded',
+    fundingLost: 'failed',
   },
   closed: {},
   refunded: {},

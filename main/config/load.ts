@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
-import { type EngineConfig, EngineConfigSchema, defaultDataDir } from './schema.js'
+import { type EngineConfig, EngineConfigSchema, crossKeyProblem, defaultDataDir } from './schema.js'
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
@@ -34,9 +34,13 @@ export function mergeLayers(...layers: Plain[]): Plain {
 }
 
 /** Validate a merged layer; the error names the first bad key and where it came from. */
-export function validateConfig(input: unknown, source = 'config'): EngineConfig {
+export function validateConfig(input: unknown, source = 'config', opts: { final?: boolean } = {}): EngineConfig {
   const parsed = EngineConfigSchema.safeParse(input)
-  if (parsed.success) return parsed.data
+  if (parsed.success) {
+    const problem = opts.final ? crossKeyProblem(parsed.data) : null
+    if (problem) throw new ConfigError(`${source}: invalid ${problem.path}: ${problem.message}`, problem.path)
+    return parsed.data
+  }
   const issue = parsed.error.issues[0]!
   let path = issue.path.join('.')
   if (issue.code === 'unrecognized_keys') path = [...issue.path, ...issue.keys].join('.')
@@ -209,6 +213,6 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const fromFile = existsSync(file) || cli.configFile || env.BSV_P2P_CONFIG ? readConfigFile(file) : {}
   validateConfig(fromFile, `config file ${file}`)
   const overrides = mergeLayers(fromEnv, cli.config)
-  const config = validateConfig(mergeLayers(fromFile, overrides), 'config')
+  const config = validateConfig(mergeLayers(fromFile, overrides), 'config', { final: true })
   return { config, cli, source: { file, overrides } }
 }

@@ -113,8 +113,19 @@ export const EngineConfigSchema = z
       .object({
         /** Incoming channels up to this capacity are accepted at once; larger ones wait for acceptChannel. */
         autoAcceptMaxSats: z.number().int().min(0).max(2_100_000_000_000_000).default(10_000_000),
-        /** Confirmations of the funding tx before a channel is usable (0: accepted by the chain service). */
-        confirmations: z.number().int().min(0).max(100).default(0),
+        /**
+         * Confirmations of a channel's funding before the payee accepts payments on it
+         * (default 1 on mainnet, where 0 is refused, and 0 on testnet and devnet).
+         */
+        minFundingConfirmations: z.number().int().min(0).max(100).optional(),
+        /** Channels up to this capacity may open with an unconfirmed funding: a bounded, chosen risk (default 0 on mainnet). */
+        zeroConfMaxSats: z.number().int().min(0).max(2_100_000_000_000_000).optional(),
+        /** Channels a single peer may have proposed to us that are not funded yet. */
+        maxPendingProposalsPerPeer: positiveInt.max(10_000).default(8),
+        /** Channels all peers together may have proposed to us that are not funded yet. */
+        maxPendingProposals: positiveInt.max(100_000).default(256),
+        /** An unfunded proposal (or a funding the chain never shows) is dropped after this long. */
+        proposalTimeoutMs: positiveInt.min(1_000).max(7 * 24 * 3_600_000).default(30 * 60_000),
         /** Lifetime of a new channel in blocks (its refund's lock height is now + this). */
         expiryBlocks: positiveInt.max(52_560).default(144),
         /** The payee settles this many blocks before expiry. */
@@ -149,3 +160,14 @@ export const EngineConfigSchema = z
 
 export type EngineConfig = z.output<typeof EngineConfigSchema>
 export type EngineConfigInput = z.input<typeof EngineConfigSchema>
+
+/**
+ * Rules across keys, checked on the final merged config only (a single layer may leave the
+ * network to another). Returns the first broken rule's key and why.
+ */
+export function crossKeyProblem(config: EngineConfig): { path: string; message: string } | null {
+  if (config.network === 'mainnet' && config.channels.minFundingConfirmations === 0) {
+    return { path: 'channels.minFundingConfirmations', message: 'must be at least 1 on mainnet (a payee on mainnet waits for its funding to be mined; channels.zeroConfMaxSats bounds any 0-conf risk you choose)' }
+  }
+  return null
+}

@@ -79,7 +79,7 @@ export class SettingsEditor {
     let next: EngineConfig
     try {
       validateConfig(merged, `config file ${file}`)
-      next = validateConfig(mergeLayers(merged, this.source.overrides), 'config')
+      next = validateConfig(mergeLayers(merged, this.source.overrides), 'config', { final: true })
     } catch (err) {
       if (err instanceof ConfigError) throw new ContractError(err.key ? 'invalid_params' : 'invalid_state', err.message, err.key ? { key: err.key } : undefined)
       throw err

@@ -4,6 +4,9 @@ import { ConfigError, DAEMON_USAGE, loadConfig } from '../config/index.js'
 import { PassphraseSourceError, WalletConfigError, WalletLockedError, WrongPassphraseError, loadPassphrase } from '../wallet/index.js'
 import { Daemon } from './daemon.js'
 
+// Everything this process writes (keys, database, logs) is its owner's alone, as bitcoind does.
+process.umask(0o077)
+
 const STOP_DEADLINE_MS = 4500
 
 /**

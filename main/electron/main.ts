@@ -17,6 +17,9 @@ import { TrayController } from './tray.js'
 const STOP_DEADLINE_MS = 5000
 const TRAY_NOTICE_FILE = 'tray-notice-shown'
 
+// Everything this process writes (keys, database, logs) is its owner's alone, as bitcoind does.
+process.umask(0o077)
+
 // Must happen before 'ready': gives app:// a real, secure origin.
 protocol.registerSchemesAsPrivileged([APP_SCHEME_PRIVILEGES])
 
@@ -32,7 +35,7 @@ function run(): void {
   const configFile = join(dataDir, 'config.json')
   const overrides = mergeLayers(configFromEnv(process.env), { dataDir })
   // Read again on a restart from Settings, so what was saved there applies.
-  const readConfig = () => validateConfig(mergeLayers(existsSync(configFile) ? readConfigFile(configFile) : {}, overrides), 'config')
+  const readConfig = () => validateConfig(mergeLayers(existsSync(configFile) ? readConfigFile(configFile) : {}, overrides), 'config', { final: true })
   const config = readConfig()
   const logger = createLogger({ logDir: app.getPath('logs'), level: config.logLevel })
   const log = logger.child('electron')

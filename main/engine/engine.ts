@@ -109,8 +109,13 @@ export class Engine implements Startable {
         chain: this.wallet.chain,
       },
       {
+        network: init.config.network,
         policy: { autoAcceptMaxSats: ch.autoAcceptMaxSats },
-        confirmations: ch.confirmations,
+        ...(ch.minFundingConfirmations === undefined ? {} : { minFundingConfirmations: ch.minFundingConfirmations }),
+        ...(ch.zeroConfMaxSats === undefined ? {} : { zeroConfMaxSats: ch.zeroConfMaxSats }),
+        maxPendingProposalsPerPeer: ch.maxPendingProposalsPerPeer,
+        maxPendingProposals: ch.maxPendingProposals,
+        proposalTimeoutMs: ch.proposalTimeoutMs,
         defaultExpiryBlocks: ch.expiryBlocks,
         closeMarginBlocks: ch.closeMarginBlocks,
         feeRateSatsPerKb: ch.feeRateSatsPerKb,
@@ -146,6 +151,7 @@ export class Engine implements Startable {
       { name: 'discovery', part: this.discovery },
       ...this.wallet.parts,
       { name: 'channels', part: this.channels },
+      { name: 'channel-changes', part: this.forward(() => this.channels.onProblems(() => this.notify('channels'))) },
       { name: 'chain-changes', part: this.forward(() => this.wallet.monitor.onChange(() => this.notify('chain'))) },
       { name: 'health-publisher', part: this.publisher },
     ]
@@ -201,7 +207,8 @@ export class Engine implements Startable {
     const running = this.state === 'running'
     const relay = running ? this.p2p.relayHealth() : { state: 'disabled' as const, relays: [] }
     const chain = running ? this.wallet.wallet.chainHealth() : undefined
-    const { status, reasons } = assessHealth({ running, relay, chain })
+    const channelProblems = running ? this.channels.problems() : []
+    const { status, reasons } = assessHealth({ running, relay, chain, channelProblems })
     const memory = process.memoryUsage()
     return {
       status,

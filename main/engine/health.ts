@@ -4,6 +4,8 @@ export interface HealthInputs {
   running: boolean
   relay: Health['relay']
   chain?: Health['chain']
+  /** Channel problems that can cost money if nobody looks (a failing settlement, a lying peer). */
+  channelProblems?: readonly { channelId: string; message: string }[]
 }
 
 /**
@@ -27,5 +29,6 @@ export function assessHealth(inputs: HealthInputs): { status: HealthStatus; reas
   if (inputs.chain && inputs.chain.state === 'unavailable') {
     reasons.push('the chain service is unreachable: balances may be out of date; retrying')
   }
+  for (const p of inputs.channelProblems ?? []) reasons.push(`channel ${p.channelId.slice(0, 8)}…: ${p.message}`)
   return { status: reasons.length === 0 ? 'ok' : 'degraded', reasons }
 }

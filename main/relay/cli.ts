@@ -9,6 +9,9 @@ import { defaultDataDir } from '../config/schema.js'
 import { createLogger, LOG_LEVELS } from '../telemetry/index.js'
 import { RelayServer } from './relay-server.js'
 
+// Everything this process writes (its identity key, logs) is its owner's alone, as bitcoind does.
+process.umask(0o077)
+
 const intArg = (min: number, max: number) =>
   z
     .string()

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
+import { DIR_MODE, ensurePrivateFile } from './data-dir.js'
 
 export type Db = Database.Database
 
@@ -8,6 +9,12 @@ export type Db = Database.Database
 export interface Migration {
   id: string
   up: string | ((db: Db) => void)
+  /**
+   * Rebuilds a table that others reference (SQLite's create-copy-drop-rename): foreign key
+   * enforcement is off while it runs (it cannot change inside a transaction), and every
+   * reference is checked before the migration commits.
+   */
+  rebuildsReferencedTable?: boolean
 }
 
 export class MigrationError extends Error {
@@ -27,8 +34,11 @@ export interface OpenDatabaseOptions {
  * disk before anything that depends on it leaves the process), foreign keys on.
  */
 export function openDatabase(dataDir: string, opts: OpenDatabaseOptions = {}): Db {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-  const db = new Database(join(dataDir, DATABASE_FILE), { readonly: opts.readonly ?? false })
+  mkdirSync(dataDir, { recursive: true, mode: DIR_MODE })
+  const file = join(dataDir, DATABASE_FILE)
+  // SQLite creates the WAL and shared-memory files with the database file's mode.
+  if (!opts.readonly) ensurePrivateFile(file)
+  const db = new Database(file, { readonly: opts.readonly ?? false })
   try {
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`)
     if (!opts.readonly) {
@@ -64,12 +74,20 @@ export function migrate(db: Db, migrations: readonly Migration[]): string[] {
     const run = db.transaction(() => {
       if (typeof m.up === 'string') db.exec(m.up)
       else m.up(db)
+      if (m.rebuildsReferencedTable) {
+        const broken = db.pragma('foreign_key_check') as unknown[]
+        if (broken.length > 0) throw new Error(`${broken.length} rows would lose the row they reference`)
+      }
       record.run(m.id, position, new Date().toISOString())
     })
+    const enforced = db.pragma('foreign_keys', { simple: true }) === 1
+    if (m.rebuildsReferencedTable && enforced) db.pragma('foreign_keys = OFF')
     try {
       run()
     } catch (err) {
       throw new MigrationError(`migration ${m.id} failed: ${(err as Error).message}`, { cause: err })
+    } finally {
+      if (m.rebuildsReferencedTable && enforced) db.pragma('foreign_keys = ON')
     }
     done.push(m.id)
   })

@@ -2,3 +2,4 @@ export { openDatabase, migrate, DATABASE_FILE, MigrationError, type Db, type Mig
 export { Store, StoreClosedError, type StoreInit } from './store.js'
 export { GroupCommit } from './group-commit.js'
 export { writeFileAtomically } from './atomic-file.js'
+export { DIR_MODE, FILE_MODE, ensurePrivateFile, secureDataDir } from './data-dir.js'

@@ -1,4 +1,5 @@
 import type { Startable } from '../lifecycle/index.js'
+import { secureDataDir } from './data-dir.js'
 import { type Db, type Migration, migrate, openDatabase } from './database.js'
 
 export interface StoreInit {
@@ -34,6 +35,7 @@ export class Store implements Startable {
 
   async start(): Promise<void> {
     if (this.connection) return
+    secureDataDir(this.init.dataDir)
     const db = openDatabase(this.init.dataDir, { busyTimeoutMs: this.init.busyTimeoutMs })
     try {
       migrate(db, this.init.migrations)

@@ -156,6 +156,22 @@ export class WalletService implements Startable {
     return { address }
   }
 
+  /**
+   * A fresh internal (change-chain) address for a payment channel's payout. The channel
+   * engine asks only once a channel is funded, so proposals that never fund issue none and
+   * a restore's gap limit covers every address that can hold coins.
+   */
+  async newChannelAddress(): Promise<{ address: string }> {
+    const keys = this.requireKeys()
+    const address = this.components.store.db.transaction(() => {
+      const idx = this.repo.chainStats(1).maxIssued + 1
+      const address = keys.address(1, idx)
+      this.repo.insertAddress({ address, chain: 1, idx, issued: true })
+      return address
+    })()
+    return { address }
+  }
+
   async send(params: { address: string; sats: number }): Promise<{ txid: string; sats: number; fee: number }> {
     const keys = this.requireKeys()
     const to = parseAddress(params.address, this.init.network)

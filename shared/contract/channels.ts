@@ -9,11 +9,48 @@ export const ChannelStateSchema = z.enum(CHANNEL_STATES)
 export const ChannelIdSchema = z.string().regex(/^[0-9a-f]{32}$/, 'must be a channel id (32 hex characters)')
 const TxidSchema = z.string().regex(/^[0-9a-f]{64}$/)
 
+/**
+ * Where an opening channel stands. Payer: awaiting-answer / awaiting-accept (proposed);
+ * accepted → built → refund-signed (from here the funding may be on chain, so it cannot be
+ * cancelled) → broadcast (waiting for the payee to open). Payee: accepted → refund-signed.
+ */
+export const CHANNEL_STEPS = ['awaiting-answer', 'awaiting-accept', 'accepted', 'built', 'refund-signed', 'broadcast'] as const
+
+/** Why a channel failed: it never held coins, or its funding can never be mined. */
+export const CHANNEL_FAILURES = [
+  /** Nobody accepted, or the payer never funded, within channels.proposalTimeoutMs (or too close to expiry). */
+  'proposal-expired',
+  /** The funding did not reach its confirmations before the channel would have had to settle. */
+  'funding-timeout',
+  /** The transaction named as funding does not pay the agreed 2-of-2 the capacity. */
+  'funding-mismatch',
+  /** The funding was refused by the chain, double-spent or vanished, and can never be mined. */
+  'funding-lost',
+  /** The process stopped before the refund was safe: nothing was broadcast. */
+  'interrupted',
+  /** The wallet could not pay the capacity and the fee. */
+  'insufficient-funds',
+  /** The peer could not be reached, or did not answer, while opening. */
+  'peer-unreachable',
+  /** The peer refused the proposal, or answered against the protocol, while opening. */
+  'peer-refused',
+  /** This side withdrew the proposal before anything was on chain. */
+  'cancelled',
+  /** Failed under an earlier version, which did not record why. */
+  'unrecorded',
+] as const
+
+/** Something about a live channel its owner must see; each can cost money if left alone. */
+export const CHANNEL_PROBLEMS = ['settle-failing', 'refund-failing', 'funding-failing', 'peer-misbehaved'] as const
+
 export const ChannelSchema = z.object({
   id: ChannelIdSchema,
   peerId: z.string(),
   role: z.enum(['payer', 'payee']),
   state: ChannelStateSchema,
+  step: z.enum(CHANNEL_STEPS).nullable(),
+  failure: z.enum(CHANNEL_FAILURES).nullable(),
+  problem: z.object({ code: z.enum(CHANNEL_PROBLEMS), message: z.string(), since: z.string() }).nullable(),
   capacitySats: SatoshisSchema,
   /** Cumulative amount of the latest settlement both sides hold. */
   paidSats: SatoshisSchema,
@@ -23,6 +60,9 @@ export const ChannelSchema = z.object({
   expiry: z.number().int().nonnegative(),
   settlementFeeSats: SatoshisSchema,
   fundingTxid: TxidSchema.nullable(),
+  /** Confirmations of the funding as last seen, and how many the payee waits for (while opening). */
+  fundingConfirmations: z.number().int().nonnegative().nullable(),
+  requiredConfirmations: z.number().int().nonnegative().nullable(),
   settlementTxid: TxidSchema.nullable(),
   refundTxid: TxidSchema.nullable(),
   createdAt: z.string(),

@@ -37,6 +37,7 @@ const FaucetSchema = z.object({ address: z.string().min(26).max(40), satoshis: z
 const MineSchema = z.object({ blocks: z.number().int().positive().max(1000).default(1) }).strict()
 const ArcTxSchema = z.object({ rawTx: z.string().min(2).max(4_000_000) })
 const WocRawSchema = z.object({ txhex: z.string().min(2).max(4_000_000) })
+const DropSchema = z.object({ txid: z.string().regex(/^[0-9a-f]{64}$/) }).strict()
 
 class HttpError extends Error {
   constructor(
@@ -56,7 +57,8 @@ export interface DevnetStats {
 
 /**
  * A local BSV chain over HTTP: the WhatsOnChain subset the wallet uses (under
- * /v1/bsv/<net>/…), ARC's POST /v1/tx, and devnet-only /devnet/mine and /devnet/faucet.
+ * /v1/bsv/<net>/…), ARC's POST /v1/tx, and devnet-only /devnet/mine, /devnet/faucet,
+ * /devnet/replace (a double spend that wins) and /devnet/drop (a transaction that vanishes).
  * Every transaction goes through the same validation (scripts by @bsv/sdk's interpreter).
  */
 export class DevnetServer implements Startable {
@@ -155,6 +157,29 @@ export class DevnetServer implements Startable {
     }
   }
 
+  /**
+   * Accept `rawHex` as a miner that saw it first would: mempool transactions that spend
+   * the same inputs (and their descendants) are dropped. How tests stage a double spend
+   * that wins, e.g. a channel funding that vanishes. A conflict already mined is refused.
+   */
+  replace(rawHex: string): { txid: string; height: number | null; dropped: string[] } {
+    const ledger = this.requireLedger()
+    const tx = parseTransaction(rawHex)
+    return ledger.db.transaction(() => {
+      const conflicts = ledger.conflicts(tx)
+      for (const txid of conflicts) {
+        if (ledger.txHeight(txid)?.height != null) throw new DevnetRejection('double-spend', `the conflicting ${txid} is already mined`)
+      }
+      const dropped = ledger.evict(conflicts)
+      return { ...this.submit(rawHex), dropped }
+    })()
+  }
+
+  /** Forget a mempool transaction and its descendants (a transaction that never makes it into a block). */
+  drop(txid: string): { dropped: string[] } {
+    return { dropped: this.requireLedger().evict([txid]) }
+  }
+
   mine(blocks: number): { height: number; hashes: string[] } {
     return this.requireLedger().mine(blocks)
   }
@@ -208,6 +233,14 @@ export class DevnetServer implements Startable {
         const { address, satoshis } = FaucetSchema.parse(await readJson(req, this.maxBody))
         return sendJson(res, 200, await this.faucet(address, satoshis))
       }
+      if (method === 'POST' && path === '/devnet/replace') {
+        const { rawTx } = ArcTxSchema.parse(await readJson(req, this.maxBody))
+        return sendJson(res, 200, this.replace(rawTx))
+      }
+      if (method === 'POST' && path === '/devnet/drop') {
+        const { txid } = DropSchema.parse(await readJson(req, this.maxBody))
+        return sendJson(res, 200, this.drop(txid))
+      }
       if (method === 'GET' && path === '/devnet/status') {
         const ledger = this.requireLedger()
         return sendJson(res, 200, { height: ledger.height, mempool: ledger.mempoolSize(), minFeeRateSatsPerKb: this.minFeeRate, ...this.statistics })
@@ -259,6 +292,13 @@ export class DevnetServer implements Startable {
       const raw = ledger.rawTx(hexOf)
       if (!raw) throw new HttpError(404, 'unknown transaction')
       return sendText(res, 200, raw.toString('hex'))
+    }
+    // WhatsOnChain's spent-output lookup: the spending txid and input, or 404 while unspent.
+    const spentOf = /^\/tx\/([0-9a-f]{64})\/(\d{1,10})\/spent$/.exec(path)
+    if (method === 'GET' && spentOf) {
+      const spender = ledger.spender(spentOf[1]!, Number(spentOf[2]))
+      if (!spender) throw new HttpError(404, 'not spent')
+      return sendJson(res, 200, spender)
     }
     const hashOf = /^\/tx\/hash\/([0-9a-f]{64})$/.exec(path)?.[1]
     if (method === 'GET' && hashOf) {

@@ -118,6 +118,55 @@ export class Ledger {
       .all(pkh, pkh) as { txid: string; height: number | null }[]
   }
 
+  /** The transaction (mined or in the mempool) that spends this output, or null. */
+  spender(txid: string, vout: number): { txid: string; vin: number } | null {
+    const row = this.db.prepare('SELECT spent_by AS spentBy FROM devnet_outputs WHERE txid = ? AND vout = ?').get(txid, vout) as { spentBy: string | null } | undefined
+    if (!row?.spentBy) return null
+    const raw = this.rawTx(row.spentBy)
+    if (!raw) return null
+    const vin = Transaction.fromBinary(Array.from(raw)).inputs.findIndex((i) => i.sourceTXID === txid && i.sourceOutputIndex === vout)
+    return { txid: row.spentBy, vin }
+  }
+
+  /**
+   * Drops mempool transactions, and every mempool transaction that spends their outputs,
+   * as a node does when a conflicting transaction wins: their inputs are unspent again.
+   * Mined transactions stay (the devnet has no reorgs). Returns the txids dropped.
+   */
+  evict(txids: readonly string[]): string[] {
+    const dropped: string[] = []
+    const height = this.db.prepare('SELECT height FROM devnet_txs WHERE txid = ?')
+    const children = this.db.prepare('SELECT DISTINCT spent_by AS txid FROM devnet_outputs WHERE txid = ? AND spent_by IS NOT NULL')
+    const unspend = this.db.prepare('UPDATE devnet_outputs SET spent_by = NULL WHERE spent_by = ?')
+    const dropOutputs = this.db.prepare('DELETE FROM devnet_outputs WHERE txid = ?')
+    const dropTx = this.db.prepare('DELETE FROM devnet_txs WHERE txid = ?')
+    this.db.transaction(() => {
+      const queue = [...txids]
+      while (queue.length > 0) {
+        const txid = queue.shift()!
+        const row = height.get(txid) as { height: number | null } | undefined
+        if (!row || row.height !== null || dropped.includes(txid)) continue
+        for (const child of children.all(txid) as { txid: string }[]) queue.push(child.txid)
+        unspend.run(txid)
+        dropOutputs.run(txid)
+        dropTx.run(txid)
+        dropped.push(txid)
+      }
+    })()
+    return dropped
+  }
+
+  /** The mempool transactions that spend any input of `tx` (what accepting it would replace). */
+  conflicts(tx: Transaction): string[] {
+    const spent = this.db.prepare('SELECT spent_by AS spentBy FROM devnet_outputs WHERE txid = ? AND vout = ?')
+    const out = new Set<string>()
+    for (const input of tx.inputs) {
+      const row = spent.get(input.sourceTXID, input.sourceOutputIndex) as { spentBy: string | null } | undefined
+      if (row?.spentBy) out.add(row.spentBy)
+    }
+    return [...out]
+  }
+
   mempoolSize(): number {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM devnet_txs WHERE height IS NULL').get() as { n: number }).n
   }

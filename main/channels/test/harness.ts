@@ -39,7 +39,7 @@ export async function startDevnet(): Promise<DevnetServer> {
 }
 
 /** `devnet` may be one in another process: only its URL is used. */
-export async function startSide(devnet: Pick<DevnetServer, 'url'>, opts: { dir?: string; key?: PrivateKey; port?: number; init?: ChannelEngineInit } = {}): Promise<Side> {
+export async function startSide(devnet: Pick<DevnetServer, 'url'>, opts: { dir?: string; key?: PrivateKey; port?: number; init?: Partial<ChannelEngineInit> } = {}): Promise<Side> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'bsv-chan-'))
   const key = opts.key ?? (await generateKeyPair('Ed25519'))
   const libp2p = await createNode({ privateKey: key, listen: [`/ip4/127.0.0.1/tcp/${opts.port ?? 0}`], limits: LIMITS, mdns: false, pubsub: false })
@@ -53,7 +53,7 @@ export async function startSide(devnet: Pick<DevnetServer, 'url'>, opts: { dir?:
   const wallet = new WalletService({ store, logger: silentLogger, metrics, events, chain: { ...chain, monitor } }, { network: 'devnet', syncIntervalMs: 60_000, scryptLogN: 10, gapLimit: 5 })
   await monitor.start()
   await wallet.start()
-  const engine = new ChannelEngine({ store, logger: silentLogger, metrics, events, node: { libp2p }, wallet, chain }, { chainPollMs: 200, requestTimeoutMs: 3000, ...opts.init })
+  const engine = new ChannelEngine({ store, logger: silentLogger, metrics, events, node: { libp2p }, wallet, chain }, { network: 'devnet', chainPollMs: 200, requestTimeoutMs: 3000, ...opts.init })
   await engine.start()
   const tcp = libp2p.getMultiaddrs().map((m) => m.toString()).find((m) => m.includes('/tcp/'))!
   return {

@@ -126,7 +126,7 @@ describe('app store sync', () => {
     t.setState('open')
     const ch = (id: string, seq: number, createdMs: number) => ({
       id: id.repeat(32), peerId: '12D3KooWPeer', role: 'payer', state: 'open', capacitySats: 10_000, paidSats: seq * 10, seq, expiry: 200, settlementFeeSats: 20,
-      fundingTxid: null, settlementTxid: null, refundTxid: null, createdAt: new Date(createdMs).toISOString(), updatedAt: new Date(createdMs).toISOString(),
+      fundingTxid: null, step: null, failure: null, problem: null, fundingConfirmations: null, requiredConfirmations: null, settlementTxid: null, refundTxid: null, createdAt: new Date(createdMs).toISOString(), updatedAt: new Date(createdMs).toISOString(),
     })
     t.emit('channels', ch('a', 5, 2000))
     t.answer('listChannels', { ok: true, result: [ch('a', 3, 2000), ch('b', 0, 1000)] })
