@@ -36,10 +36,10 @@ export interface ChainWatchComponents {
 
 export interface ChainWatchInit {
   policy: ChainPolicy
-  /** How often the chain is looked at; also the first retry delay of a failed action. */
-  pollMs: number
-  /** The longest wait between retries of a failed action (default 5 min). */
-  maxRetryMs?: number
+  /** First retry delay bound of a failed action; doubles per failure, with full jitter. */
+  retryBaseMs: number
+  /** The longest wait between retries of a failed action. */
+  retryMaxMs: number
 }
 
 /** Actions whose failure can cost money, and the problem each raises. */
@@ -57,10 +57,12 @@ interface Gathered {
 
 
 export class ChainWatch {
-  private checking = false
+  private round: Promise<void> | null = null
+  private nextRound: Promise<void> | null = null
   private running = false
   private readonly spendCheckedAt = new Map<string, number>()
-  private readonly retry = new Map<string, { failures: number; at: number }>()
+  /** Failed actions per channel: a backoff holds back only the action that failed, never another (a refund waits for nothing). */
+  private readonly retry = new Map<string, { action: ChainAction['kind']; failures: number; at: number }>()
 
   constructor(
     private readonly c: ChainWatchComponents,
@@ -80,27 +82,38 @@ export class ChainWatch {
     this.retry.delete(id)
   }
 
-  /** One round over every live channel no operation holds. */
-  async check(): Promise<void> {
-    if (this.checking || !this.running) return
-    this.checking = true
+  /**
+   * A round over every live channel no operation holds, begun after this call: while one
+   * runs, the callers wait for it and share the one queued behind it.
+   */
+  check(): Promise<void> {
+    if (!this.running) return Promise.resolve()
+    if (this.round) {
+      this.nextRound ??= this.round.then(() => {
+        this.nextRound = null
+        return this.check()
+      })
+      return this.nextRound
+    }
+    const round = this.runRound().finally(() => {
+      if (this.round === round) this.round = null
+    })
+    this.round = round
+    return round
+  }
+
+  private async runRound(): Promise<void> {
+    let height: number
     try {
-      let height: number
-      try {
-        height = await this.c.tip.refresh()
-      } catch (err) {
-        this.c.log.debug('chain height unavailable; channels not checked this round', { err })
-        return
-      }
-      for (const c of [...this.c.book.values()]) {
-        if (!this.running) return
-        if (this.c.mailbox.busy(c.id)) continue
-        const r = this.retry.get(c.id)
-        if (r && Date.now() < r.at) continue
-        await this.step(c, height)
-      }
-    } finally {
-      this.checking = false
+      height = await this.c.tip.refresh()
+    } catch (err) {
+      this.c.log.debug('chain height unavailable; channels not checked this round', { err })
+      return
+    }
+    for (const c of [...this.c.book.values()]) {
+      if (!this.running) return
+      if (this.c.mailbox.busy(c.id)) continue
+      await this.step(c, height)
     }
   }
 
@@ -113,10 +126,15 @@ export class ChainWatch {
         // Changed while we looked (a peer's frame, a local call): decide on it next round.
         if (!c || c.state !== seen.state || stepOf(c) !== stepOf(seen)) return
         action = decideChainAction(c, g.facts, this.init.policy)
+        const r = this.retry.get(c.id)
+        if (r && r.action === action.kind && Date.now() < r.at) {
+          action = { kind: 'wait' }
+          return
+        }
         if (action.kind !== 'wait') this.c.log.debug('chain action', { channelId: c.id, action: action.kind })
         await this.apply(c, action, g)
       })
-      this.succeeded(seen.id, action)
+      if (action.kind !== 'wait') this.succeeded(seen.id, action)
     } catch (err) {
       this.failed(seen, action, err)
     }
@@ -272,15 +290,17 @@ export class ChainWatch {
   }
 
   private succeeded(id: string, action: ChainAction): void {
-    this.retry.delete(id)
+    if (this.retry.get(id)?.action === action.kind) this.retry.delete(id)
     const problem = MONEY_ACTIONS[action.kind]
     if (problem) this.c.book.clearProblem(id, problem)
   }
 
   private failed(c: ChannelRecord, action: ChainAction, err: unknown): void {
-    const failures = (this.retry.get(c.id)?.failures ?? 0) + 1
-    const delay = Math.max(this.init.pollMs, nextDelay(failures, { baseDelayMs: this.init.pollMs * 2, maxDelayMs: this.init.maxRetryMs ?? 5 * 60_000 }))
-    this.retry.set(c.id, { failures, at: Date.now() + delay })
+    const was = this.retry.get(c.id)
+    const failures = (was?.action === action.kind ? was.failures : 0) + 1
+    const delay = nextDelay(failures, { baseDelayMs: this.init.retryBaseMs, maxDelayMs: this.init.retryMaxMs })
+    // A failed look-up holds nothing back: the next round looks again.
+    if (action.kind !== 'wait') this.retry.set(c.id, { action: action.kind, failures, at: Date.now() + delay })
     const label = action.kind === 'wait' ? 'lookup' : action.kind
     this.c.failures.inc({ action: label })
     const problem = MONEY_ACTIONS[action.kind]

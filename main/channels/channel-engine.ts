@@ -74,6 +74,10 @@ export interface ChannelEngineInit {
   payTimeoutMs?: number
   /** How often channels are checked against the chain (default 5 s). */
   chainPollMs?: number
+  /** A failed chain action (a settlement, a refund) is retried after a backoff from this (default chainPollMs) ... */
+  chainRetryBaseMs?: number
+  /** ... to at most this (default 5 min). */
+  chainRetryMaxMs?: number
   backend?: BackendName
 }
 
@@ -96,6 +100,8 @@ export function resolveChannelOptions(init: ChannelEngineInit): ResolvedChannelO
     requestTimeoutMs: init.requestTimeoutMs ?? 10_000,
     payTimeoutMs: init.payTimeoutMs ?? 30_000,
     chainPollMs: init.chainPollMs ?? 5_000,
+    chainRetryBaseMs: init.chainRetryBaseMs ?? init.chainPollMs ?? 5_000,
+    chainRetryMaxMs: init.chainRetryMaxMs ?? 5 * 60_000,
   }
 }
 
@@ -176,7 +182,7 @@ export class ChannelEngine implements Startable {
         failures: this.m.failures,
         log: this.log,
       },
-      { policy, pollMs: this.opts.chainPollMs },
+      { policy, retryBaseMs: this.opts.chainRetryBaseMs, retryMaxMs: this.opts.chainRetryMaxMs },
     )
     this.book.onEnded = (c) => this.forget(c)
     this.book.onProblemsChanged = () => this.updateProblemGauge()

@@ -57,6 +57,15 @@ describe('channel notices', () => {
     expect(channelNotice({ state: 'proposed', paidSats: 0 }, other({ state: 'failed' }))!.title).toBe('Channel failed')
   })
 
+  it('tells once when a problem appears, and that a payee lost what a vanished funding carried', () => {
+    const t = new ChannelNoticeTracker()
+    expect(t.observe(channel({ paidSats: 500, seq: 4 }))).not.toBeNull()
+    const problem = { code: 'settle-failing' as const, message: 'settling before expiry failed 1 time (fee too low); retrying', since: new Date(0).toISOString() }
+    expect(t.observe(channel({ paidSats: 500, seq: 4, problem }))).toEqual({ title: 'A channel needs your attention', body: `Channel with 12D3KooWSU…P2WskZ: ${problem.message}` })
+    expect(t.observe(channel({ paidSats: 500, seq: 4, problem }))).toBeNull()
+    expect(t.observe(channel({ paidSats: 500, seq: 4, state: 'failed', failure: 'funding-lost' }))!.title).toBe('Channel funding lost')
+  })
+
   it('seeds existing channels so their next event is judged against what was there; events win over a late seed', () => {
     const t = new ChannelNoticeTracker()
     t.seed([channel({ paidSats: 500, seq: 4 })])

@@ -5,6 +5,7 @@ import type { DesktopNotice } from './notifications.js'
 export interface ChannelMemory {
   state: Channel['state']
   paidSats: number
+  problem?: NonNullable<Channel['problem']>['code'] | null
 }
 
 const shortPeerId = (id: string): string => (id.length <= 16 ? id : `${id.slice(0, 10)}…${id.slice(-6)}`)
@@ -28,13 +29,17 @@ export function channelNotice(prev: ChannelMemory | undefined, next: Channel): D
       case 'refunded':
         return { title: 'Channel refunded', body: next.role === 'payer' ? `The channel with ${peer} expired; its funds came back to your wallet.` : `The channel with ${peer} expired and was refunded to the payer.` }
       case 'failed':
-        return prev === undefined ? null : { title: 'Channel failed', body: `The channel with ${peer} could not be opened. No funds left your wallet for it.` }
+        if (prev === undefined) return null
+        if (next.failure === 'funding-lost' && next.role === 'payee' && next.paidSats > 0) return { title: 'Channel funding lost', body: `The funding of the channel with ${peer} was double-spent: the ${sats(next.paidSats)} received through it are lost.` }
+        return { title: 'Channel failed', body: `The channel with ${peer} could not be opened. No funds left your wallet for it.` }
       case 'rejected':
         return next.role === 'payer' && prev !== undefined ? { title: 'Channel rejected', body: `${peer} declined your channel.` } : null
       default:
         return null
     }
   }
+  // A problem can cost money if nobody looks: say so once when it appears.
+  if (next.problem && next.problem.code !== prev.problem) return { title: 'A channel needs your attention', body: `Channel with ${peer}: ${next.problem.message}` }
   if (next.role === 'payee' && next.paidSats > prev.paidSats) {
     return { title: `Received ${sats(next.paidSats - prev.paidSats)}`, body: `Through the channel with ${peer}; ${sats(next.paidSats)} of ${sats(next.capacitySats)} paid so far.` }
   }
@@ -50,13 +55,13 @@ export class ChannelNoticeTracker {
 
   /** Channels known before any event; never overwrites what an event already told. */
   seed(channels: readonly Channel[]): void {
-    for (const c of channels) if (!this.known.has(c.id)) this.known.set(c.id, { state: c.state, paidSats: c.paidSats })
+    for (const c of channels) if (!this.known.has(c.id)) this.known.set(c.id, { state: c.state, paidSats: c.paidSats, problem: c.problem?.code ?? null })
   }
 
   observe(channel: Channel): DesktopNotice | null {
     const prev = this.known.get(channel.id)
     // An amount never goes back: a late event carrying an older amount changes nothing.
-    this.known.set(channel.id, { state: channel.state, paidSats: Math.max(channel.paidSats, prev?.paidSats ?? 0) })
+    this.known.set(channel.id, { state: channel.state, paidSats: Math.max(channel.paidSats, prev?.paidSats ?? 0), problem: channel.problem?.code ?? null })
     return channelNotice(prev, channel)
   }
 }

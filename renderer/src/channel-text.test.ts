@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Channel } from '../../shared/contract/index.js'
-import { EXAMPLE_PEER_ID, blocksUntil, channelProgress, parseSats, peerIdProblem, remainingSats } from './channel-text.js'
+import { CHANNEL_FAILURE_TEXT, EXAMPLE_PEER_ID, blocksUntil, channelProgress, isCancellable, parseSats, peerIdProblem, remainingSats } from './channel-text.js'
 
 const channel = (over: Partial<Channel> = {}): Channel => ({
   id: 'c'.repeat(32),
@@ -57,12 +57,30 @@ describe('channel text', () => {
     expect(blocksUntil(300, null)).toBeNull()
   })
 
+  it('lets a payer cancel only while none of its coins can be on chain', () => {
+    expect(isCancellable(channel({ state: 'proposed' }))).toBe(true)
+    expect(isCancellable(channel({ state: 'funding', step: 'built' }))).toBe(true)
+    expect(isCancellable(channel({ state: 'funding', step: 'refund-signed' }))).toBe(false)
+    expect(isCancellable(channel({ state: 'funding', step: 'broadcast' }))).toBe(false)
+    expect(isCancellable(channel({ state: 'proposed', role: 'payee' }))).toBe(false)
+  })
+
+  it('says why each failure happened and that no coins moved', () => {
+    for (const text of Object.values(CHANNEL_FAILURE_TEXT)) expect(text).toMatch(/\.$/)
+    expect(CHANNEL_FAILURE_TEXT['funding-mismatch']).toMatch(/does not pay this channel/)
+  })
+
   it('describes each pending state, and nothing for settled ones', () => {
     expect(channelProgress(channel({ state: 'proposed', role: 'payee' }), 10)).toMatch(/Accept it/)
     expect(channelProgress(channel({ state: 'proposed' }), 10)).toMatch(/Waiting for the peer to accept/)
-    expect(channelProgress(channel({ state: 'funding', fundingTxid: 'f'.repeat(64) }), 120)).toMatch(/chain at block 120/)
+    expect(channelProgress(channel({ state: 'funding', step: 'refund-signed', fundingTxid: 'f'.repeat(64) }), 120)).toMatch(/chain at block 120/)
+    expect(channelProgress(channel({ state: 'funding', step: 'broadcast', fundingTxid: 'f'.repeat(64), fundingConfirmations: 0, requiredConfirmations: 1 }), 288)).toBe(
+      'Funding on chain. Waiting for the peer to open the channel (0 of 1 confirmation)… If it never does, the refund returns your coins at block 300, in 12 blocks (about 2 h).',
+    )
+    expect(channelProgress(channel({ state: 'funding', role: 'payee', step: 'refund-signed', fundingConfirmations: 2, requiredConfirmations: 6 }), 1)).toBe('Waiting for the payer’s funding to be confirmed (2 of 6 confirmations)…')
     expect(channelProgress(channel({ state: 'closing', settlementTxid: 'a'.repeat(64) }), 120)).toMatch(/Settlement sent/)
     expect(channelProgress(channel({ state: 'closing', paidSats: 0, seq: 0 }), 288)).toBe('Nothing was paid, so the refund returns the funds at block 300, in 12 blocks (about 2 h).')
+    expect(channelProgress(channel({ state: 'closing' }), 288)).toMatch(/if it does not, the refund returns the unpaid coins at block 300/)
     expect(channelProgress(channel({ state: 'open' }), 1)).toBeNull()
     expect(channelProgress(channel({ state: 'closed' }), 1)).toBeNull()
   })

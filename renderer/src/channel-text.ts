@@ -62,24 +62,58 @@ export function blocksUntil(target: number, height: number | null | undefined): 
   return { blocks, text: `in ${blocks.toLocaleString('en-US')} block${blocks === 1 ? '' : 's'} (about ${duration(blocks * SECONDS_PER_BLOCK)})` }
 }
 
+/** Why a channel failed, in a person's words: what happened and where the coins are. */
+export const CHANNEL_FAILURE_TEXT: Record<NonNullable<Channel['failure']>, string> = {
+  'proposal-expired': 'The proposal expired before the channel was funded. No coins moved.',
+  'funding-timeout': 'The funding was not confirmed in time to use the channel. No payment went through it.',
+  'funding-mismatch': 'The transaction given as funding does not pay this channel. Nothing was accepted on it.',
+  'funding-lost': 'The funding transaction was refused or double-spent and can never be mined. Nothing is locked in this channel.',
+  interrupted: 'The app stopped while the channel was being opened, before anything was sent. No coins moved.',
+  'insufficient-funds': 'The wallet did not have enough coins to fund the channel. No coins moved.',
+  'peer-unreachable': 'The peer could not be reached while opening. No coins moved.',
+  'peer-refused': 'The peer refused, or answered against the protocol, while opening. No coins moved.',
+  cancelled: 'Withdrawn before anything was sent. No coins moved.',
+  unrecorded: 'This channel failed before its reason was recorded. No coins moved.',
+}
+
+/** A problem's badge: each of these can cost money if nobody looks. */
+export const CHANNEL_PROBLEM_TITLE: Record<NonNullable<Channel['problem']>['code'], string> = {
+  'settle-failing': 'Settling is failing',
+  'refund-failing': 'The refund is failing',
+  'funding-failing': 'The funding cannot be sent',
+  'peer-misbehaved': 'The peer broke the rules',
+}
+
+/** A payer can withdraw a channel only while nothing of its coins can be on chain. */
+export function isCancellable(c: Channel): boolean {
+  return c.role === 'payer' && (c.state === 'proposed' || (c.state === 'funding' && (c.step === 'accepted' || c.step === 'built')))
+}
+
+function confirmations(c: Channel): string {
+  if (c.requiredConfirmations == null || c.requiredConfirmations === 0) return ''
+  const seen = c.fundingConfirmations ?? 0
+  return ` (${seen.toLocaleString('en-US')} of ${c.requiredConfirmations.toLocaleString('en-US')} confirmation${c.requiredConfirmations === 1 ? '' : 's'})`
+}
+
 /** One line on where a pending channel stands and what comes next. */
 export function channelProgress(c: Channel, height: number | null | undefined): string | null {
   const expiry = blocksUntil(c.expiry, height)
+  const refundAt = `block ${c.expiry.toLocaleString('en-US')}${expiry ? `, ${expiry.text}` : ''}`
   switch (c.state) {
     case 'proposed':
-      return c.role === 'payee' ? 'This peer asks to open a channel that pays you. Accept it to receive payments.' : 'Waiting for the peer to accept the channel…'
+      if (c.role === 'payee') return 'This peer asks to open a channel that pays you. Accept it to receive payments.'
+      return c.step === 'awaiting-accept' ? 'Waiting for the peer to accept the channel (the peer decides by hand)…' : 'Waiting for the peer to accept the channel…'
     case 'funding':
-      return c.fundingTxid
-        ? 'Funding transaction sent. Waiting for the chain to see it' + (height != null ? ` (chain at block ${height.toLocaleString('en-US')})…` : '…')
-        : c.role === 'payer'
-          ? 'Building the funding transaction and getting the refund signed…'
-          : 'Accepted. Waiting for the payer’s funding transaction…'
+      if (c.role === 'payer') {
+        if (c.step === 'broadcast') return `Funding on chain. Waiting for the peer to open the channel${confirmations(c)}… If it never does, the refund returns your coins at ${refundAt}.`
+        if (c.step === 'refund-signed') return 'Refund signed and stored. Sending the funding transaction' + (height != null ? ` (chain at block ${height.toLocaleString('en-US')})…` : '…')
+        return 'Building the funding transaction and getting the refund signed…'
+      }
+      return c.step === 'refund-signed' ? `Waiting for the payer’s funding to be confirmed${confirmations(c)}…` : 'Accepted. Waiting for the payer’s funding transaction…'
     case 'closing':
       if (c.settlementTxid) return 'Settlement sent. Waiting for a block to confirm it' + (height != null ? ` (chain at block ${height.toLocaleString('en-US')})…` : '…')
       if (c.refundTxid) return 'Refund sent. Waiting for a block to confirm it…'
-      return c.role === 'payer'
-        ? `Nothing was paid, so the refund returns the funds at block ${c.expiry.toLocaleString('en-US')}${expiry ? `, ${expiry.text}` : ''}.`
-        : 'Closing…'
+      return c.role === 'payer' ? (c.paidSats === 0 ? `Nothing was paid, so the refund returns the funds at ${refundAt}.` : `Waiting for the peer to settle; if it does not, the refund returns the unpaid coins at ${refundAt}.`) : 'Closing…'
     default:
       return null
   }

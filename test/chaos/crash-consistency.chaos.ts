@@ -1,10 +1,14 @@
-// Crash consistency at scale (issue #7): real daemon processes on a real devnet process.
-// The payer pays through one channel, many payments in flight at once, and records every
-// payment its API acknowledged. Meanwhile either side is killed with SIGKILL at seeded
-// random points and restarted from the same data directory. Afterwards: the payee holds
-// every acknowledged state, both sides agree, and closing settles that amount on chain.
+// Crash consistency at scale (issues #7 and #15): real daemon processes on a real devnet
+// process. First, the payer pays through one channel, many payments in flight at once, and
+// records every payment its API acknowledged. Meanwhile either side is killed with SIGKILL
+// at seeded random points and restarted from the same data directory. Afterwards: the
+// payee holds every acknowledged state, both sides agree, and closing settles that amount
+// on chain. Second, channels are opened, paid and closed in a loop while either side is
+// killed in the middle of the open, the funding or the close; past every expiry no coin is
+// left in a 2-of-2 and every settlement pays a state the payer signed.
 // CHAOS_SEED=<seed> replays the same kill points and sides.
 import { join } from 'node:path'
+import { Transaction } from '@bsv/sdk'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type DaemonProc, type DevnetProc, freePort, startDevnet, tempDir, waitFor } from '../helpers/processes.js'
@@ -13,6 +17,7 @@ import { type ChannelView, devnetDaemon, directAddr, fundWallet, ok, txOutputs }
 import { chaosSeed, prng } from './support/fuzz/prng.js'
 
 const PAYMENTS = scaled({ short: 1_000, full: 10_000 })
+const LIFECYCLES = scaled({ short: 8, full: 60 })
 const KILLS = scaled({ short: 8, full: 50 })
 const CONCURRENCY = 8
 const CAPACITY = scaled({ short: 500_000, full: 1_000_000 })
@@ -164,4 +169,149 @@ describe('crash consistency at scale', () => {
     }
     process.stdout.write(`${JSON.stringify(summary)}\n`)
   })
+
+  it(`SIGKILL of either side in the middle of ${LIFECYCLES} opens, fundings and closes strands no coin and loses no acknowledged payment`, async () => {
+    const seed = chaosSeed() + 1
+    const rng = prng(seed)
+    process.stdout.write(`crash-consistency lifecycles: CHAOS_SEED=${seed - 1}\n`)
+    const started = Date.now()
+    const dirs = { payer: tempDir(), payee: tempDir() }
+    cleanups.push(dirs.payer.remove, dirs.payee.remove)
+    const ports = { payer: await freePort(), payee: await freePort() }
+    const config = { channels: { chainPollMs: 200, proposalTimeoutMs: 5_000 } }
+    const start = (side: Side): Promise<DaemonProc> => devnetDaemon(devnet, dirs[side].path, ['--p2p-port', String(ports[side])], config)
+    const procs: Record<Side, DaemonProc> = { payer: await start('payer'), payee: await start('payee') }
+    cleanups.push(() => procs.payer.kill('SIGKILL'), () => procs.payee.kill('SIGKILL'))
+    await fundWallet(devnet, procs.payer, 5_000_000)
+    const payeeAddr = await directAddr(procs.payee)
+    const reconnect = (): Promise<number> => waitFor('payer reconnected to the payee', async () => (await procs.payer.call('connectPeer', { multiaddr: payeeAddr })).body.ok, 20_000, 100)
+    await reconnect()
+    const height = async (): Promise<number> => ((await (await fetch(`${devnet.url}/devnet/status`)).json()) as { height: number }).height
+    const mine = (blocks: number): Promise<Response> => fetch(`${devnet.url}/devnet/mine`, { method: 'POST', body: JSON.stringify({ blocks }) })
+
+    const acked = new Map<string, { seq: number; paidSats: number }[]>()
+    const kills: { phase: string; side: Side; delayMs: number }[] = []
+    const outcomes = new Map<string, number>()
+    const tally = (what: string): void => {
+      outcomes.set(what, (outcomes.get(what) ?? 0) + 1)
+    }
+    for (let i = 0; i < LIFECYCLES; i++) {
+      const phase = (['open', 'close', 'pay'] as const)[rng.int(3)]!
+      const side: Side = rng.int(2) === 0 ? 'payer' : 'payee'
+      const delayMs = rng.int(phase === 'open' ? 120 : 60)
+      let channelId: string | null = null
+      const killLater = async (): Promise<void> => {
+        await new Promise((r) => setTimeout(r, delayMs))
+        await procs[side].kill('SIGKILL')
+        kills.push({ phase, side, delayMs })
+      }
+      const opening = procs.payer.call<ChannelView>('openChannel', { peerId: procs.payee.peerId, capacitySats: 20_000 + rng.int(80_000), expiry: (await height()) + 12 })
+      const killed = phase === 'open' ? killLater() : null
+      const opened = await opening.catch(() => null)
+      tally(`open ${opened?.body.ok ? opened.body.result!.state : (opened?.body.error?.code ?? 'cut')}`)
+      if (opened?.body.ok) channelId = opened.body.result!.id
+      if (!killed && channelId) {
+        const pays = 1 + rng.int(4)
+        for (let p = 0; p < pays; p++) {
+          const res = await procs.payer.call<{ seq: number; paidSats: number }>('pay', { channelId, sats: 1 + rng.int(500) }).catch(() => null)
+          if (res?.body.ok) acked.set(channelId, [...(acked.get(channelId) ?? []), res.body.result!])
+        }
+      }
+      let killing = killed
+      if (!killing && phase === 'pay' && channelId) {
+        killing = killLater()
+        await procs.payer.call('pay', { channelId, sats: 3 }).then((res) => {
+          if (res.body.ok) acked.set(channelId!, [...(acked.get(channelId!) ?? []), res.body.result as { seq: number; paidSats: number }])
+        }, () => null)
+      }
+      if (!killing && channelId) {
+        killing = killLater()
+        const closed = await procs.payer.call<ChannelView>('closeChannel', { channelId }).catch(() => null)
+        tally(`close ${closed?.body.ok ? closed.body.result!.state : (closed?.body.error?.code ?? 'cut')}`)
+      }
+      await killing
+      procs[side] = await start(side)
+      await reconnect()
+      // Where the kill left the channel, as the payer's disk has it (open, funding step, closing).
+      const db = new Database(join(dirs.payer.path, 'engine.sqlite'), { readonly: true })
+      try {
+        const row = db.prepare('SELECT state, step FROM channels ORDER BY created_at DESC LIMIT 1').get() as { state: string; step: string | null } | undefined
+        if (row) tally(`${phase} kill of ${side} left ${row.state}${row.step ? `/${row.step}` : ''}`)
+      } finally {
+        db.close()
+      }
+      if (i % 3 === 2) await mine(1)
+    }
+
+    // Drain: block by block past every expiry, the chain watches doing their work.
+    const payerDb = (): Database.Database => new Database(join(dirs.payer.path, 'engine.sqlite'), { readonly: true })
+    const expiries = (): number[] => {
+      const db = payerDb()
+      try {
+        return (db.prepare('SELECT expiry FROM channels').all() as { expiry: number }[]).map((r) => r.expiry)
+      } finally {
+        db.close()
+      }
+    }
+    const last = Math.max(...expiries())
+    while ((await height()) <= last + 3) {
+      await mine(1)
+      await new Promise((r) => setTimeout(r, 400))
+    }
+    const terminal = ['closed', 'refunded', 'failed', 'rejected']
+    await waitFor('every channel ended', async () => {
+      await mine(1)
+      const all = [...(await ok<ChannelView[]>(procs.payer, 'listChannels')), ...(await ok<ChannelView[]>(procs.payee, 'listChannels'))]
+      return all.every((c) => terminal.includes(c.state))
+    }, 60_000, 500)
+
+    // Where the coins are: no funding on chain is left unspent; every settlement pays a state the payer signed.
+    await procs.payer.kill('SIGTERM')
+    await procs.payee.kill('SIGTERM')
+    const db = payerDb()
+    const stranded: string[] = []
+    const unsigned: string[] = []
+    try {
+      const rows = db.prepare('SELECT id, funding_txid AS txid, funding_vout AS vout, expiry, capacity_sats AS capacity, refund_payee_sig AS refundSig FROM channels WHERE funding_txid IS NOT NULL').all() as { id: string; txid: string; vout: number; expiry: number; capacity: number; refundSig: string | null }[]
+      for (const r of rows) {
+        if ((await fetch(`${devnet.url}/v1/bsv/devnet/tx/hash/${r.txid}`)).status === 404) continue
+        const spent = await fetch(`${devnet.url}/v1/bsv/devnet/tx/${r.txid}/${r.vout}/spent`)
+        if (spent.status === 404) {
+          stranded.push(r.id)
+          continue
+        }
+        const { txid } = (await spent.json()) as { txid: string }
+        const tx = Transaction.fromHex(await (await fetch(`${devnet.url}/v1/bsv/devnet/tx/${txid}/hex`)).text())
+        if (tx.lockTime === r.expiry) continue
+        const paid = tx.outputs[0]!.satoshis!
+        const signed = db.prepare('SELECT 1 FROM channel_payments WHERE channel_id = ? AND paid_sats = ?').get(r.id, paid)
+        if (!signed) unsigned.push(`${r.id} pays ${paid}`)
+      }
+      expect({ stranded, unsigned }).toEqual({ stranded: [], unsigned: [] })
+      expect((db.prepare("SELECT COUNT(*) AS n FROM wallet_utxos WHERE state = 'reserved'").get() as { n: number }).n).toBe(0)
+    } finally {
+      db.close()
+    }
+    const payeeStates = storedOnDiskAll(dirs.payee.path)
+    const lost = [...acked].flatMap(([id, list]) => list.filter((a) => payeeStates.get(`${id}:${a.seq}`) !== a.paidSats).map((a) => `${id}:${a.seq}`))
+    expect(lost).toEqual([])
+    const summary = {
+      scenario: 'crash-consistency-lifecycles', seed: seed - 1, lifecycles: LIFECYCLES, kills: kills.length,
+      killsByPhase: Object.fromEntries(['open', 'pay', 'close'].map((p) => [p, kills.filter((k) => k.phase === p).length])),
+      outcomes: Object.fromEntries(outcomes), acknowledgedPayments: [...acked.values()].reduce((n, l) => n + l.length, 0), lost: lost.length, stranded: stranded.length,
+      seconds: Math.round((Date.now() - started) / 1000),
+    }
+    process.stdout.write(`${JSON.stringify(summary)}\n`)
+  })
 })
+
+/** Every (channel, seq) → paidSats a payee stored. */
+function storedOnDiskAll(dataDir: string): Map<string, number> {
+  const db = new Database(join(dataDir, 'engine.sqlite'), { readonly: true })
+  try {
+    const rows = db.prepare('SELECT channel_id AS id, seq, paid_sats AS paidSats FROM channel_payments').all() as { id: string; seq: number; paidSats: number }[]
+    return new Map(rows.map((r) => [`${r.id}:${r.seq}`, r.paidSats]))
+  } finally {
+    db.close()
+  }
+}

@@ -180,6 +180,21 @@ export class DevnetServer implements Startable {
     return { dropped: this.requireLedger().evict([txid]) }
   }
 
+  /** A transaction the devnet holds (mined or in the mempool), as hex. */
+  rawTx(txid: string): string | null {
+    return this.requireLedger().rawTx(txid)?.toString('hex') ?? null
+  }
+
+  /** The height that mined a transaction: null in the mempool, undefined when unknown. */
+  txHeight(txid: string): number | null | undefined {
+    return this.requireLedger().txHeight(txid)?.height
+  }
+
+  /** The transaction spending an output, if one does. */
+  spender(txid: string, vout: number): { txid: string; vin: number } | null {
+    return this.requireLedger().spender(txid, vout)
+  }
+
   mine(blocks: number): { height: number; hashes: string[] } {
     return this.requireLedger().mine(blocks)
   }

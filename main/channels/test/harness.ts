@@ -30,6 +30,11 @@ export interface Side {
   port: number
   /** Stops everything but keeps the data dir (for a restart). */
   stop(): Promise<void>
+  /**
+   * As close to a crash as one process gets: connections drop and the database closes
+   * under whatever is in flight (its later writes fail); only what was committed survives.
+   */
+  crash(): Promise<void>
 }
 
 export async function startDevnet(): Promise<DevnetServer> {
@@ -64,6 +69,15 @@ export async function startSide(devnet: Pick<DevnetServer, 'url'>, opts: { dir?:
       await monitor.stop()
       await libp2p.stop()
       await store.stop()
+    },
+    async crash() {
+      await libp2p.stop()
+      store.db.close()
+      // What is left running stops now; its failures against the closed database are the crash.
+      await engine.stop().catch(() => {})
+      await wallet.stop().catch(() => {})
+      await monitor.stop().catch(() => {})
+      await store.stop().catch(() => {})
     },
   }
 }

@@ -1,6 +1,6 @@
 import { type ReactElement, useCallback, useId, useState } from 'react'
 import type { Channel } from '../../../../shared/contract/index.js'
-import { CHANNEL_STATE_TEXT, blocksUntil, channelProgress, remainingSats } from '../../channel-text.js'
+import { CHANNEL_FAILURE_TEXT, CHANNEL_PROBLEM_TITLE, CHANNEL_STATE_TEXT, blocksUntil, channelProgress, isCancellable, remainingSats } from '../../channel-text.js'
 import { formatSats, shortPeerId } from '../../human.js'
 import { useApp } from '../app-context.js'
 import { CopyButton } from '../CopyButton.js'
@@ -56,7 +56,7 @@ export function ChannelRow({ channel: c, height, peerName }: { channel: Channel;
   const payer = c.role === 'payer'
   const progress = channelProgress(c, height)
   const expiry = blocksUntil(c.expiry, height)
-  const cancellable = payer && (c.state === 'proposed' || c.state === 'funding')
+  const cancellable = isCancellable(c)
   const closable = c.state === 'open'
   // A proposal to us waits for our answer, not for the network: no busy bar for it.
   const awaitingUs = c.role === 'payee' && c.state === 'proposed'
@@ -86,7 +86,19 @@ export function ChannelRow({ channel: c, height, peerName }: { channel: Channel;
         <Amount label={payer ? 'Paid' : 'Received'} sats={c.paidSats} testId="channel-paid" />
         {neverFunded ? null : <Amount label={remainingLabel(c)} sats={remainingSats(c)} testId="channel-remaining" />}
       </dl>
-      {neverFunded && <p className="muted">Never funded: nothing left {payer ? 'your wallet' : 'the payer’s wallet'} for it.</p>}
+      {c.state === 'failed' && c.failure ? (
+        <p className="muted" data-testid="channel-failure" data-failure={c.failure}>
+          {CHANNEL_FAILURE_TEXT[c.failure]}
+        </p>
+      ) : (
+        neverFunded && <p className="muted">Never funded: nothing left {payer ? 'your wallet' : 'the payer’s wallet'} for it.</p>
+      )}
+      {c.problem && (
+        <div className="channel-problem" role="alert" data-testid="channel-problem" data-problem={c.problem.code}>
+          <strong>{CHANNEL_PROBLEM_TITLE[c.problem.code]}</strong>
+          <p>{c.problem.message}</p>
+        </div>
+      )}
 
       {progress && (
         <div className="channel-progress" role="status" data-testid="channel-progress">
