@@ -78,10 +78,15 @@ export class ChannelBook {
     return this.live.values()
   }
 
-  /** The channel `id` only if `peerId` is its peer and we hold `role` in it. */
-  owned(peerId: string, id: string, role: ChannelRole): ChannelRecord | undefined {
+  /**
+   * The channel `id` as a frame from `peerId` may see it: undefined unless `peerId` is its
+   * peer (a peer learns nothing of other peers' channels); `wrong-role` when we do not hold
+   * `role` in it (the frame is the other side's to receive).
+   */
+  owned(peerId: string, id: string, role: ChannelRole): ChannelRecord | 'wrong-role' | undefined {
     const c = this.find(id)
-    return c && c.peerId === peerId && c.role === role ? c : undefined
+    if (!c || c.peerId !== peerId) return undefined
+    return c.role === role ? c : 'wrong-role'
   }
 
   /** Persists a new channel (the unique constraints refuse a taken key or funding), then shows it. */

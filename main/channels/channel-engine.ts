@@ -148,6 +148,7 @@ export class ChannelEngine implements Startable {
       refused: metrics.counter({ name: 'channel_refused_total', help: 'Channel frames refused, by frame kind and wire code (framing and schema: before a handler)', labelNames: ['frame', 'code'] }),
       failures: metrics.counter({ name: 'channel_chain_action_failures_total', help: 'Failed channel chain actions, by action (retried with backoff)', labelNames: ['action'] }),
       problems: metrics.gauge({ name: 'channel_problems', help: 'Channels with a problem their owner must see, by problem', labelNames: ['code'] }),
+      violations: metrics.counter({ name: 'channel_peer_violations_total', help: 'Answers of a payee caught lying or breaking the protocol, by kind', labelNames: ['kind'] }),
     }
     const policy: ChainPolicy = {
       closeMarginBlocks: this.opts.closeMarginBlocks,
@@ -161,7 +162,7 @@ export class ChannelEngine implements Startable {
     this.payer = new PayerSide(
       {
         book: this.book, mailbox: this.mailbox, keys: this.keys, tx: this.tx, tip: this.tip, wallet, chain: components.chain, newPayoutAddress, link,
-        ownPeerId: () => components.node.libp2p.peerId.toString(), countPayment: (sats) => this.countPayment('payer', sats), log: this.log,
+        ownPeerId: () => components.node.libp2p.peerId.toString(), countPayment: (sats) => this.countPayment('payer', sats), violation: (kind) => this.m.violations.inc({ kind }), log: this.log,
       },
       { network: this.opts.network, feeRateSatsPerKb: this.opts.feeRateSatsPerKb, defaultExpiryBlocks: this.opts.defaultExpiryBlocks, closeMarginBlocks: this.opts.closeMarginBlocks, window: this.opts.window, payTimeoutMs: this.opts.payTimeoutMs },
     )

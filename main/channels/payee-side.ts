@@ -17,7 +17,7 @@ import type { ChainFacts, ChainPolicy } from './chain-decision.js'
 import { ChannelRefusal, type ChannelLink, type ChannelRequest, type ResultOf } from './protocol.js'
 import type { ProposalLimits } from './proposal-limits.js'
 import type { ChannelRecord, FailureReason, PayeeChannel, PayeeClosing, PayeeFundingBound, PayeeOpen, Terms } from './records.js'
-import { isPublicKeyEncoding } from './der.js'
+import { isCurvePoint } from './signer.js'
 import { validatePayment } from './state-machine.js'
 import type { ChannelTx } from './channel-tx.js'
 
@@ -63,6 +63,7 @@ export class PayeeSide {
     const c = this.c.book.owned(peerId, id, 'payee')
     // The same answer for "unknown" and "someone else's": a peer learns nothing of other channels.
     if (!c) throw new ChannelRefusal('unknown_channel', 'no such channel with this peer')
+    if (c === 'wrong-role') throw new ChannelRefusal('unexpected', 'we pay in this channel; only the payee is sent this')
     return c as PayeeChannel
   }
 
@@ -100,7 +101,10 @@ export class PayeeSide {
   /** The same proposal again (a payer retrying after a lost answer) gets the same answer; anything else is refused. */
   private repeatedProposal(peerId: string, req: Req<'propose'>): ResultOf<'propose'> {
     const c = this.c.book.owned(peerId, req.channelId, 'payee')
-    if (!c || c.capacitySats !== req.capacitySats || c.payerPub !== req.payerPub || c.expiry !== req.expiry || c.feeRate !== req.feeRate) throw new ChannelRefusal('conflict', 'a different channel already has this id')
+    if (
+      !c || c === 'wrong-role' || c.capacitySats !== req.capacitySats || c.payerPub !== req.payerPub || c.expiry !== req.expiry || c.feeRate !== req.feeRate ||
+      c.settlementFeeSats !== req.settlementFeeSats || c.refundFeeSats !== req.refundFeeSats
+    ) throw new ChannelRefusal('conflict', 'a different channel already has this id')
     if (c.state === 'proposed') return { decision: 'pending' }
     if (c.state === 'funding') return { decision: 'accepted', payeePub: c.payeePub }
     throw new ChannelRefusal('unexpected', `the channel is ${c.state}`)
@@ -111,7 +115,7 @@ export class PayeeSide {
     if (req.feeRate < this.init.minFeeRateSatsPerKb) throw new ChannelRefusal('refused', `the fee rate must be at least ${this.init.minFeeRateSatsPerKb} sat/kB`)
     if (req.settlementFeeSats !== fees.settlementFeeSats || req.refundFeeSats !== fees.refundFeeSats) throw new ChannelRefusal('refused', 'the fees do not match the fee rate')
     if (req.capacitySats <= fees.settlementFeeSats + fees.refundFeeSats + 1) throw new ChannelRefusal('refused', 'the capacity does not cover the fees')
-    if (!isPublicKeyEncoding(bytes(req.payerPub))) throw new ChannelRefusal('refused', 'the payer key is not a public key')
+    if (!isCurvePoint(bytes(req.payerPub))) throw new ChannelRefusal('refused', 'the payer key is not a point on the curve')
   }
 
   /** acceptChannel: a pending proposal, accepted by the user. */
@@ -206,8 +210,10 @@ export class PayeeSide {
   /** Checks are synchronous: pipelined states are judged in arrival order against the in-memory state. */
   async onPay(peerId: string, req: Req<'pay'>): Promise<ResultOf<'pay'>> {
     const c = this.c.book.get(req.channelId)
-    if (!c || c.peerId !== peerId || c.role !== 'payee') throw new ChannelRefusal('unknown_channel', 'no such channel with this peer')
-    if (c.state !== 'open') throw new ChannelRefusal('unexpected', `the channel is ${c.state}`)
+    if (!c || c.peerId !== peerId || c.role !== 'payee' || c.state !== 'open') {
+      // Off the hot path: an ended channel is read from disk only to say why it refuses.
+      throw new ChannelRefusal('unexpected', `the channel is ${this.own(peerId, req.channelId).state}`)
+    }
     if (this.settling.has(c.id)) throw new ChannelRefusal('unexpected', 'the channel is being settled')
     const height = this.c.tip.latest
     if (height !== null && height >= c.expiry - this.init.policy.closeMarginBlocks) throw new ChannelRefusal('unexpected', 'the channel is too close to its expiry for payments')

@@ -20,7 +20,7 @@ import { stripState } from './payee-side.js'
 import type { BuiltFunding, FailureReason, PayerChannel, PayerClosing, PayerFunding, PayerFundingAccepted, PayerFundingBroadcast, PayerFundingBuilt, PayerFundingSigned, PayerOpen, PayerProposed } from './records.js'
 import { validatePayment } from './state-machine.js'
 import { buildFundingTx, p2pkhScript } from './transactions.js'
-import { publicKeyOf } from './signer.js'
+import { isCurvePoint, publicKeyOf } from './signer.js'
 import { asContractError } from './wire-errors.js'
 
 type Req<K extends ChannelRequest['t']> = Extract<ChannelRequest, { t: K }>
@@ -48,8 +48,12 @@ export interface PayerSideComponents {
   link(peerId: string): ChannelLink
   ownPeerId(): string
   countPayment(sats: number): void
+  /** The payee answered against the protocol (a lie this side caught): counted by kind. */
+  violation(kind: PeerViolation): void
   log: Logger
 }
+
+export type PeerViolation = 'payee-key' | 'refund-signature' | 'payout-address' | 'payment-refused' | 'sync' | 'close'
 
 export interface PayerSideInit {
   network: Network
@@ -110,13 +114,11 @@ export class PayerSide {
 
   /** The payee's key, bound once (persisted before anything is built on it); a second, different one is refused. */
   private async bind(c: PayerProposed, payeePub: string): Promise<PayerFundingAccepted> {
-    try {
-      this.c.tx.fundingScriptHex({ id: `${c.id}:check`, capacitySats: c.capacitySats, payerPub: c.payerPub, payeePub })
-    } catch {
+    // Coins locked to a key that is no curve point, or to our own, could never come back.
+    if (payeePub === c.payerPub || !isCurvePoint(bytes(payeePub))) {
+      this.c.violation('payee-key')
       await this.fail(c, 'peer-refused')
       throw new ContractError('rejected', 'the peer answered with an unusable key')
-    } finally {
-      this.c.tx.forget(`${c.id}:check`)
     }
     return (await this.c.book.put({ ...stripState(c), role: 'payer', state: 'funding', step: 'accepted', payeePub })) as PayerFundingAccepted
   }
@@ -177,7 +179,10 @@ export class PayerSide {
     let sig: string
     try {
       sig = (await this.c.link(c.peerId).request({ t: 'signRefund', channelId: c.id, fundingTxid: built.outpoint.txid, fundingVout: built.outpoint.vout, payerAddress: built.payerAddress })).sig
-      if (!this.c.tx.verifyRefund({ ...c, funding: built.outpoint, payerAddress: built.payerAddress }, bytes(sig))) throw new ChannelPeerError('bad_signature', 'the refund signature does not verify')
+      if (!this.c.tx.verifyRefund({ ...c, funding: built.outpoint, payerAddress: built.payerAddress }, bytes(sig))) {
+        this.c.violation('refund-signature')
+        throw new ChannelPeerError('bad_signature', 'the refund signature does not verify')
+      }
     } catch (err) {
       this.c.wallet.releaseChannelFunding(reservation.reservationId)
       await this.fail(c, err instanceof ChannelPeerError && err.retryable ? 'peer-unreachable' : 'peer-refused')
@@ -227,6 +232,7 @@ export class PayerSide {
     try {
       payeeAddress = parseAddress(answer.payeeAddress, this.init.network).address
     } catch (err) {
+      this.c.violation('payout-address')
       this.c.book.setProblem(c.id, 'peer-misbehaved', 'the peer gave a payout address that is not valid on this network')
       throw new ContractError('rejected', `the peer's payout address is not valid: ${(err as Error).message}`)
     }
@@ -331,6 +337,7 @@ export class PayerSide {
             this.c.book.emitSoon(id)
           },
           halted: (err) => {
+            this.c.violation(err instanceof ContractError && err.code === 'rejected' ? 'sync' : 'payment-refused')
             this.c.log.warn('payments on a channel stopped: the payee refused or misreported a state', { channelId: id, err })
             this.c.book.setProblem(id, 'peer-misbehaved', `payments stopped: ${err.message}`)
           },
@@ -415,6 +422,7 @@ export class PayerSide {
     this.pipelines.get(c.id)?.stop()
     this.pipelines.delete(c.id)
     if (problem) {
+      this.c.violation('close')
       this.c.log.warn('the payee misreported a close', { channelId: c.id, problem })
       this.c.book.setProblem(c.id, 'peer-misbehaved', problem)
     }
@@ -456,6 +464,7 @@ export class PayerSide {
   private own(peerId: string, id: string): PayerChannel {
     const c = this.c.book.owned(peerId, id, 'payer')
     if (!c) throw new ChannelRefusal('unknown_channel', 'no such channel with this peer')
+    if (c === 'wrong-role') throw new ChannelRefusal('unexpected', 'we are paid in this channel; only the payer is sent this')
     return c as PayerChannel
   }
 }

@@ -48,6 +48,17 @@ export function sha256(data: Uint8Array): Uint8Array {
 }
 
 /** Compressed (default) or uncompressed public key of a 32-byte private key. */
+/** A compressed or uncompressed secp256k1 public key that is a point on the curve (not merely well-formed bytes). */
+export function isCurvePoint(pub: Uint8Array): boolean {
+  if (!isPublicKeyEncoding(pub)) return false
+  try {
+    secp256k1.Point.fromBytes(pub).assertValidity()
+    return true
+  } catch {
+    return false
+  }
+}
+
 export function publicKeyOf(privateKey32: Uint8Array, compressed = true): Uint8Array {
   checkPrivateKey(privateKey32)
   return secp256k1.getPublicKey(privateKey32, compressed)
