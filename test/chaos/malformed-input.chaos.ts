@@ -14,8 +14,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { ERROR_CODES, METHOD_NAMES } from '../../shared/contract/index.js'
-import { CHANNEL_PROTOCOL, MAX_CHANNEL_FRAME_BYTES } from '../../main/channels/protocol.js'
+import { METHOD_NAMES } from '../../shared/contract/index.js'
+import { CHANNEL_PROTOCOL, MAX_CHANNEL_FRAME_BYTES, WIRE_ERROR_CODES } from '../../main/channels/protocol.js'
 import { channelFees } from '../../main/channels/transactions.js'
 import { validateConfig } from '../../main/config/index.js'
 import { Engine } from '../../main/engine/index.js'
@@ -192,15 +192,15 @@ describe('malformed input on every protocol and API endpoint', () => {
       const channelId = r.chance(0.2) ? ctx.channelId : hex(16)
       switch (r.int(8)) {
         case 0:
-          return { t: 'propose', id, channelId, capacitySats: r.between(10_000, 10_000_000), expiry: height + r.between(10, 300), feeRate: 100, ...fees, payerPub: `02${hex(32)}`, payerAddress: ctx.address }
+          return { t: 'propose', id, channelId, capacitySats: r.between(10_000, 10_000_000), expiry: height + r.between(10, 300), feeRate: 100, ...fees, payerPub: `02${hex(32)}` }
         case 1:
-          return { t: 'accept', id, channelId, payeePub: `03${hex(32)}`, payeeAddress: ctx.address }
+          return { t: 'accept', id, channelId, payeePub: `03${hex(32)}` }
         case 2:
           return { t: 'reject', id, channelId }
         case 3:
-          return { t: 'signRefund', id, channelId, fundingTxid: hex(32), fundingVout: r.int(3) }
+          return { t: 'signRefund', id, channelId, fundingTxid: hex(32), fundingVout: r.int(3), payerAddress: ctx.address }
         case 4:
-          return { t: 'funded', id, channelId, fundingTxid: hex(32) }
+          return { t: 'funded', id, channelId, fundingTxid: hex(32), fundingVout: r.int(3) }
         case 5:
           return { t: 'pay', id, channelId, seq: r.between(1, 100), paidSats: r.between(1, 100_000), sig: `30${hex(r.between(8, 72))}41`, memo: 'fuzz' }
         case 6:
@@ -217,8 +217,8 @@ describe('malformed input on every protocol and API endpoint', () => {
     const refusedByCode = byLabel(text, 'bsv_p2p_channel_refused_total', 'code')
     report({ target: 'channels', ...result, refusedByTarget: metricSum(text, 'bsv_p2p_channel_refused_total'), refusedByCode, seconds: (Date.now() - started) / 1000 })
     expect(result.inputs).toBeGreaterThanOrEqual(INPUTS)
-    // A peer cannot mint metric series: refusals are counted under the error codes and a few fixed reasons.
-    const knownReasons: readonly string[] = [...ERROR_CODES, 'schema', 'framing']
+    // A peer cannot mint metric series: refusals are counted under the wire's codes and a few fixed reasons.
+    const knownReasons: readonly string[] = [...WIRE_ERROR_CODES, 'schema', 'framing']
     expect(Object.keys(refusedByCode).filter((c) => !knownReasons.includes(c))).toEqual([])
     await expectTargetWell('channels')
     await expectHonestTraffic('channels')
