@@ -180,7 +180,7 @@ export class SoakRelay {
 
 /** A devnet chain (in memory); returns its URL. */
 export async function startSoakDevnet(procs: ProcessSet): Promise<string> {
-  const { line } = await procs.spawn(HOST_ENTRIES.devnet, ['--host', '127.0.0.1', '--port', '0'], false)
+  const { line } = await procs.spawn(HOST_ENTRIES.devnet, ['--host', '127.0.0.1', '--port', '0', '--block-interval-ms', '0'], false)
   if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(line)) throw new Error(`unexpected devnet output: ${line}`)
   return line
 }

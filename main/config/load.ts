@@ -1,7 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
+import { parseRelayAddress } from '../p2p/relay-address.js'
 import { type EngineConfig, EngineConfigSchema, crossKeyProblem, defaultDataDir } from './schema.js'
 
 export class ConfigError extends Error {
@@ -37,15 +40,43 @@ export function mergeLayers(...layers: Plain[]): Plain {
 export function validateConfig(input: unknown, source = 'config', opts: { final?: boolean } = {}): EngineConfig {
   const parsed = EngineConfigSchema.safeParse(input)
   if (parsed.success) {
-    const problem = opts.final ? crossKeyProblem(parsed.data) : null
+    const problem = valueProblem(parsed.data) ?? (opts.final ? crossKeyProblem(parsed.data) : null)
     if (problem) throw new ConfigError(`${source}: invalid ${problem.path}: ${problem.message}`, problem.path)
     return parsed.data
   }
   const issue = parsed.error.issues[0]!
-  let path = issue.path.join('.')
-  if (issue.code === 'unrecognized_keys') path = [...issue.path, ...issue.keys].join('.')
+  let path = keyPath(issue.path)
+  if (issue.code === 'unrecognized_keys') path = keyPath([...issue.path, ...issue.keys])
   const what = issue.code === 'unrecognized_keys' ? 'unknown key' : z.prettifyError(new z.ZodError([issue])).replace(/^✖ /, '').split('\n')[0]
   throw new ConfigError(`${source}: invalid ${path || '(root)'}: ${what}`, path)
+}
+
+/** `p2p.relays[0]`, as a person reads a key. */
+function keyPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, k) => (typeof k === 'number' ? `${out}[${k}]` : out ? `${out}.${String(k)}` : String(k)), '')
+}
+
+/**
+ * What a shape cannot judge: addresses that must parse as what they will be used for, so a
+ * bad value stops start-up naming its key instead of being skipped at run time.
+ */
+function valueProblem(config: EngineConfig): { path: string; message: string } | null {
+  for (const [i, relay] of config.p2p.relays.entries()) {
+    try {
+      parseRelayAddress(relay)
+    } catch (err) {
+      return { path: `p2p.relays[${i}]`, message: `"${relay}" is not a relay address (${(err as Error).message}); a relay is a full multiaddr ending in /p2p/<relay peer id>` }
+    }
+  }
+  for (const [i, addr] of config.p2p.announce.entries()) {
+    try {
+      multiaddr(addr)
+    } catch (err) {
+      return { path: `p2p.announce[${i}]`, message: `"${addr}" is not a multiaddr (${(err as Error).message})` }
+    }
+  }
+  if (config.p2p.host !== 'localhost' && isIP(config.p2p.host) === 0) return { path: 'p2p.host', message: `"${config.p2p.host}" is not an IPv4 or IPv6 address` }
+  return null
 }
 
 const intFrom = (key: string, raw: string): number => {
@@ -108,7 +139,8 @@ export const DAEMON_USAGE = `Usage: npm run daemon -- [options]
   --chain-url URL       chain service URL (devnet: the devnet's URL)
   --p2p-host HOST       listen host for P2P (default 0.0.0.0)
   --p2p-port N          TCP port for P2P (default 4001; 0 = any free port)
-  --ws-port N           WebSocket port for P2P (default p2p-port + 1)
+  --ws-port N           WebSocket listener for browser peers (default: none; 0 = any free port)
+  --listen-best-effort  run even if a P2P listener cannot bind (health says which)
   --api-host HOST       API host (default 127.0.0.1)
   --api-port N          API port (default 4002; 0 = any free port)
   --relay MULTIADDR     circuit relay to keep a reservation on (repeatable)
@@ -136,6 +168,7 @@ export function configFromArgs(argv: string[]): CliOptions {
         'p2p-host': { type: 'string' },
         'p2p-port': { type: 'string' },
         'ws-port': { type: 'string' },
+        'listen-best-effort': { type: 'boolean' },
         'api-host': { type: 'string' },
         'api-port': { type: 'string' },
         relay: { type: 'string', multiple: true },
@@ -160,6 +193,7 @@ export function configFromArgs(argv: string[]): CliOptions {
   if (s('p2p-host')) p2p.host = s('p2p-host')
   if (s('p2p-port') !== undefined) p2p.port = intFrom('--p2p-port', s('p2p-port')!)
   if (s('ws-port') !== undefined) p2p.wsPort = intFrom('--ws-port', s('ws-port')!)
+  if (values['listen-best-effort']) p2p.listenBestEffort = true
   if (values.relay) p2p.relays = values.relay as string[]
   if (values['no-mdns']) p2p.mdns = false
   else if (values.mdns) p2p.mdns = true

@@ -33,8 +33,13 @@ export const EngineConfigSchema = z
         host: z.string().min(1).default('0.0.0.0'),
         /** TCP port; 0 picks a free one. */
         port: port.default(4001),
-        /** WebSocket port; null: port + 1, or a free one when port is 0. */
+        /** WebSocket listener's port (for browser peers); null: no WebSocket listener; 0: any free port. */
         wsPort: port.nullable().default(null),
+        /**
+         * A P2P listener that cannot bind stops start-up (the default); true: the node runs
+         * without it, health is `degraded` and says which.
+         */
+        listenBestEffort: z.boolean().default(false),
         /** Circuit relays to keep a reservation on, as full multiaddrs with /p2p/<id>. */
         relays: z.array(z.string().min(2).max(1024)).max(16).default([]),
         mdns: z.boolean().default(true),
@@ -161,6 +166,18 @@ export const EngineConfigSchema = z
 export type EngineConfig = z.output<typeof EngineConfigSchema>
 export type EngineConfigInput = z.input<typeof EngineConfigSchema>
 
+/** The command-line flag of each port key, so a message names what a person typed. */
+const PORT_FLAGS = { 'p2p.port': '--p2p-port', 'p2p.wsPort': '--ws-port', 'api.port': '--api-port' } as const
+export type PortKey = keyof typeof PORT_FLAGS
+
+/** The ports this config asks to listen on (0, "any free port", never clashes), with their keys and flags. */
+export function requestedPorts(config: EngineConfig): { key: PortKey; flag: string; host: string; port: number }[] {
+  const out: { key: PortKey; flag: string; host: string; port: number }[] = [{ key: 'p2p.port', flag: PORT_FLAGS['p2p.port'], host: config.p2p.host, port: config.p2p.port }]
+  if (config.p2p.wsPort !== null) out.push({ key: 'p2p.wsPort', flag: PORT_FLAGS['p2p.wsPort'], host: config.p2p.host, port: config.p2p.wsPort })
+  out.push({ key: 'api.port', flag: PORT_FLAGS['api.port'], host: config.api.host, port: config.api.port })
+  return out.filter((p) => p.port !== 0)
+}
+
 /**
  * Rules across keys, checked on the final merged config only (a single layer may leave the
  * network to another). Returns the first broken rule's key and why.
@@ -168,6 +185,14 @@ export type EngineConfigInput = z.input<typeof EngineConfigSchema>
 export function crossKeyProblem(config: EngineConfig): { path: string; message: string } | null {
   if (config.network === 'mainnet' && config.channels.minFundingConfirmations === 0) {
     return { path: 'channels.minFundingConfirmations', message: 'must be at least 1 on mainnet (a payee on mainnet waits for its funding to be mined; channels.zeroConfMaxSats bounds any 0-conf risk you choose)' }
+  }
+  const ports = requestedPorts(config)
+  for (let i = 0; i < ports.length; i++) {
+    for (let j = i + 1; j < ports.length; j++) {
+      const a = ports[i]!
+      const b = ports[j]!
+      if (a.port === b.port) return { path: b.key, message: `${b.flag} ${b.port} is also ${a.flag} (${b.key} and ${a.key} must differ)` }
+    }
   }
   return null
 }

@@ -1,6 +1,7 @@
 // Entry point of the headless daemon. The polyfill must be the first import.
 import '../polyfill.js'
-import { ConfigError, DAEMON_USAGE, loadConfig } from '../config/index.js'
+import { ConfigError, DAEMON_USAGE, busyPorts, describeBusyPort, loadConfig } from '../config/index.js'
+import { ListenError } from '../p2p/index.js'
 import { PassphraseSourceError, WalletConfigError, WalletLockedError, WrongPassphraseError, loadPassphrase } from '../wallet/index.js'
 import { Daemon } from './daemon.js'
 
@@ -17,7 +18,7 @@ const EXIT_CONFIG = 2
 
 function isStartupRefusal(err: unknown): boolean {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if (e instanceof WalletConfigError || e instanceof PassphraseSourceError || e instanceof WalletLockedError || e instanceof WrongPassphraseError) return true
+    if (e instanceof WalletConfigError || e instanceof PassphraseSourceError || e instanceof WalletLockedError || e instanceof WrongPassphraseError || e instanceof ListenError || e instanceof ConfigError) return true
   }
   return false
 }
@@ -38,6 +39,12 @@ async function main(): Promise<void> {
     process.exit(0)
   }
   const config = { ...loaded.config, logToConsole: true }
+  // Before anything is written to the data dir: a start that cannot listen leaves nothing behind.
+  const busy = await busyPorts(config)
+  if (busy.length > 0) {
+    process.stderr.write(`bsv-p2p daemon: ${busy.map(describeBusyPort).join('; ')}. Free it or choose another port.\n`)
+    process.exit(EXIT_CONFIG)
+  }
   let daemon: Daemon
   try {
     const walletPassphrase = loadPassphrase({ file: loaded.cli.extra.passphraseFile, env: process.env })

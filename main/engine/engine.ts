@@ -208,7 +208,8 @@ export class Engine implements Startable {
     const relay = running ? this.p2p.relayHealth() : { state: 'disabled' as const, relays: [] }
     const chain = running ? this.wallet.wallet.chainHealth() : undefined
     const channelProblems = running ? this.channels.problems() : []
-    const { status, reasons } = assessHealth({ running, relay, chain, channelProblems })
+    const listeners = running ? { bound: this.p2p.listening().length, missing: this.p2p.missingListeners() } : undefined
+    const { status, reasons } = assessHealth({ running, relay, chain, channelProblems, ...(listeners ? { listeners } : {}) })
     const memory = process.memoryUsage()
     return {
       status,

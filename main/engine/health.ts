@@ -6,6 +6,8 @@ export interface HealthInputs {
   chain?: Health['chain']
   /** Channel problems that can cost money if nobody looks (a failing settlement, a lying peer). */
   channelProblems?: readonly { channelId: string; message: string }[]
+  /** P2P listeners: how many direct addresses are bound, and which requested ones are not. */
+  listeners?: { bound: number; missing: readonly { flag: string; port: number; key: string }[] }
 }
 
 /**
@@ -16,6 +18,8 @@ export interface HealthInputs {
 export function assessHealth(inputs: HealthInputs): { status: HealthStatus; reasons: string[] } {
   if (!inputs.running) return { status: 'down', reasons: ['the engine is not running'] }
   const reasons: string[] = []
+  for (const m of inputs.listeners?.missing ?? []) reasons.push(`not listening on ${m.flag} ${m.port} (${m.key}): the port is in use or not allowed`)
+  if (inputs.listeners && inputs.listeners.bound === 0) reasons.push('not listening on any address: peers can reach this node only through the relay')
   switch (inputs.relay.state) {
     case 'connecting':
       reasons.push('connecting to the relay: peers behind NAT cannot reach this node yet')

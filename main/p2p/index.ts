@@ -1,4 +1,4 @@
-export { P2PNode, P2PNodeError, p2pInitFromConfig, listenAddresses, DEFAULT_CONNECT_TIMEOUT_MS, type P2PNodeInit, type P2PNodeComponents, type P2PChange } from './node.js'
+export { ListenError, P2PNode, P2PNodeError, p2pInitFromConfig, listenAddresses, missingListeners, type MissingListener, DEFAULT_CONNECT_TIMEOUT_MS, type P2PNodeInit, type P2PNodeComponents, type P2PChange } from './node.js'
 export { peerHandlers } from './handlers.js'
 export { PeerDirectory, PeerDirectoryError, MAX_MULTIADDRS_PER_PEER, type PeerDirectoryInit, type PeerUpdate } from './peer-directory.js'
 export { RelayKeeper, RELAY_KEEP_ALIVE_TAG, type RelayHealth, type RelayKeeperInit, type RelayKeeperComponents } from './relay-keeper.js'

@@ -7,7 +7,8 @@ import { Metrics } from '../telemetry/metrics.js'
 import { peerHandlers } from './handlers.js'
 import { IDENTITY_FILE, loadOrCreateIdentity } from './identity.js'
 import { createNode, type Libp2pNode } from './libp2p.js'
-import { listenAddresses, p2pInitFromConfig, type P2PChange, type P2PNode } from './node.js'
+import { assessHealth } from '../engine/health.js'
+import { ListenError, listenAddresses, missingListeners, p2pInitFromConfig, type P2PChange, type P2PNode } from './node.js'
 import { freePort, makeNode, TempDirs, waitFor, watchWarnings } from './test/helpers.js'
 
 const dirs = new TempDirs()
@@ -36,11 +37,11 @@ function errorCode(err: unknown): string | undefined {
 }
 
 describe('listen addresses and config', () => {
-  it('derives tcp, ws and one relay slot per configured relay', () => {
-    expect(listenAddresses({ host: '0.0.0.0', port: 4001, wsPort: null, relays: [] })).toEqual(['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws'])
+  it('derives tcp, ws only when asked, and one relay slot per configured relay', () => {
+    expect(listenAddresses({ host: '0.0.0.0', port: 4001, wsPort: null, relays: [] })).toEqual(['/ip4/0.0.0.0/tcp/4001'])
     const relay = '/ip4/10.0.0.1/tcp/4003/p2p/12D3KooWH43aujEsmJkETZPzQem7cYfSRQUS313FiRTpgkGziPys'
     const relays = [relay, relay.replace('10.0.0.1', '10.0.0.2'), '/ip4/10.0.0.3/tcp/1', 'nonsense']
-    expect(listenAddresses({ host: '::', port: 0, wsPort: null, relays })).toEqual(['/ip6/::/tcp/0', '/ip6/::/tcp/0/ws', '/p2p-circuit', '/p2p-circuit'])
+    expect(listenAddresses({ host: '::', port: 0, wsPort: 0, relays })).toEqual(['/ip6/::/tcp/0', '/ip6/::/tcp/0/ws', '/p2p-circuit', '/p2p-circuit'])
     expect(listenAddresses({ host: 'localhost', port: 5000, wsPort: 6000, relays: [] })).toEqual(['/ip4/127.0.0.1/tcp/5000', '/ip4/127.0.0.1/tcp/6000/ws'])
     expect(() => listenAddresses({ host: 'example.com', port: 1, wsPort: null, relays: [] })).toThrow(/IPv4 or IPv6/)
   })
@@ -156,5 +157,57 @@ describe('P2PNode', () => {
     await waitFor(() => connectedDialers() <= 5, 'dialers to see the limit', 10_000)
     expect(connectedDialers()).toBeGreaterThan(0)
     process.stderr.write(`maxConnections 5: ${results.filter((r) => r.status === 'fulfilled').length}/15 dials succeeded, ${target.connectionCount()} kept\n`)
+  })
+})
+
+describe('listeners that cannot bind', () => {
+  const holders: import('node:net').Server[] = []
+  afterEach(async () => {
+    await Promise.all(holders.splice(0).map((s) => new Promise((r) => s.close(r))))
+  })
+
+  /** A port another program holds, as it would. */
+  async function heldPort(): Promise<number> {
+    const { createServer } = await import('node:net')
+    const server = createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    holders.push(server)
+    return (server.address() as import('node:net').AddressInfo).port
+  }
+
+  it('names what did not bind, from what did', () => {
+    expect(missingListeners({ port: 4001, wsPort: null }, ['/ip4/127.0.0.1/tcp/4001'])).toEqual([])
+    expect(missingListeners({ port: 4001, wsPort: 4005 }, ['/ip4/127.0.0.1/tcp/4001'])).toEqual([{ key: 'p2p.wsPort', flag: '--ws-port', port: 4005 }])
+    expect(missingListeners({ port: 4001, wsPort: null }, ['/ip4/127.0.0.1/tcp/40011', '/ip4/127.0.0.1/tcp/4001/ws'])).toEqual([{ key: 'p2p.port', flag: '--p2p-port', port: 4001 }])
+    expect(missingListeners({ port: 0, wsPort: 0 }, ['/ip4/127.0.0.1/tcp/51000', '/ip4/127.0.0.1/tcp/51001/ws'])).toEqual([])
+    expect(missingListeners({ port: 0, wsPort: null }, [])).toEqual([{ key: 'p2p.port', flag: '--p2p-port', port: 0 }])
+  })
+
+  it('a P2P port another program holds stops start, naming the option, and leaves nothing running', async () => {
+    const port = await heldPort()
+    const node = makeNode(dirs.make(), { port })
+    const err = await node.start().then(
+      () => null,
+      (e: unknown) => e,
+    )
+    expect(err).toBeInstanceOf(ListenError)
+    expect((err as Error).message).toBe(`could not listen on --p2p-port ${port} (p2p.port): the port is in use or not allowed; free it, pick another, or start with --listen-best-effort`)
+    expect(node.isRunning).toBe(false)
+  })
+
+  it('with best effort the node runs without it, and health says so (never ok with no listen address)', async () => {
+    const port = await heldPort()
+    const node = started(makeNode(dirs.make(), { port, listenBestEffort: true }))
+    await node.start()
+    expect(node.missingListeners()).toEqual([{ key: 'p2p.port', flag: '--p2p-port', port }])
+    expect(node.listening()).toEqual([])
+    const health = assessHealth({ running: true, relay: { state: 'disabled', relays: [] }, listeners: { bound: node.listening().length, missing: node.missingListeners() } })
+    expect(health.status).toBe('degraded')
+    expect(health.reasons).toEqual([`not listening on --p2p-port ${port} (p2p.port): the port is in use or not allowed`, 'not listening on any address: peers can reach this node only through the relay'])
+    // The WebSocket listener binds when asked, on its own port.
+    const ws = started(makeNode(dirs.make(), { port: 0, wsPort: 0 }))
+    await ws.start()
+    expect(ws.missingListeners()).toEqual([])
+    expect(ws.listening().some((a) => a.includes('/ws'))).toBe(true)
   })
 })

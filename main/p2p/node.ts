@@ -43,6 +43,8 @@ export interface P2PNodeInit {
   pubsub?: boolean
   /** How long `connect` waits for a dial (ms). Default 10 s. */
   connectTimeoutMs?: number
+  /** Run without a listener that cannot bind (health says so) instead of failing start (default false). */
+  listenBestEffort?: boolean
 }
 
 export type P2PChange = 'peers' | 'relay' | 'addresses'
@@ -53,6 +55,7 @@ export function p2pInitFromConfig(config: EngineConfig): P2PNodeInit {
     host: config.p2p.host,
     port: config.p2p.port,
     wsPort: config.p2p.wsPort,
+    listenBestEffort: config.p2p.listenBestEffort,
     relays: [...config.p2p.relays],
     announce: [...config.p2p.announce],
     mdns: config.p2p.mdns,
@@ -69,6 +72,10 @@ interface Running {
   libp2p: Libp2pNode
   keeper: RelayKeeper
   disposables: Disposables
+  /** Requested listeners that did not bind (only with listenBestEffort). */
+  missing: MissingListener[]
+  /** Addresses our listeners bound (relay circuits excluded). */
+  bound: Set<string>
 }
 
 /**
@@ -155,11 +162,20 @@ export class P2PNode implements Startable {
       { libp2p, reservationStore: reservationStoreOf(relayTransport), logger: this.components.logger, metrics: this.components.metrics },
       { ...init.relayKeeper, relays: init.relays, onChange: () => this.emit('relay') },
     )
+    // What actually bound: libp2p skips a listener it cannot bind (NO_FATAL, so a relay or
+    // an odd address never fails start), and says so only here.
+    const bound = new Set<string>()
+    listenerOf<Libp2pEvents>(disposables, libp2p)('transport:listening', (evt) => {
+      for (const ma of evt.detail.getAddrs()) bound.add(ma.toString())
+    })
     try {
       this.wire(libp2p, disposables)
       await libp2p.start()
+      const missing = missingListeners(init, [...bound])
+      if (missing.length > 0 && !init.listenBestEffort) throw new ListenError(missing)
+      if (missing.length > 0) this.log.warn('p2p listeners could not bind; running without them', { missing })
       this.lastPeerId = libp2p.peerId.toString()
-      this.running = { libp2p, keeper, disposables }
+      this.running = { libp2p, keeper, disposables, missing, bound }
       await this.directory.start()
       await keeper.start()
     } catch (err) {
@@ -188,6 +204,16 @@ export class P2PNode implements Startable {
     this.directory.markAllDisconnected()
     this.log.info('p2p node stopped', { peerId: this.lastPeerId })
     if (errors.length > 0) throw new AggregateError(errors, 'the p2p node did not stop cleanly')
+  }
+
+  /** Requested listeners that could not bind (the node runs without them only with listenBestEffort). */
+  missingListeners(): MissingListener[] {
+    return this.running?.missing ?? []
+  }
+
+  /** Direct addresses our listeners bound (relay circuits excluded). */
+  listening(): string[] {
+    return this.running ? [...this.running.bound].filter((a) => !a.includes('/p2p-circuit')) : []
   }
 
   /** Addresses others can dial, relay circuit addresses included. */
@@ -333,13 +359,40 @@ function ipComponent(host: string): string {
 
 export function listenAddresses(init: Pick<P2PNodeInit, 'host' | 'port' | 'wsPort' | 'relays'>): string[] {
   const ip = ipComponent(init.host)
-  const wsPort = init.wsPort ?? (init.port === 0 ? 0 : init.port + 1)
-  const listen = [`${ip}/tcp/${init.port}`, `${ip}/tcp/${wsPort}/ws`]
+  const listen = [`${ip}/tcp/${init.port}`]
+  // WebSockets only when asked: a default port beside the TCP one collided with the API's.
+  if (init.wsPort !== null) listen.push(`${ip}/tcp/${init.wsPort}/ws`)
   // One relay-search slot per configured relay: the keeper fills each with a reservation on
   // its relay. No relays, no slot: an empty slot makes libp2p dial every peer it discovers
   // in search of a relay, which a node without relays must not do.
   for (const relay of init.relays) if (isUsableRelayAddress(relay)) listen.push('/p2p-circuit')
   return listen
+}
+
+/** A P2P listener that was asked for and did not bind, named as the config and the command line name it. */
+export interface MissingListener {
+  key: 'p2p.port' | 'p2p.wsPort'
+  flag: '--p2p-port' | '--ws-port'
+  port: number
+}
+
+/** The requested TCP and WebSocket listeners that are not among the addresses bound (pure). */
+export function missingListeners(init: Pick<P2PNodeInit, 'port' | 'wsPort'>, bound: readonly string[]): MissingListener[] {
+  const tcp = bound.filter((a) => /\/tcp\/\d+/.test(a) && !a.includes('/ws') && !a.includes('/p2p-circuit'))
+  const ws = bound.filter((a) => a.includes('/ws'))
+  const has = (addrs: string[], port: number): boolean => addrs.some((a) => port === 0 || a.includes(`/tcp/${port}/`) || a.endsWith(`/tcp/${port}`))
+  const missing: MissingListener[] = []
+  if (!has(tcp, init.port)) missing.push({ key: 'p2p.port', flag: '--p2p-port', port: init.port })
+  if (init.wsPort !== null && !has(ws, init.wsPort)) missing.push({ key: 'p2p.wsPort', flag: '--ws-port', port: init.wsPort })
+  return missing
+}
+
+/** Start-up stopped because a P2P listener could not bind: a person must free the port or pick another. */
+export class ListenError extends Error {
+  override readonly name = 'ListenError'
+  constructor(readonly missing: MissingListener[]) {
+    super(`could not listen on ${missing.map((m) => `${m.flag} ${m.port} (${m.key})`).join(' and ')}: the port is in use or not allowed; free it, pick another, or start with --listen-best-effort`)
+  }
 }
 
 function dialError(err: unknown, address: string, timeoutMs: number): ContractError {

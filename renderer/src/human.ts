@@ -8,11 +8,20 @@ export const RELAY_TEXT: Record<RelayState, { label: string; meaning: string }> 
   disabled: { label: 'No relay configured', meaning: 'Only peers that can dial you directly will reach you.' },
 }
 
-export const HEALTH_TEXT: Record<HealthStatus | 'unknown', { label: string; headline: string }> = {
+export const HEALTH_TEXT: Record<HealthStatus | 'unknown' | 'disconnected' | 'reconnecting', { label: string; headline: string }> = {
   ok: { label: 'Healthy', headline: 'Everything is working' },
   degraded: { label: 'Degraded', headline: 'Working with reduced reach' },
   down: { label: 'Offline', headline: 'The node is not running' },
   unknown: { label: 'Connecting…', headline: 'Connecting to your wallet…' },
+  reconnecting: { label: 'Reconnecting…', headline: 'Lost the connection to your wallet' },
+  disconnected: { label: 'Disconnected', headline: 'Not connected to your wallet' },
+}
+
+/** "14:02:07" for today, a date too for older data. */
+export function clockTime(ms: number, now = Date.now()): string {
+  const d = new Date(ms)
+  const time = d.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit' })
+  return new Date(now).toDateString() === d.toDateString() ? time : `${d.toLocaleDateString('en-GB', { day: 'numeric', month: 'short' })} ${time}`
 }
 
 const CODE_TEXT: Partial<Record<ErrorCode, string>> = {

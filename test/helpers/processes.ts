@@ -134,8 +134,9 @@ export interface DevnetProc extends Proc {
 }
 
 /** A devnet chain as its own process, as `npm run devnet` runs it. */
-export async function startDevnet(opts: { dataDir?: string; port?: number } = {}): Promise<DevnetProc> {
-  const args = ['--host', '127.0.0.1', '--port', String(opts.port ?? 0)]
+export async function startDevnet(opts: { dataDir?: string; port?: number; blockIntervalMs?: number } = {}): Promise<DevnetProc> {
+  // Tests mine on request: heights (and so channel expiries) move only when a test says so.
+  const args = ['--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--block-interval-ms', String(opts.blockIntervalMs ?? 0)]
   if (opts.dataDir) args.push('--data-dir', opts.dataDir)
   const proc = runEntry(HOST_ENTRIES.devnet, args)
   const url = await firstLine(proc, 30_000, false)

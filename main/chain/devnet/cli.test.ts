@@ -6,7 +6,7 @@ describe('npm run devnet', () => {
   afterAll(() => dir.remove())
 
   it('prints its URL first, serves the APIs, persists to the data dir and exits 0 on SIGTERM', async () => {
-    const proc = runEntry('main/chain/devnet/cli.ts', ['--port', '0', '--data-dir', dir.path, '--log-level', 'warn'])
+    const proc = runEntry('main/chain/devnet/cli.ts', ['--port', '0', '--data-dir', dir.path, '--block-interval-ms', '0', '--log-level', 'warn'])
     try {
       const url = await firstLine(proc, 30_000, false)
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
@@ -16,7 +16,7 @@ describe('npm run devnet', () => {
     } finally {
       await proc.kill('SIGKILL')
     }
-    const again = runEntry('main/chain/devnet/cli.ts', ['--port', '0', '--data-dir', dir.path, '--log-level', 'warn'])
+    const again = runEntry('main/chain/devnet/cli.ts', ['--port', '0', '--data-dir', dir.path, '--block-interval-ms', '0', '--log-level', 'warn'])
     try {
       const url = await firstLine(again, 30_000, false)
       const info = (await (await fetch(`${url}/v1/bsv/devnet/chain/info`)).json()) as { blocks: number }

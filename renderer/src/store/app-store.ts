@@ -22,6 +22,8 @@ export interface SyncState {
   unauthorized: boolean
   /** Domain name -> a human message for its last failed snapshot load. */
   loadErrors: Record<string, string>
+  /** When the shown data was last known to be current (a snapshot load or an event); null before the first. */
+  lastSyncedAt: number | null
 }
 
 export type AppState = DomainState & SyncState
@@ -29,7 +31,7 @@ export type AppStore = StoreApi<AppState>
 
 export function createAppStore(): AppStore {
   const initial = Object.assign({}, ...DOMAINS.map((d) => d.initial)) as DomainState
-  return createStore<AppState>()(() => ({ ...initial, connection: 'connecting', ready: false, unauthorized: false, loadErrors: {} }))
+  return createStore<AppState>()(() => ({ ...initial, connection: 'connecting', ready: false, unauthorized: false, loadErrors: {}, lastSyncedAt: null }))
 }
 
 /**
@@ -49,7 +51,7 @@ export function startSync(store: AppStore, connection: Connection): () => void {
       offs.push(
         connection.events.on(event as EventName, (payload) => {
           versions.set(domain.name, (versions.get(domain.name) ?? 0) + 1)
-          store.setState((s) => (apply as (p: unknown, s: AppState) => Partial<AppState>)(payload, s))
+          store.setState((s) => ({ ...(apply as (p: unknown, s: AppState) => Partial<AppState>)(payload, s), ...synced(s) }))
         }),
       )
     }
@@ -74,7 +76,7 @@ export function startSync(store: AppStore, connection: Connection): () => void {
         }
       }),
     )
-    if (!stopped && mine === generation) store.setState({ ready: true })
+    if (!stopped && mine === generation) store.setState({ ready: true, lastSyncedAt: Date.now() })
   }
 
   // A node restarted in place (settings applied) keeps this connection, but every snapshot is stale.
@@ -91,6 +93,23 @@ export function startSync(store: AppStore, connection: Connection): () => void {
     stopped = true
     for (const off of offs.splice(0)) off()
   }
+}
+
+/** An event proves the data current; the time moves at most once a second (it is shown to the second). */
+function synced(s: AppState): Partial<AppState> {
+  const now = Date.now()
+  return s.connection === 'open' && (s.lastSyncedAt === null || now - s.lastSyncedAt >= 1000) ? { lastSyncedAt: now } : {}
+}
+
+/**
+ * Whether what the screens show is live: the link to the wallet service is open and the
+ * node runs. When not, values are last known ones and actions wait.
+ */
+export function liveness(s: Pick<AppState, 'connection' | 'health' | 'ready'>): 'live' | 'connecting' | 'reconnecting' | 'disconnected' | 'down' {
+  if (s.connection === 'open') return s.health?.status === 'down' ? 'down' : 'live'
+  if (s.connection === 'reconnecting') return 'reconnecting'
+  if (s.connection === 'closed') return 'disconnected'
+  return 'connecting'
 }
 
 function without(record: Record<string, string>, key: string): Record<string, string> {

@@ -1,5 +1,7 @@
 import { type ReactElement, useEffect, useState } from 'react'
 import type { ThemeChoice } from '../theme.js'
+import { clockTime } from '../human.js'
+import { liveness } from '../store/app-store.js'
 import { useAppState } from './app-context.js'
 import { Channels } from './Channels.js'
 import { HealthBadge } from './HealthBadge.js'
@@ -34,12 +36,18 @@ function useRoute(): RouteId {
   return route
 }
 
+/** Says when the screens show last-known data, since when, and that actions wait. */
 function ConnectionBanner(): ReactElement | null {
-  const state = useAppState((s) => s.connection)
-  if (state !== 'reconnecting') return null
+  const live = useAppState(liveness)
+  const lastSyncedAt = useAppState((s) => s.lastSyncedAt)
+  if (live === 'live' || live === 'connecting') return null
+  const since = lastSyncedAt === null ? '' : ` Showing what was known at ${clockTime(lastSyncedAt)}; it may be out of date.`
+  const what =
+    live === 'down' ? 'The node is not running.' : live === 'reconnecting' ? 'Lost the connection to the wallet service. Reconnecting…' : 'Not connected to the wallet service.'
   return (
-    <div className="banner" role="status" data-testid="connection-banner">
-      Lost the connection to the wallet service. Reconnecting…
+    <div className="banner banner-stale" role="status" data-testid="connection-banner" data-live={live}>
+      {what}
+      {since} Actions wait until it is back.
     </div>
   )
 }
@@ -47,6 +55,7 @@ function ConnectionBanner(): ReactElement | null {
 export function App({ theme, dark, onTheme }: { theme: ThemeChoice; dark: boolean; onTheme: (choice: ThemeChoice) => void }): ReactElement {
   const route = useRoute()
   const ready = useAppState((s) => s.ready)
+  const live = useAppState(liveness)
   const current = ROUTES.find((r) => r.id === route)!
   useEffect(() => {
     document.title = `${current.label} · BSV P2P Wallet`
@@ -82,12 +91,15 @@ export function App({ theme, dark, onTheme }: { theme: ThemeChoice; dark: boolea
           <HealthBadge />
         </header>
         <ConnectionBanner />
-        <main id="main" tabIndex={-1} data-testid={`view-${route}`}>
-          {route === 'overview' && <Overview />}
-          {route === 'peers' && <Peers />}
-          {route === 'wallet' && <Wallet />}
-          {route === 'channels' && <Channels />}
-          {route === 'settings' && <Settings theme={theme} onTheme={onTheme} />}
+        <main id="main" tabIndex={-1} data-testid={`view-${route}`} data-live={live}>
+          {/* One gate for every control: nothing is sent while the screens show stale data. */}
+          <fieldset className="live-gate" disabled={live !== 'live'}>
+            {route === 'overview' && <Overview />}
+            {route === 'peers' && <Peers />}
+            {route === 'wallet' && <Wallet />}
+            {route === 'channels' && <Channels />}
+            {route === 'settings' && <Settings theme={theme} onTheme={onTheme} />}
+          </fieldset>
         </main>
       </div>
     </div>

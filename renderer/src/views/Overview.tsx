@@ -1,6 +1,7 @@
 import type { ReactElement, ReactNode } from 'react'
 import type { Health } from '../../../shared/contract/index.js'
-import { HEALTH_TEXT, RELAY_TEXT, duration, formatSats } from '../human.js'
+import { HEALTH_TEXT, RELAY_TEXT, clockTime, duration, formatSats } from '../human.js'
+import { liveness } from '../store/app-store.js'
 import { walletTotal } from '../store/wallet-slice.js'
 import { useAppState } from './app-context.js'
 import { CopyButton } from './CopyButton.js'
@@ -37,17 +38,25 @@ export function Overview(): ReactElement {
   const health = useAppState((s) => s.health)
   const loadError = useAppState((s) => s.loadErrors.health)
   const wallet = useAppState((s) => s.wallet)
+  const live = useAppState(liveness)
+  const lastSyncedAt = useAppState((s) => s.lastSyncedAt)
   if (!health) {
     return <p className="empty">{loadError ?? 'Loading the node’s health…'}</p>
   }
-  const words = HEALTH_TEXT[health.status]
+  const status = live === 'live' ? health.status : live === 'connecting' ? 'unknown' : live
+  const words = HEALTH_TEXT[status]
   const relay = RELAY_TEXT[health.relay.state]
   return (
     <div className="stack">
-      <section className={`hero hero-${health.status}`} aria-labelledby="hero-title" data-testid="overview-status" data-status={health.status}>
+      <section className={`hero hero-${live === 'live' ? health.status : 'down'}`} aria-labelledby="hero-title" data-testid="overview-status" data-status={status}>
         <div>
           <h2 id="hero-title">{words.headline}</h2>
-          {health.reasons.length === 1 ? (
+          {live !== 'live' ? (
+            <p className="muted">
+              {live === 'down' ? 'The wallet service answers, but its node is stopped.' : 'The wallet service cannot be reached.'}
+              {lastSyncedAt !== null ? ` The figures below are from ${clockTime(lastSyncedAt)} and may be out of date.` : ''}
+            </p>
+          ) : health.reasons.length === 1 ? (
             <p className="muted">{sentence(health.reasons[0]!)}</p>
           ) : health.reasons.length > 1 ? (
             <ul className="reasons">
