@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs'
+import { type AddressInfo, type Server, createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { ContractError, PeerSchema } from '../../shared/contract/index.js'
@@ -161,18 +162,17 @@ describe('P2PNode', () => {
 })
 
 describe('listeners that cannot bind', () => {
-  const holders: import('node:net').Server[] = []
+  const holders: Server[] = []
   afterEach(async () => {
     await Promise.all(holders.splice(0).map((s) => new Promise((r) => s.close(r))))
   })
 
   /** A port another program holds, as it would. */
   async function heldPort(): Promise<number> {
-    const { createServer } = await import('node:net')
     const server = createServer()
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     holders.push(server)
-    return (server.address() as import('node:net').AddressInfo).port
+    return (server.address() as AddressInfo).port
   }
 
   it('names what did not bind, from what did', () => {
