@@ -146,6 +146,31 @@ export async function runMessagingBench(opts: MessagingBenchOptions = {}): Promi
     const conn = await a.libp2p.dial(multiaddr(circuit))
     if (conn.limits === undefined) throw new Error('expected a limited (relayed) connection')
     results.push(...(await measure('relayed', a, relayed.peerId, { ...sizes, pipelined: Math.round(sizes.pipelined / 2) }, 'audit: > 100 msgs/s')))
+
+    // A sender faster than the receiver allows: it paces itself to the refusals, so what
+    // gets through should be the receiver's budget (ratio close to 1), with no caller retrying.
+    const budget = { rate: 2_000, burst: 2_000 }
+    const limited = await spawnPeer(['--role', 'receiver', '--rate', String(budget.rate), '--burst', String(budget.burst)])
+    procs.push(limited.proc)
+    await a.libp2p.dial(multiaddr(limited.addrs[0]!))
+    const n = opts.quick ? 8_000 : 20_000
+    const t0 = performance.now()
+    const outcomes = await Promise.all(Array.from({ length: n }, () => a.service.sendMessage(limited.peerId, TEXT).then(() => true, () => false)))
+    const seconds = (performance.now() - t0) / 1000
+    const delivered = outcomes.filter(Boolean).length
+    // Past the burst, the budget's rate is the most that can get through.
+    const rate = (delivered - budget.burst) / seconds
+    results.push({
+      name: `messages over the receiver's budget (${budget.rate.toLocaleString('en-US')}/s, burst ${budget.burst.toLocaleString('en-US')}), all sent at once`,
+      unit: 'msgs/s',
+      value: Math.round(rate),
+      samples: n,
+      baseline: budget.rate,
+      baselineName: 'the receiver’s budget',
+      ratio: round(rate / budget.rate, 3),
+      target: 'ratio close to 1; every message delivered, in order, no caller retry',
+      note: `${delivered} of ${n} delivered in ${round(seconds, 2)} s`,
+    })
   } finally {
     await a.stop()
     await Promise.all(procs.map((p) => p.kill()))

@@ -209,7 +209,8 @@ export class Engine implements Startable {
     const chain = running ? this.wallet.wallet.chainHealth() : undefined
     const channelProblems = running ? this.channels.problems() : []
     const listeners = running ? { bound: this.p2p.listening().length, missing: this.p2p.missingListeners() } : undefined
-    const { status, reasons } = assessHealth({ running, relay, chain, channelProblems, ...(listeners ? { listeners } : {}) })
+    const messagingProblems = running ? this.messaging.problems() : []
+    const { status, reasons } = assessHealth({ running, relay, chain, channelProblems, messagingProblems, ...(listeners ? { listeners } : {}) })
     const memory = process.memoryUsage()
     return {
       status,

@@ -6,6 +6,8 @@ export interface HealthInputs {
   chain?: Health['chain']
   /** Channel problems that can cost money if nobody looks (a failing settlement, a lying peer). */
   channelProblems?: readonly { channelId: string; message: string }[]
+  /** Direct messages backing up (a peer's queue that stays full). */
+  messagingProblems?: readonly string[]
   /** P2P listeners: how many direct addresses are bound, and which requested ones are not. */
   listeners?: { bound: number; missing: readonly { flag: string; port: number; key: string }[] }
 }
@@ -34,5 +36,6 @@ export function assessHealth(inputs: HealthInputs): { status: HealthStatus; reas
     reasons.push('the chain service is unreachable: balances may be out of date; retrying')
   }
   for (const p of inputs.channelProblems ?? []) reasons.push(`channel ${p.channelId.slice(0, 8)}…: ${p.message}`)
+  reasons.push(...(inputs.messagingProblems ?? []))
   return { status: reasons.length === 0 ? 'ok' : 'degraded', reasons }
 }

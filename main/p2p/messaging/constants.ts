@@ -10,7 +10,7 @@ export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024
 /** Messages written but not yet acknowledged, per peer. */
 export const DEFAULT_WINDOW = 256
 
-/** Messages a caller may have waiting for window space, per peer, before sends are refused. */
+/** Messages that may wait for a peer (for window space or for its pace) before sends are refused. */
 export const DEFAULT_MAX_QUEUED_PER_PEER = 16_384
 
 /** How long sendMessage keeps retrying before it fails. */
@@ -21,8 +21,8 @@ export const DEFAULT_RATE_PER_SEC = 200
 export const DEFAULT_BURST = 400
 
 /**
- * Refusals (nacks) answered per peer per second; beyond it excess frames are dropped
- * silently, so a flooder cannot make us spend as much writing as it spends sending.
+ * Invalid frames answered per peer per second; beyond it the stream is reset instead (its
+ * sender learns at once), so a flooder cannot make us spend as much writing as it spends sending.
  */
 export const DEFAULT_NACK_RATE_PER_SEC = 50
 

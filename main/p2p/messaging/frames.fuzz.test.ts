@@ -96,10 +96,12 @@ describe('frame fuzzing: the decoder and the receiver directly', () => {
   let commit: GroupCommit
   let receiver: MessageReceiver
   let metrics: Metrics
-  const answers: { kind: 'ack' | 'nack'; id: string; code?: string }[] = []
+  const answers: { kind: 'ack' | 'nack' | 'reset'; id: string; code?: string }[] = []
   const responder: Responder = {
     ack: (id) => answers.push({ kind: 'ack', id }),
     nack: (id, code) => answers.push({ kind: 'nack', id, code }),
+    refuseRest: (id) => answers.push({ kind: 'nack', id, code: 'rate_limited' }),
+    reset: (reason) => answers.push({ kind: 'reset', id: '', code: reason }),
   }
 
   beforeAll(async () => {
@@ -138,7 +140,9 @@ describe('frame fuzzing: the decoder and the receiver directly', () => {
     commit.flush()
     expect((store.db.prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n).toBe(0)
     expect(await metricValue(metrics, 'messaging_frames_rejected_total')).toBe(n)
-    expect(answers.every((a) => a.kind === 'nack')).toBe(true)
+    // Every refusal is answered, or (when it cannot be: no id, or the answers' budget spent) its stream ends: none is silent.
+    expect(answers.every((a) => a.kind === 'nack' || a.kind === 'reset')).toBe(true)
+    expect(answers).toHaveLength(n)
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
   })
 
@@ -235,20 +239,36 @@ describe('frame fuzzing against a live node over real streams', () => {
 
   it('5,000 bad frames, an oversized prefix and a truncated frame change nothing; the node keeps serving', async () => {
     const r = prng(42)
-    const raw = await openRaw(a.libp2p, b.libp2p)
     const bad = 5_000
-    const batch: Uint8Array[] = []
-    for (let i = 0; i < bad; i++) batch.push(lengthPrefixed(badPayload(r)))
-    for (let i = 0; i < batch.length; i += 100) {
-      if (!raw.write(Uint8Array.from(batch.slice(i, i + 100).flatMap((f) => [...f])))) await raw.stream.onDrain()
+    const frames: Uint8Array[] = []
+    for (let i = 0; i < bad; i++) frames.push(lengthPrefixed(badPayload(r)))
+    // A refusal the node cannot answer (no id, or its answers' budget spent) ends that
+    // stream, so a sender is never left waiting: the garbage goes over as many streams as that takes.
+    let raw = await openRaw(a.libp2p, b.libp2p)
+    let streams = 1
+    for (let i = 0; i < frames.length; i += 100) {
+      if (raw.stream.status !== 'open') {
+        raw = await openRaw(a.libp2p, b.libp2p)
+        streams++
+      }
+      try {
+        if (!raw.write(Uint8Array.from(frames.slice(i, i + 100).flatMap((f) => [...f])))) await raw.stream.onDrain()
+      } catch {
+        // Reset while we wrote: the next batch goes on a new stream.
+      }
+      await new Promise((res) => setTimeout(res, 2))
     }
-    // A valid message at the end proves the stream stayed usable, and marks when all were read.
+    expect(streams).toBeLessThanOrEqual(bad / 100 + 1)
+    expect(count()).toBe(0)
+    expect(await metricValue(b.metrics, 'messaging_frames_rejected_total')).toBeGreaterThan(0)
+    expect(await metricValue(b.metrics, 'messaging_frames_rejected_total')).toBeLessThanOrEqual(bad)
+    // A fresh stream with a valid message is served.
+    raw = await openRaw(a.libp2p, b.libp2p)
     raw.write(rawFrame({ t: 'msg', id: 'after-garbage-1', text: 'still here', sentAt: 1 }))
     const until = Date.now() + 20_000
     while (!raw.answers.some((f) => f.t === 'ack') && Date.now() < until) await new Promise((res) => setTimeout(res, 20))
     expect(raw.answers.some((f) => f.t === 'ack' && f.ids.includes('after-garbage-1'))).toBe(true)
     expect(count()).toBe(1)
-    expect(await metricValue(b.metrics, 'messaging_frames_rejected_total')).toBe(bad)
     await raw.close()
 
     // A length prefix past the limit resets that stream, and only that stream.

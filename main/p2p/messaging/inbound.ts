@@ -13,6 +13,14 @@ import type { TokenBucket } from './token-bucket.js'
 export interface Responder {
   ack(id: string): void
   nack(id: string, code: NackCode, retryAfterMs?: number): void
+  /**
+   * This frame is refused for the peer's rate, and so is everything after it on this
+   * stream: answer it, take no later frame, close. The sender, told both, sends the rest
+   * again in order once the peer's budget allows, so nothing waits for a timer.
+   */
+  refuseRest(id: string, retryAfterMs: number): void
+  /** A refusal that cannot be answered (no id, or the answers' budget is spent): end the stream, so its sender knows at once. */
+  reset(reason: string): void
 }
 
 export interface PeerBudget {
@@ -57,23 +65,24 @@ export class MessageReceiver {
     const { metrics } = this.deps
     const budget = this.budget(peerId)
     if (!budget.frames.tryTake()) {
-      // Parse only when we will answer: a flooder must not buy parsing work beyond the nack budget.
-      if (budget.nacks.tryTake()) {
-        const parsed = parseRequestFrame(bytes)
-        const id = parsed.ok ? parsed.frame.id : parsed.id
-        if (id !== undefined) {
-          metrics.rateLimited.inc({ answered: 'yes' })
-          responder.nack(id, 'rate_limited', budget.frames.retryAfterMs())
-          return
-        }
+      // One refusal per stream (the stream then closes): a flooder buys one parse and one
+      // answer per stream it opens, never one per frame it writes.
+      const parsed = parseRequestFrame(bytes)
+      const id = parsed.ok ? parsed.frame.id : parsed.id
+      if (id === undefined) {
+        metrics.rateLimited.inc({ answered: 'no' })
+        responder.reset('rate limited')
+        return
       }
-      metrics.rateLimited.inc({ answered: 'no' })
+      metrics.rateLimited.inc({ answered: 'yes' })
+      responder.refuseRest(id, budget.frames.retryAfterMs())
       return
     }
     const parsed = parseRequestFrame(bytes)
     if (!parsed.ok) {
       metrics.rejected.inc({ reason: parsed.reason })
       if (parsed.id !== undefined && budget.nacks.tryTake()) responder.nack(parsed.id, parsed.reason)
+      else responder.reset(parsed.reason)
       return
     }
     const { id, text, sentAt } = parsed.frame
@@ -106,6 +115,9 @@ export class MessageReceiver {
   }
 }
 
+/** How long a stream refused for rate may stay open for its sender to close it. */
+const REFUSED_LINGER_MS = 2_000
+
 /**
  * One inbound stream: frames in, answers out. Answers produced in one turn (a whole
  * group commit) leave as one write; when the peer does not read them, we stop reading it.
@@ -118,6 +130,8 @@ export class InboundSession implements Responder {
   private flushQueued = false
   private closed = false
   private truncationCounted = false
+  /** A frame was refused for rate: later frames on this stream are not taken. */
+  private refusing = false
 
   constructor(
     private readonly stream: Stream,
@@ -149,7 +163,19 @@ export class InboundSession implements Responder {
       this.abort(err instanceof Error ? err : new Error(String(err)))
       return
     }
-    for (const frame of frames) this.receiver.handleFrame(this.peerId, frame, this)
+    if (this.refusing) {
+      // The sender was told to stop and will send these again; they are not taken.
+      if (frames.length > 0) this.metrics.rateLimited.inc({ answered: 'no' }, frames.length)
+      return
+    }
+    for (const frame of frames) {
+      this.receiver.handleFrame(this.peerId, frame, this)
+      if (this.refusing || this.closed) {
+        const left = frames.length - frames.indexOf(frame) - 1
+        if (left > 0) this.metrics.rateLimited.inc({ answered: 'no' }, left)
+        return
+      }
+    }
   }
 
   private readonly onRemoteCloseWrite = (): void => {
@@ -181,6 +207,26 @@ export class InboundSession implements Responder {
     if (this.closed) return
     this.nackFrames.push(encodeFrame(retryAfterMs === undefined ? { t: 'nack', id, code } : { t: 'nack', id, code, retryAfterMs }))
     this.queueFlush()
+  }
+
+  refuseRest(id: string, retryAfterMs: number): void {
+    if (this.closed || this.refusing) return
+    this.refusing = true
+    this.nack(id, 'rate_limited', retryAfterMs)
+    // Frames taken before this one answer first (their commit now), then the refusal; then our side closes.
+    this.commit.flush()
+    this.flush()
+    this.stream.close().catch(() => {})
+    // An honest sender closes its side at once; one that keeps writing is cut off.
+    setTimeout(() => this.abort(new Error('the peer kept writing after a refusal')), REFUSED_LINGER_MS).unref?.()
+  }
+
+  reset(reason: string): void {
+    if (this.closed) return
+    this.logger.debug('inbound stream reset: an unanswerable refusal', { peerId: this.peerId, reason })
+    this.commit.flush()
+    this.flush()
+    this.abort(new Error(`refused: ${reason}`))
   }
 
   private queueFlush(): void {

@@ -11,6 +11,10 @@ export interface PendingSend {
   readonly id: string
   /** The encoded, length-prefixed msg frame. */
   readonly frame: Uint8Array
+  /** Send order: whatever is sent again goes back in this order, so the peer stores messages as they were sent. */
+  readonly order: number
+  /** performance.now() when it was queued (its waiting time is measured from here). */
+  readonly queuedAt: number
   settled: boolean
 }
 
@@ -51,6 +55,7 @@ export class OutboundSession {
   private idleTimer: NodeJS.Timeout | null = null
   private failures = 0
   private throttledUntil = 0
+  private pauseTimer: NodeJS.Timeout | null = null
   private closed = false
   private readonly abortController = new AbortController()
   /** Why the last dial failed; cleared once a stream opens. */
@@ -70,8 +75,16 @@ export class OutboundSession {
   send(pending: PendingSend): void {
     if (this.closed) throw new SessionClosedError('session closed')
     this.clearIdle()
-    this.queue.push(pending)
+    this.insert(pending)
     this.pump()
+  }
+
+  /** The oldest message still waiting, for how long (ms); 0 when none waits. */
+  oldestWaitMs(now = performance.now()): number {
+    let oldest = Number.POSITIVE_INFINITY
+    for (const p of this.inflight.values()) if (!p.settled) oldest = Math.min(oldest, p.queuedAt)
+    for (const p of this.queue) if (!p.settled) oldest = Math.min(oldest, p.queuedAt)
+    return oldest === Number.POSITIVE_INFINITY ? 0 : Math.max(0, now - oldest)
   }
 
   /** How long the peer asked us to hold off (ms); 0 when not throttled. */
@@ -80,14 +93,35 @@ export class OutboundSession {
   }
 
   /**
-   * The peer refused a message for rate: hold off for `ms`, and hand back every message
-   * not yet written so the caller can refuse it at once instead of queueing it.
+   * The peer refused a message for rate: it goes back in the queue in its place, and
+   * nothing is written for `ms` (the peer's retryAfterMs); then delivery resumes in order,
+   * at the pace the peer takes it.
    */
-  throttle(ms: number): PendingSend[] {
+  throttle(pending: PendingSend, ms: number): void {
+    if (this.closed || pending.settled) return
+    this.inflight.delete(pending.id)
+    this.insert(pending)
     this.throttledUntil = Math.max(this.throttledUntil, performance.now() + ms)
-    const unsent = this.queue.filter((p) => !p.settled)
-    this.queue.length = 0
-    return unsent
+    this.pump()
+  }
+
+  /** Sends `pending` again later, in its place (the peer could not store it just now). */
+  resend(pending: PendingSend): void {
+    if (this.closed || pending.settled) return
+    this.inflight.delete(pending.id)
+    this.insert(pending)
+    this.pump()
+  }
+
+  /** Into the queue by send order (almost always at the end). */
+  private insert(pending: PendingSend): void {
+    const q = this.queue
+    if (q.length === 0 || q[q.length - 1]!.order < pending.order) {
+      q.push(pending)
+      return
+    }
+    const at = q.findIndex((p) => p.order > pending.order)
+    q.splice(at === -1 ? q.length : at, 0, pending)
   }
 
   /** Stop waiting for a message (deadline): it leaves the window at once. */
@@ -99,6 +133,16 @@ export class OutboundSession {
 
   private pump(): void {
     if (this.closed) return
+    const wait = this.throttledFor()
+    if (wait > 0) {
+      // Held off by the peer: resume when it said to, not before.
+      this.pauseTimer ??= setTimeout(() => {
+        this.pauseTimer = null
+        this.pump()
+      }, wait)
+      this.pauseTimer.unref?.()
+      return
+    }
     const stream = this.stream
     if (!stream) {
       if (this.queue.some((p) => !p.settled)) this.open()
@@ -226,10 +270,10 @@ export class OutboundSession {
     this.reader = null
     if (stream.status === 'open') stream.abort(err)
     if (this.closed) return
-    // Unacknowledged messages go back to the front, in their original order.
+    // Unacknowledged messages go back in their original order.
     const resend = [...this.inflight.values()].filter((p) => !p.settled)
     this.inflight.clear()
-    this.queue.unshift(...resend)
+    for (const p of resend) this.insert(p)
     if (this.queue.some((p) => !p.settled)) {
       this.deps.logger.debug('message stream failed; resending', { peerId: this.peerId, resend: resend.length, err })
       this.scheduleRetry()
@@ -238,11 +282,14 @@ export class OutboundSession {
 
   private scheduleRetry(): void {
     if (this.retryCancel || this.closed) return
-    this.failures++
+    // A peer that closed the stream after a rate refusal is pacing us, not failing: that
+    // is the pause's to time, not the backoff's.
+    const paced = this.throttledFor() > 0
+    if (!paced) this.failures++
     this.deps.onRetry()
     // First retry at once (a stream reset is often just a closed relay circuit), then backoff with full jitter.
-    const ceiling = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(this.failures - 1, 16))
-    const delay = this.failures === 1 ? 0 : Math.floor(Math.random() * ceiling)
+    const ceiling = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(Math.max(0, this.failures - 1), 16))
+    const delay = paced || this.failures <= 1 ? 0 : Math.floor(Math.random() * ceiling)
     const handle = setTimeout(() => {
       this.retryCancel = null
       this.pump()
@@ -272,6 +319,8 @@ export class OutboundSession {
     this.clearIdle()
     this.retryCancel?.()
     this.retryCancel = null
+    if (this.pauseTimer) clearTimeout(this.pauseTimer)
+    this.pauseTimer = null
     this.abortController.abort(new SessionClosedError('session closed'))
     const left = [...this.inflight.values(), ...this.queue].filter((p) => !p.settled)
     this.inflight.clear()

@@ -27,6 +27,9 @@ export interface MessagingComponents {
   events: EventBus
 }
 
+/** A peer's queue full for this long (callers refused all the while) is a health reason. */
+const FULL_QUEUE_REASON_AFTER_MS = 30_000
+
 interface Waiter {
   pending: PendingSend
   peerId: string
@@ -57,6 +60,10 @@ export class MessagingService implements Startable {
   private readonly waiters = new Map<PendingSend, Waiter>()
   private running = false
   private indexing = false
+  /** Send order across all peers (each session keeps its own messages in it). */
+  private nextOrder = 0
+  /** Peers whose queue is full, since when (a queue that stays full is a health reason). */
+  private readonly fullSince = new Map<string, number>()
 
   constructor(
     private readonly components: MessagingComponents,
@@ -64,7 +71,7 @@ export class MessagingService implements Startable {
   ) {
     this.init = resolveMessagingInit(init)
     this.logger = components.logger.child('messaging')
-    this.m = new MessagingMetrics(components.metrics)
+    this.m = new MessagingMetrics(components.metrics, () => [...this.sessions.values()].map((s) => ({ peerId: s.peerId, size: s.size, oldestWaitMs: s.oldestWaitMs() })))
     this.repository = new MessageRepository(components.store)
   }
 
@@ -182,17 +189,16 @@ export class MessagingService implements Startable {
       throw new ContractError('payload_too_large', `message encodes to ${frame.byteLength} bytes; the limit is ${this.init.maxFrameBytes}`, { path: 'text' })
     }
     let session = this.sessions.get(key)
-    const holdOffMs = session?.throttledFor() ?? 0
-    if (holdOffMs > 0) {
-      this.m.sendFailures.inc({ code: 'rate_limited' })
-      throw new ContractError('rate_limited', 'the peer is rate limiting our messages', { peerId: key, retryAfterMs: holdOffMs })
-    }
+    // Messages wait in order and leave at the pace the peer takes them; only a full queue refuses.
     if (session && session.size >= this.init.maxQueuedPerPeer) {
+      if (!this.fullSince.has(key)) this.fullSince.set(key, Date.now())
       this.m.sendFailures.inc({ code: 'rate_limited' })
-      throw new ContractError('rate_limited', `${session.size} messages are already waiting for this peer`, { peerId: key })
+      const retryAfterMs = Math.max(1000, session.throttledFor())
+      throw new ContractError('rate_limited', `${session.size} messages are already waiting for this peer (the most a peer may have waiting); try again later`, { peerId: key, retryAfterMs, queued: session.size })
     }
+    this.fullSince.delete(key)
     session = this.sessionFor(peerId)
-    const pending: PendingSend = { id, frame, settled: false }
+    const pending: PendingSend = { id, frame, order: this.nextOrder++, queuedAt: performance.now(), settled: false }
     return new Promise<{ id: string }>((resolve, reject) => {
       const timer = setTimeout(() => this.onDeadline(pending), this.init.deadlineMs)
       timer.unref?.()
@@ -254,6 +260,7 @@ export class MessagingService implements Startable {
     const commit = this.commit
     const finish = (): void => {
       this.m.sent.inc()
+      this.m.sendWait.observe((performance.now() - pending.queuedAt) / 1000)
       waiter.resolve({ id: pending.id })
     }
     if (!commit) {
@@ -285,16 +292,12 @@ export class MessagingService implements Startable {
   }
 
   private onNack(pending: PendingSend, code: NackCode, retryAfterMs: number | undefined): void {
+    this.m.refusals.inc({ code })
     switch (code) {
       case 'rate_limited': {
-        const holdOffMs = retryAfterMs ?? 1000
-        const details = { retryAfterMs: holdOffMs }
-        const waiter = this.waiters.get(pending)
-        this.fail(pending, new ContractError('rate_limited', 'the peer is rate limiting our messages', details))
-        // Respect the peer's budget: what has not left yet is refused here, not piled onto it.
-        for (const unsent of waiter?.session.throttle(holdOffMs) ?? []) {
-          this.fail(unsent, new ContractError('rate_limited', 'the peer is rate limiting our messages', details))
-        }
+        // Not a failure: the message goes back in its place and everything waits the time
+        // the peer asked for, then leaves again at its pace. The caller just waits longer.
+        this.waiters.get(pending)?.session.throttle(pending, retryAfterMs ?? 1000)
         return
       }
       case 'too_large':
@@ -309,11 +312,7 @@ export class MessagingService implements Startable {
         if (!waiter || pending.settled) return
         const handle = setTimeout(() => {
           if (pending.settled || !this.running) return
-          try {
-            waiter.session.send(pending)
-          } catch {
-            this.fail(pending, new ContractError('unavailable', 'the peer could not store the message'))
-          }
+          waiter.session.resend(pending)
         }, 250)
         handle.unref?.()
         return
@@ -374,6 +373,20 @@ export class MessagingService implements Startable {
     } catch {
       // The store closed meanwhile; the event is only a notification.
     }
+  }
+
+  /** Peers whose outbound queue has stayed full for a while: health says so. */
+  problems(now = Date.now()): string[] {
+    const out: string[] = []
+    for (const [peerId, since] of this.fullSince) {
+      const session = this.sessions.get(peerId)
+      if (!session || session.size < this.init.maxQueuedPerPeer) {
+        this.fullSince.delete(peerId)
+        continue
+      }
+      if (now - since >= FULL_QUEUE_REASON_AFTER_MS) out.push(`messages to ${peerId.slice(0, 12)}… are backing up: ${session.size} waiting for ${Math.round(session.oldestWaitMs() / 1000)} s`)
+    }
+    return out
   }
 
   listMessages(opts: { peerId?: string; before?: number; limit: number }): Message[] {
