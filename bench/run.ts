@@ -14,6 +14,7 @@ const SUITES: Suite[] = [
   { name: 'signing', run: async (quick) => (await import('./signing.bench.js')).runSigningBench({ quick }) },
   { name: 'channels', run: async (quick) => (await import('./channels.bench.js')).runChannelsBench({ quick }) },
   { name: 'wallet', run: async (quick) => (await import('./wallet.bench.js')).runWalletBench({ quick }) },
+  { name: 'api', run: async (quick) => (await import('./api.bench.js')).runApiBench({ quick }) },
 ]
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean', default: false } } })

@@ -89,9 +89,15 @@ export class ChannelBook {
     return c.role === role ? c : 'wrong-role'
   }
 
-  /** Persists a new channel (the unique constraints refuse a taken key or funding), then shows it. */
-  async insert(c: ChannelRecord): Promise<void> {
-    await this.commit.run(() => this.repo.insert(c))
+  /**
+   * Persists a new channel (the unique constraints refuse a taken key or funding), then
+   * shows it. `alongside` is written in the same transaction (an idempotency key).
+   */
+  async insert(c: ChannelRecord, alongside?: () => void): Promise<void> {
+    await this.commit.run(() => {
+      this.repo.insert(c)
+      alongside?.()
+    })
     this.live.set(c.id, c)
     this.emit(c)
   }

@@ -7,6 +7,7 @@ import { type Channel, type ChannelPayment, ContractError } from '../../shared/c
 import type { ChainBroadcaster, ChainLookup } from '../chain/chain.js'
 import type { Network } from '../config/schema.js'
 import type { EventBus } from '../engine/event-bus.js'
+import type { IdempotencyScope } from '../idempotency/index.js'
 import { Disposables, type Startable } from '../lifecycle/index.js'
 import type { Libp2pNode } from '../p2p/libp2p.js'
 import type { Store } from '../store/index.js'
@@ -265,33 +266,51 @@ export class ChannelEngine implements Startable {
 
   // ---- local calls ----
 
-  async open(params: { peerId: string; capacitySats: number; expiry?: number }): Promise<Channel> {
+  /**
+   * With a key: a retry whose earlier attempt made a channel answers that channel as it is
+   * now, unless the proposal failed or was refused (nothing was locked), which is made again.
+   */
+  async open(params: { peerId: string; capacitySats: number; expiry?: number }, scope: IdempotencyScope | null = null): Promise<Channel> {
     this.requireRunning()
-    return this.book.view(await this.payer.open(params))
+    if (scope?.prior?.kind === 'channel') {
+      const earlier = this.book.find(scope.prior.channelId)
+      if (earlier && earlier.state !== 'failed' && earlier.state !== 'rejected') return this.book.view(earlier)
+    }
+    return this.book.view(await this.payer.open(params, scope))
   }
 
-  async acceptProposal(id: string): Promise<void> {
+  /** With a key, accepting a proposal already accepted answers the channel instead of refusing. */
+  async acceptProposal(id: string, scope: IdempotencyScope | null = null): Promise<void> {
     this.requireRunning()
+    if (scope) {
+      const c = this.book.find(id)
+      if (c?.role === 'payee' && c.state !== 'proposed' && c.state !== 'rejected') return
+    }
     await this.payee.accept(id).catch((err: unknown) => {
       throw asContractError(err)
     })
   }
 
-  async rejectProposal(id: string): Promise<void> {
+  async rejectProposal(id: string, scope: IdempotencyScope | null = null): Promise<void> {
     this.requireRunning()
+    if (scope && this.book.find(id)?.state === 'rejected') return
     await this.payee.reject(id).catch((err: unknown) => {
       throw asContractError(err)
     })
   }
 
-  async pay(params: { channelId: string; sats: number; memo?: string }): Promise<{ channelId: string; seq: number; paidSats: number }> {
+  /** With a key, a retry whose payment was signed and sent waits for that one; it never signs another. */
+  async pay(params: { channelId: string; sats: number; memo?: string }, scope: IdempotencyScope | null = null): Promise<{ channelId: string; seq: number; paidSats: number }> {
     this.requireRunning()
-    return this.payer.pay(params)
+    if (scope?.prior?.kind === 'payment') return this.payer.followPayment(scope.prior)
+    return this.payer.pay(params, scope)
   }
 
-  async close(id: string): Promise<Channel> {
+  /** With a key, closing a channel already closing or closed answers it instead of refusing. */
+  async close(id: string, scope: IdempotencyScope | null = null): Promise<Channel> {
     this.requireRunning()
     const c = this.require(id)
+    if (scope && (c.state === 'closing' || c.state === 'closed')) return this.book.view(c)
     try {
       if (c.role === 'payee') await this.payee.settle(id)
       else await this.payer.close(id)

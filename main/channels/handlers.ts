@@ -1,21 +1,21 @@
-import type { ApiHandlers } from '../../shared/contract/index.js'
+import type { EngineHandlers } from '../idempotency/index.js'
 import type { ChannelEngine } from './channel-engine.js'
 
 type ChannelMethod = 'openChannel' | 'acceptChannel' | 'rejectChannel' | 'pay' | 'closeChannel' | 'listChannels' | 'getChannel'
 
-export function channelHandlers(engine: ChannelEngine): Pick<ApiHandlers, ChannelMethod> {
+export function channelHandlers(engine: ChannelEngine): Pick<EngineHandlers, ChannelMethod> {
   return {
-    openChannel: (p) => engine.open(p),
-    acceptChannel: async ({ channelId }) => {
-      await engine.acceptProposal(channelId)
+    openChannel: (p, scope) => engine.open(p, scope),
+    acceptChannel: async ({ channelId }, scope) => {
+      await engine.acceptProposal(channelId, scope)
       return engine.get(channelId)
     },
-    rejectChannel: async ({ channelId }) => {
-      await engine.rejectProposal(channelId)
+    rejectChannel: async ({ channelId }, scope) => {
+      await engine.rejectProposal(channelId, scope)
       return engine.get(channelId)
     },
-    pay: (p) => engine.pay(p),
-    closeChannel: ({ channelId }) => engine.close(channelId),
+    pay: (p, scope) => engine.pay(p, scope),
+    closeChannel: ({ channelId }, scope) => engine.close(channelId, scope),
     listChannels: async () => engine.list(),
     getChannel: async ({ channelId }) => engine.get(channelId),
   }

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { ContractError } from '../../shared/contract/index.js'
 import { BroadcastRejectedError, type ChainBroadcaster, type ChainLookup } from '../chain/chain.js'
 import type { Network } from '../config/schema.js'
+import type { Effect, IdempotencyScope } from '../idempotency/index.js'
 import type { Logger } from '../telemetry/index.js'
 import { parseAddress } from '../wallet/addresses.js'
 import type { ChannelBook } from './channel-book.js'
@@ -78,7 +79,7 @@ export class PayerSide {
 
   // ---- open ----
 
-  async open(params: { peerId: string; capacitySats: number; expiry?: number }): Promise<PayerChannel> {
+  async open(params: { peerId: string; capacitySats: number; expiry?: number }, scope: IdempotencyScope | null = null): Promise<PayerChannel> {
     if (params.peerId === this.c.ownPeerId()) throw new ContractError('invalid_params', 'a channel needs another peer', { field: 'peerId' })
     const fees = this.c.tx.fees(this.init.feeRateSatsPerKb)
     if (params.capacitySats <= fees.settlementFeeSats + fees.refundFeeSats + 1) throw new ContractError('invalid_params', 'the capacity does not cover the channel fees', { field: 'capacitySats' })
@@ -94,7 +95,7 @@ export class PayerSide {
         id, peerId: params.peerId, role: 'payer', state: 'proposed', step: 'awaiting-answer', capacitySats: params.capacitySats, expiry, feeRate: this.init.feeRateSatsPerKb,
         settlementFeeSats: fees.settlementFeeSats, refundFeeSats: fees.refundFeeSats, payerPub: this.c.keys.publicHex(keyIndex), keyIndex, createdAt: now, updatedAt: now,
       }
-      await this.c.book.insert(proposed)
+      await this.c.book.insert(proposed, scope ? () => scope.bind({ kind: 'channel', channelId: id }) : undefined)
       let answer: ResultOf<'propose'>
       try {
         answer = await this.c.link(params.peerId).request({
@@ -252,7 +253,7 @@ export class PayerSide {
 
   // ---- pay ----
 
-  async pay(params: { channelId: string; sats: number; memo?: string }): Promise<{ channelId: string; seq: number; paidSats: number }> {
+  async pay(params: { channelId: string; sats: number; memo?: string }, scope: IdempotencyScope | null = null): Promise<{ channelId: string; seq: number; paidSats: number }> {
     const c = this.c.book.get(params.channelId)
     if (!c || c.role !== 'payer') {
       const ended = this.c.book.find(params.channelId)
@@ -274,7 +275,10 @@ export class PayerSide {
     this.signed.set(c.id, { seq, paidSats: newPaid })
     const memo = params.memo ?? null
     // On disk before it leaves: from here on the payee may hold it.
-    await this.c.book.commit.run(() => this.c.book.repo.insertSent({ channelId: c.id, seq, sats: params.sats, paidSats: newPaid, sig, memo, status: 'sent', createdAt: Date.now() }))
+    await this.c.book.commit.run(() => {
+      this.c.book.repo.insertSent({ channelId: c.id, seq, sats: params.sats, paidSats: newPaid, sig, memo, status: 'sent', createdAt: Date.now() })
+      scope?.bind({ kind: 'payment', channelId: c.id, seq })
+    })
     try {
       await this.pipeline(c).push({ seq, paidSats: newPaid, sig, ...(params.memo === undefined ? {} : { memo: params.memo }) })
     } catch (err) {
@@ -282,6 +286,24 @@ export class PayerSide {
     }
     this.c.countPayment(params.sats)
     return { channelId: c.id, seq, paidSats: newPaid }
+  }
+
+  /**
+   * A keyed pay's retry: the payment its first attempt signed and sent, followed to its
+   * acknowledgement (a state already acknowledged answers at once); never another signature.
+   */
+  async followPayment(effect: Extract<Effect, { kind: 'payment' }>): Promise<{ channelId: string; seq: number; paidSats: number }> {
+    const { channelId, seq } = effect
+    const row = this.c.book.repo.payment(channelId, seq)
+    if (!row) throw new ContractError('internal', `the payment this key recorded (state ${seq}) is missing`)
+    const answer = { channelId, seq, paidSats: row.paidSats }
+    const c = this.c.book.find(channelId)
+    if (row.status === 'acked' || (c && c.role === 'payer' && (c.state === 'open' || c.state === 'closing' || c.state === 'closed') && c.seq >= seq)) return answer
+    if (c && c.role === 'payer' && c.state === 'open') {
+      await this.pipeline(c).ackedThrough(seq, this.init.payTimeoutMs)
+      return answer
+    }
+    throw new ContractError('invalid_state', `payment ${seq} was signed and sent, but the channel is ${c?.state ?? 'gone'} and the payee never acknowledged it; the close settles the latest state the payee holds`, { channelId, seq })
   }
 
   /** After a restart: unacknowledged states go out again once the payee says what it holds. */

@@ -56,6 +56,7 @@ export class PaymentPipeline {
   private stopped = false
   private retryTimer: NodeJS.Timeout | null = null
   private idleWaiters: (() => void)[] = []
+  private ackWaiters: { seq: number; settle: (err?: Error) => void }[] = []
   private haltedWith: Error | null = null
 
   constructor(
@@ -152,6 +153,33 @@ export class PaymentPipeline {
   }
 
   /**
+   * Resolves once the payee acknowledged state `seq` (or a later one); rejects when payments
+   * stop, or with `timeout` after `timeoutMs` (the state stays signed and is resent).
+   */
+  ackedThrough(seq: number, timeoutMs: number): Promise<void> {
+    if (seq <= this.ackedSeq) return Promise.resolve()
+    if (this.haltedWith) return Promise.reject(this.haltedWith)
+    if (this.stopped) return Promise.reject(new ContractError('unavailable', 'the channel engine stopped'))
+    return new Promise<void>((resolve, reject) => {
+      const waiter = {
+        seq,
+        settle: (err?: Error): void => {
+          clearTimeout(timer)
+          this.ackWaiters = this.ackWaiters.filter((w) => w !== waiter)
+          if (err) reject(err)
+          else resolve()
+        },
+      }
+      const timer = setTimeout(() => waiter.settle(new ContractError('timeout', `payment ${seq} not acknowledged within ${timeoutMs} ms; it stays signed and is resent when the peer returns`)), timeoutMs)
+      this.ackWaiters.push(waiter)
+    })
+  }
+
+  private settleAckWaiters(err?: Error): void {
+    for (const w of [...this.ackWaiters]) if (err || w.seq <= this.ackedSeq) w.settle(err)
+  }
+
+  /**
    * Stops payments on this channel: every queued and in-flight caller hears `err`, and so
    * does every later one. Signed states are not voided (the payee may hold them); closing
    * the channel settles whichever one the payee broadcasts.
@@ -164,6 +192,7 @@ export class PaymentPipeline {
     for (const e of [...this.queue, ...this.inflight.values()]) this.settle(e, err)
     this.queue = []
     this.inflight.clear()
+    this.settleAckWaiters(err)
     this.checkIdle()
     this.deps.halted(err)
   }
@@ -174,6 +203,7 @@ export class PaymentPipeline {
     for (const e of [...this.queue, ...this.inflight.values()]) this.settle(e, new ContractError('unavailable', 'the channel engine stopped'))
     this.queue = []
     this.inflight.clear()
+    this.settleAckWaiters(new ContractError('unavailable', 'the channel engine stopped'))
     this.checkIdle()
   }
 
@@ -222,6 +252,7 @@ export class PaymentPipeline {
     // nothing, since the payee holds the state and the next reconcile learns it again.
     this.deps.acked(seq, paidSats).catch((err: unknown) => this.deps.logger.error('could not record an acknowledged payment', { err, seq }))
     for (const e of done) this.settle(e)
+    if (this.ackWaiters.length > 0) this.settleAckWaiters()
     this.pump()
   }
 

@@ -54,8 +54,10 @@ export const EngineConfigSchema = z
         host: z.string().min(1).default('127.0.0.1'),
         port: port.default(4002),
         maxBodyBytes: positiveInt.max(16 * 1024 * 1024).default(1024 * 1024),
-        /** Open connections at once (a browser holds about 6 and one WebSocket); more are dropped on arrival. */
+        /** Connections served at once (a browser holds about 6 and one WebSocket); more wait their turn. */
         maxConnections: positiveInt.max(100_000).default(256),
+        /** Connections that may wait for a turn (up to 5 s each); past it, and past 5 s, a connection is answered 503 with Retry-After. */
+        maxWaitingConnections: positiveInt.max(100_000).default(1024),
         /** Browser origins allowed besides the API's own (the web UI is same-origin). */
         allowedOrigins: z.array(z.string()).default([]),
       })

@@ -1,13 +1,16 @@
-// The API's connection limits on a real HTTP server: a cap on open connections, and a
-// client that never finishes its headers is cut off near the headers timeout, not 30 s later.
+// The API's connection limits on a real HTTP server: a cap on connections served at once,
+// a bounded queue of connections waiting their turn, and past it an answer (503 with
+// Retry-After), never a reset; a client that never finishes its headers is cut off near
+// the headers timeout, not 30 s later.
 import { type Socket, connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ApiHandlers } from '../../shared/contract/index.js'
 import { EventBus } from '../engine/event-bus.js'
 import { Metrics, silentLogger } from '../telemetry/index.js'
-import { ApiServer, HEADERS_TIMEOUT_MS } from './api-server.js'
+import { ApiServer, CONNECTION_WAIT_MS, HEADERS_TIMEOUT_MS } from './api-server.js'
 
 const MAX_CONNECTIONS = 4
+const MAX_WAITING = 2
 let api: ApiServer
 let port: number
 
@@ -34,7 +37,7 @@ beforeAll(async () => {
   const handlers = { getHealth: async () => ({}) } as unknown as ApiHandlers
   api = new ApiServer(
     { handlers, events: new EventBus(), health: () => ({ status: 'ok' }) as never, ready: () => true, metrics: new Metrics(), logger: silentLogger },
-    { host: '127.0.0.1', port: 0, token: 't'.repeat(43), maxBodyBytes: 4096, maxConnections: MAX_CONNECTIONS },
+    { host: '127.0.0.1', port: 0, token: 't'.repeat(43), maxBodyBytes: 4096, maxConnections: MAX_CONNECTIONS, maxWaitingConnections: MAX_WAITING },
   )
   await api.start()
   port = api.port
@@ -45,25 +48,36 @@ afterAll(async () => {
 })
 
 describe('API connection limits', () => {
-  it('holds at most maxConnections open, drops more on arrival, and answers again once they go', async () => {
+  it('serves maxConnections at once, lets a few wait their turn, and answers the rest 503 with Retry-After: never a silent drop', async () => {
     const held = await Promise.all(Array.from({ length: MAX_CONNECTIONS }, open))
+    const waiting = await Promise.all(Array.from({ length: MAX_WAITING }, open))
+    for (const w of waiting) w.socket.write(healthRequest)
+    // Past the queue: an answer at once, saying nothing was done.
     const extra = await open()
     extra.socket.on('error', () => {})
     extra.socket.write(healthRequest)
-    // Dropped without an answer, not queued.
-    expect(await within(extra.closed, 5_000)).toBe('')
+    const refused = String(await within(extra.closed, 5_000))
+    expect(refused).toMatch(/^HTTP\/1\.1 503 /)
+    expect(refused).toMatch(/\r\nRetry-After: 1\r\n/)
+    expect(refused).toContain('"code":"unavailable"')
+    // Those waiting are neither answered nor dropped while every slot is busy...
+    for (const w of waiting) expect(await within(w.closed, 200)).toBe('open')
     for (const { closed } of held) expect(await within(closed, 200)).toBe('open')
-
+    // ... and are served as soon as slots free up.
     for (const { socket } of held) socket.destroy()
-    let answer = ''
-    for (let i = 0; i < 50 && !answer.startsWith('HTTP/1.1 200'); i++) {
-      const again = await open()
-      again.socket.write(healthRequest)
-      answer = String(await within(again.closed, 5_000))
-      if (!answer.startsWith('HTTP/1.1 200')) await new Promise((r) => setTimeout(r, 50))
-    }
-    expect(answer).toMatch(/^HTTP\/1\.1 200/)
+    for (const w of waiting) expect(String(await within(w.closed, 5_000))).toMatch(/^HTTP\/1\.1 200/)
   })
+
+  it('a connection that waits too long for a turn is answered 503, not dropped', async () => {
+    const held = await Promise.all(Array.from({ length: MAX_CONNECTIONS }, open))
+    const waiter = await open()
+    waiter.socket.write(healthRequest)
+    const started = Date.now()
+    const answer = String(await within(waiter.closed, CONNECTION_WAIT_MS + 5_000))
+    expect(answer).toMatch(/^HTTP\/1\.1 503 /)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(CONNECTION_WAIT_MS - 100)
+    for (const { socket } of held) socket.destroy()
+  }, 20_000)
 
   it('answers 408 and closes a connection whose headers never finish, soon after the headers timeout', async () => {
     const slow = await open()

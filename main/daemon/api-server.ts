@@ -1,13 +1,14 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, type Server as NetServer, createServer as createNetServer } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocket, WebSocketServer } from 'ws'
 import { dispatch } from '../../shared/contract/dispatch.js'
-import { type ApiHandlers, type Envelope, type ErrorPayload, type Health } from '../../shared/contract/index.js'
+import { type ApiHandlers, type Envelope, type ErrorPayload, type Health, IDEMPOTENCY_HEADER, isIdempotentMethod } from '../../shared/contract/index.js'
 import type { EventBus } from '../engine/event-bus.js'
 import { Disposables, type Startable } from '../lifecycle/index.js'
 import type { Logger, Metrics } from '../telemetry/index.js'
 import { tokenMatches } from './api-token.js'
+import { ConnectionGate } from './connection-gate.js'
 import { HTTP_STATUS } from './http-status.js'
 import type { WebUi } from './web-ui.js'
 
@@ -29,8 +30,10 @@ export interface ApiServerInit {
   port: number
   token: string
   maxBodyBytes: number
-  /** Connections open at once; Node drops more on arrival (256 if unset). */
+  /** Connections served at once (256 if unset); more wait their turn, then get a 503. */
   maxConnections?: number
+  /** Connections that may wait for a turn (1,024 if unset); past it they are answered 503 at once. */
+  maxWaitingConnections?: number
   /** Browser origins allowed besides the API's own. */
   allowedOrigins?: string[]
   /** A WebSocket client whose unsent events pass this is dropped (it reconnects and resyncs). */
@@ -41,6 +44,8 @@ export interface ApiServerInit {
 
 /** A client has this long to send its request's headers (slow or stalled senders are cut off). */
 export const HEADERS_TIMEOUT_MS = 10_000
+/** A connection waits at most this long for a turn, well inside the headers timeout. */
+export const CONNECTION_WAIT_MS = 5_000
 
 const API_PREFIX = '/api/'
 const EVENTS_PATH = '/api/events'
@@ -48,6 +53,20 @@ const WS_PROTOCOL = 'bsv-p2p.v1'
 const TOKEN_PROTOCOL_PREFIX = 'token.'
 const FIXED_ROUTES = new Set(['/health', '/ready', '/metrics'])
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
+
+/**
+ * The Idempotency-Key header is the same as params.idempotencyKey (both may be given if
+ * they agree). Methods without effects have nothing to repeat and ignore it, so a client
+ * may send a key with every call.
+ */
+function withIdempotencyHeader(name: string, params: unknown, header: string | string[] | undefined): unknown {
+  if (header === undefined || !isIdempotentMethod(name)) return params
+  if (Array.isArray(header)) throw new HttpError(400, { code: 'invalid_params', message: 'give one Idempotency-Key header' })
+  if (params === null || typeof params !== 'object' || Array.isArray(params)) return params
+  const inBody = (params as { idempotencyKey?: unknown }).idempotencyKey
+  if (inBody !== undefined && inBody !== header) throw new HttpError(400, { code: 'invalid_params', message: 'the Idempotency-Key header and params.idempotencyKey differ', details: { field: 'idempotencyKey' } })
+  return { ...params, idempotencyKey: header }
+}
 
 /**
  * The request target as a URL, or null when it is none: Node's parser lets an absolute
@@ -95,11 +114,13 @@ class HttpError extends Error {
  */
 export class ApiServer implements Startable {
   private server: Server | null = null
+  private listener: NetServer | null = null
   private wss: WebSocketServer | null = null
   private disposables = new Disposables()
   private boundPort = 0
   private readonly requests
   private readonly wsClients
+  private gate: ConnectionGate | null = null
 
   constructor(
     private readonly components: ApiServerComponents,
@@ -126,7 +147,18 @@ export class ApiServer implements Startable {
       void this.handle(req, res)
     })
     server.keepAliveTimeout = 5_000
-    server.maxConnections = this.init.maxConnections ?? 256
+    // Connections arrive at a plain TCP listener, paused (nothing read), and reach the HTTP
+    // server only when the gate gives them a turn; the others wait or get a 503.
+    const gate = new ConnectionGate(
+      { maxConnections: this.init.maxConnections ?? 256, maxWaiting: this.init.maxWaitingConnections ?? 1024, maxWaitMs: CONNECTION_WAIT_MS },
+      (socket) => {
+        server.emit('connection', socket)
+        socket.resume()
+      },
+    )
+    gate.onRefused = () => this.requests.inc({ route: 'refused', status: '503' })
+    this.gate = gate
+    const listener = createNetServer({ pauseOnConnect: true }, (socket) => gate.admit(socket))
     const wss = new WebSocketServer({
       noServer: true,
       maxPayload: 64 * 1024,
@@ -134,16 +166,22 @@ export class ApiServer implements Startable {
     })
     server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head))
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(this.init.port, this.init.host, () => {
-        server.off('error', reject)
+      listener.once('error', reject)
+      listener.listen(this.init.port, this.init.host, () => {
+        listener.off('error', reject)
         resolve()
       })
     })
+    listener.on('error', (err) => this.components.logger.error('api listener error', { err }))
+    // The HTTP server does not listen itself (the gate's listener does), but it starts
+    // tracking its connections (header and request timeouts, closeAllConnections) on
+    // 'listening': tell it it is.
+    server.emit('listening')
     server.on('error', (err) => this.components.logger.error('api server error', { err }))
     this.server = server
+    this.listener = listener
     this.wss = wss
-    this.boundPort = (server.address() as AddressInfo).port
+    this.boundPort = (listener.address() as AddressInfo).port
     this.disposables.add(this.components.events.onAny((event, payload) => this.broadcast(event, payload)))
     // Dead clients are found by ping; one interval for all of them.
     this.disposables.interval(() => {
@@ -161,18 +199,21 @@ export class ApiServer implements Startable {
 
   async stop(): Promise<void> {
     await this.disposables.dispose()
+    this.gate?.clear()
     const wss = this.wss
     const server = this.server
+    const listener = this.listener
     this.wss = null
     this.server = null
+    this.listener = null
+    const listenerClosed = listener ? new Promise<void>((resolve) => listener.close(() => resolve())) : Promise.resolve()
     if (wss) {
       for (const ws of wss.clients) ws.terminate()
       await new Promise<void>((resolve) => wss.close(() => resolve()))
     }
     if (server) {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeAllConnections()
-      await closed
+      await listenerClosed
     }
     this.wsClients.set(0)
   }
@@ -203,8 +244,8 @@ export class ApiServer implements Startable {
       if (url.pathname.startsWith(API_PREFIX) && url.pathname !== EVENTS_PATH) {
         if (req.method !== 'POST') throw new HttpError(405, { code: 'invalid_params', message: 'use POST with a JSON body' })
         this.authenticate(bearerToken(req.headers.authorization))
-        const params = await this.readJson(req)
         const name = decodeMethodName(url.pathname.slice(API_PREFIX.length))
+        const params = withIdempotencyHeader(name, await this.readJson(req), req.headers[IDEMPOTENCY_HEADER])
         const envelope = await dispatch(this.components.handlers, name, params)
         if (!envelope.ok && envelope.error.code === 'internal') this.components.logger.error('api call failed', { method: name })
         return this.send(res, route, envelope.ok ? 200 : HTTP_STATUS[envelope.error.code], envelope)
@@ -227,6 +268,8 @@ export class ApiServer implements Startable {
   private send(res: ServerResponse, route: string, status: number, body: unknown): void {
     this.requests.inc({ route, status: String(status) })
     if (res.headersSent) return
+    // Connections wait for a turn: this one does not keep its slot idle (keep-alive) meanwhile.
+    if (this.gate?.busy) res.setHeader('Connection', 'close')
     const text = JSON.stringify(body)
     res.writeHead(status, {
       'Content-Type': 'application/json; charset=utf-8',

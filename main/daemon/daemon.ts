@@ -67,6 +67,7 @@ export class Daemon implements Startable {
         token,
         maxBodyBytes: config.api.maxBodyBytes,
         maxConnections: config.api.maxConnections,
+        maxWaitingConnections: config.api.maxWaitingConnections,
         allowedOrigins: config.api.allowedOrigins,
         webUi: new WebUi(),
       },

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { type ApiHandlers, ContractError, type Health } from '../../shared/contract/index.js'
 import { ChannelEngine, channelHandlers, channelMigrations } from '../channels/index.js'
 import { type ConfigSource, type EngineConfig, SettingsEditor } from '../config/index.js'
+import { IdempotencyLedger, type EngineHandlers, idempotencyMigrations, keyedHandlers } from '../idempotency/index.js'
 import { type NamedStartable, type Startable, startAll, stopAll } from '../lifecycle/index.js'
 import { AnnouncementService, NodeProfile, profileMigrations } from '../p2p/discovery/index.js'
 import { peerHandlers } from '../p2p/handlers.js'
@@ -9,7 +10,7 @@ import { MessagingService, messagingHandlers, messagingInitFromConfig, messaging
 import { P2PNode, p2pInitFromConfig } from '../p2p/node.js'
 import { type Migration, Store } from '../store/index.js'
 import { type Logger, Metrics, createLogger, emitterListenerCount, registerListenerGauge, targetListenerCount } from '../telemetry/index.js'
-import { type Keystore, type WalletPart, createWalletPart, walletHandlers, walletMigrations } from '../wallet/index.js'
+import { type Keystore, type WalletPart, createWalletPart, walletFingerprint, walletHandlers, walletMigrations } from '../wallet/index.js'
 import { VERSION } from '../version.js'
 import { EventBus } from './event-bus.js'
 import { assessHealth } from './health.js'
@@ -41,7 +42,7 @@ type EngineState = 'stopped' | 'starting' | 'running' | 'stopping'
 const LIBP2P_EVENT_TYPES = ['peer:discovery', 'peer:connect', 'peer:disconnect', 'peer:reconnect-failure', 'peer:identify', 'peer:update', 'self:peer:update', 'transport:listening', 'transport:close', 'connection:prune', 'connection:open', 'connection:close'] as const
 
 /** Every part's migrations, in apply order. A new part appends its list here. */
-const MIGRATIONS: readonly Migration[] = [...walletMigrations, ...messagingMigrations, ...channelMigrations, ...profileMigrations]
+const MIGRATIONS: readonly Migration[] = [...walletMigrations, ...messagingMigrations, ...channelMigrations, ...profileMigrations, ...idempotencyMigrations]
 
 /**
  * The composition root: builds every part once, starts them in dependency order and stops
@@ -61,6 +62,7 @@ export class Engine implements Startable {
   readonly discovery: AnnouncementService
   readonly profile: NodeProfile
   readonly settings: SettingsEditor
+  readonly idempotency: IdempotencyLedger
   readonly handlers: ApiHandlers
 
   private readonly publisher: HealthPublisher
@@ -82,6 +84,7 @@ export class Engine implements Startable {
     const components = { logger: this.logger, metrics: this.metrics }
 
     this.store = new Store({ dataDir: init.config.dataDir, migrations: MIGRATIONS })
+    this.idempotency = new IdempotencyLedger({ store: this.store, logger: this.logger.child('idempotency'), metrics: this.metrics })
     this.p2p = new P2PNode({ ...components, logger: this.logger.child('p2p') }, p2pInitFromConfig(init.config))
     this.messaging = new MessagingService(
       { node: this.p2p, store: this.store, logger: this.logger.child('messaging'), metrics: this.metrics, events: this.events },
@@ -143,6 +146,7 @@ export class Engine implements Startable {
 
     this.parts = [
       { name: 'store', part: this.store },
+      { name: 'idempotency', part: this.idempotency },
       { name: 'p2p', part: this.p2p },
       { name: 'p2p-changes', part: this.forward(() => this.p2p.subscribe((change) => this.notify(change))) },
       { name: 'messaging', part: this.messaging },
@@ -156,7 +160,7 @@ export class Engine implements Startable {
       { name: 'health-publisher', part: this.publisher },
     ]
 
-    this.handlers = {
+    const handlers: EngineHandlers = {
       getHealth: async () => this.health(),
       restartNode: async () => {
         throw new ContractError('unavailable', 'this node cannot be restarted from here; restart the program that runs it')
@@ -170,6 +174,11 @@ export class Engine implements Startable {
       ...messagingHandlers(this.messaging),
       ...channelHandlers(this.channels),
     }
+    // A restore's phrase and passphrase are never stored, not even hashed: the wallet it
+    // makes (its first address) and whether it is encrypted make two restores "the same".
+    this.handlers = keyedHandlers(this.idempotency, handlers, {
+      restoreWallet: ({ mnemonic, passphrase }) => ({ wallet: walletFingerprint(mnemonic, init.config.network), encrypted: passphrase !== undefined }),
+    })
   }
 
   get running(): boolean {

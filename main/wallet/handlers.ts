@@ -1,11 +1,11 @@
-import type { ApiHandlers } from '../../shared/contract/index.js'
+import type { EngineHandlers } from '../idempotency/index.js'
 import type { WalletService } from './wallet-service.js'
 
-export function walletHandlers(wallet: WalletService): Pick<ApiHandlers, 'getWallet' | 'newAddress' | 'send' | 'listTransactions' | 'backupWallet' | 'restoreWallet'> {
+export function walletHandlers(wallet: WalletService): Pick<EngineHandlers, 'getWallet' | 'newAddress' | 'send' | 'listTransactions' | 'backupWallet' | 'restoreWallet'> {
   return {
     getWallet: async () => wallet.info(),
     newAddress: async () => wallet.newAddress(),
-    send: async ({ address, sats }) => wallet.send({ address, sats }),
+    send: async ({ address, sats }, scope) => wallet.send({ address, sats }, scope),
     listTransactions: async ({ limit, before }) => wallet.listTransactions({ limit, before }),
     backupWallet: async ({ passphrase }) => wallet.backupWallet({ passphrase }),
     restoreWallet: async ({ mnemonic, passphrase }) => wallet.restoreWallet({ mnemonic, passphrase }),

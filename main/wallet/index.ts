@@ -14,6 +14,7 @@ export { walletHandlers } from './handlers.js'
 export { type ChannelFundingReservation, WalletService, WalletConfigError, WalletLockedError, type WalletServiceInit, type WalletServiceComponents } from './wallet-service.js'
 export { PassphraseKeystore, PlainKeystore, WrongPassphraseError, KeystoreFormatError, frameOsSealed, unframeOsSealed, type Keystore } from './keystore.js'
 export { parseAddress, isValidAddress } from './addresses.js'
+export { walletFingerprint } from './mnemonic.js'
 
 export { PASSPHRASE_ENV, PassphraseSourceError, loadPassphrase } from './passphrase.js'
 

@@ -65,3 +65,8 @@ export class WalletKeys {
     return this.chains[chain].deriveChild(index).pubKey.toAddress([this.prefix])
   }
 }
+
+/** What names a wallet without its secret: the first receive address of the phrase's keys. */
+export function walletFingerprint(words: string, network: Network): string {
+  return new WalletKeys(assertValidMnemonic(words), network).address(0, 0)
+}

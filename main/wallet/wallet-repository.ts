@@ -164,6 +164,19 @@ export class WalletRepository {
     this.db.prepare('UPDATE wallet_pending_sends SET txid = ?, raw_hex = ? WHERE send_id = ?').run(txid, rawHex, sendId)
   }
 
+  /** Our send `txid` as the history holds it (the chain took it). */
+  sentTransaction(txid: string): { txid: string; sats: number; fee: number } | null {
+    return (this.db.prepare("SELECT txid, sats, fee FROM wallet_transactions WHERE txid = ? AND direction = 'out'").get(txid) as { txid: string; sats: number; fee: number } | undefined) ?? null
+  }
+
+  pendingSend(sendId: string): PendingSend | null {
+    return (
+      (this.db
+        .prepare('SELECT send_id AS sendId, address, sats, fee, change_address AS changeAddress, change_sats AS changeSats, txid, raw_hex AS rawHex FROM wallet_pending_sends WHERE send_id = ?')
+        .get(sendId) as PendingSend | undefined) ?? null
+    )
+  }
+
   pendingSends(): PendingSend[] {
     return this.db
       .prepare('SELECT send_id AS sendId, address, sats, fee, change_address AS changeAddress, change_sats AS changeSats, txid, raw_hex AS rawHex FROM wallet_pending_sends ORDER BY created_at')

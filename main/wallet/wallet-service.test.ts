@@ -68,7 +68,7 @@ describe('wallet on a devnet', () => {
 
     const handlers = walletHandlers(a.wallet)
     const bAddress = b.wallet.info().address
-    const sent = await handlers.send({ address: bAddress, sats: 30_000 })
+    const sent = await handlers.send({ address: bAddress, sats: 30_000 }, null)
     expect(sent.sats).toBe(30_000)
     expect(sent.fee).toBeGreaterThan(0)
     expect(sent.fee).toBeLessThan(100)
@@ -92,7 +92,7 @@ describe('wallet on a devnet', () => {
 
     // The chain agrees: the send is mined and the change output exists.
     expect((await woc.txStatus(sent.txid))?.confirmations).toBe(1)
-    const newAddr = await handlers.newAddress({})
+    const newAddr = await handlers.newAddress({}, null)
     expect(a.wallet.info().address).toBe(newAddr.address)
   })
 
@@ -164,7 +164,7 @@ describe('wallet on a devnet', () => {
 
     const restored = await wallet({ passphrase: 'something else' })
     expect(restored.wallet.info().address).not.toBe(before.address)
-    const info = await walletHandlers(restored.wallet).restoreWallet({ mnemonic, passphrase: 'new pw' })
+    const info = await walletHandlers(restored.wallet).restoreWallet({ mnemonic, passphrase: 'new pw' }, null)
     expect(info).toEqual(before)
     const addrs = (t: TestWallet) => (t.store.db.prepare('SELECT address FROM wallet_addresses WHERE used = 1 ORDER BY chain, idx').all() as { address: string }[]).map((r) => r.address)
     expect(addrs(restored)).toEqual(addrs(original))

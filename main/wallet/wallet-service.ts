@@ -4,6 +4,7 @@ import { BroadcastRejectedError, type ChainBroadcaster, type ChainLookup, ChainU
 import type { ChainHealth, ChainMonitor } from '../chain/chain-monitor.js'
 import type { Network } from '../config/schema.js'
 import type { EventBus } from '../engine/event-bus.js'
+import type { IdempotencyScope } from '../idempotency/index.js'
 import { Disposables, type Startable } from '../lifecycle/index.js'
 import type { Store } from '../store/index.js'
 import type { Logger, Metrics } from '../telemetry/index.js'
@@ -172,8 +173,19 @@ export class WalletService implements Startable {
     return { address }
   }
 
-  async send(params: { address: string; sats: number }): Promise<{ txid: string; sats: number; fee: number }> {
+  /**
+   * With a key, a retry follows the send its first attempt made: the chain took it (its
+   * answer again), or it is still unconfirmed (`unavailable`, pending, as the first time).
+   * Only a send that certainly never happened (refused, or never signed) is made again.
+   */
+  async send(params: { address: string; sats: number }, scope: IdempotencyScope | null = null): Promise<{ txid: string; sats: number; fee: number }> {
     const keys = this.requireKeys()
+    const prior = scope?.prior
+    if (prior?.kind === 'send' && prior.txid !== null) {
+      const sent = this.repo.sentTransaction(prior.txid)
+      if (sent) return sent
+      if (this.repo.pendingSend(prior.sendId)) throw this.outcomeUnknown(prior.txid)
+    }
     const to = parseAddress(params.address, this.init.network)
     if (!Number.isSafeInteger(params.sats) || params.sats <= 0) throw new ContractError('invalid_params', 'sats must be a positive whole number', { field: 'sats' })
     const sendId = randomUUID()
@@ -190,6 +202,7 @@ export class WalletService implements Startable {
         this.repo.insertAddress({ address: change.address, chain: 1, idx, issued: true })
       }
       this.repo.insertPendingSend({ sendId, address: to.address, sats: params.sats, fee: selection.fee, changeAddress: change?.address ?? null, changeSats: selection.change }, Date.now())
+      scope?.bind({ kind: 'send', sendId, txid: null })
       return { ...selection, changeAddress: change }
     })()
     if (!plan.ok) {
@@ -209,7 +222,12 @@ export class WalletService implements Startable {
       })
       signed = await buildSignedSend(keys, inputs, { pubkeyHash: to.pubkeyHash, sats: params.sats }, plan.changeAddress ? { address: plan.changeAddress.address, sats: plan.change } : null)
       // On disk before it leaves: from here on the payment may exist, whatever happens next.
-      this.repo.setPendingRaw(sendId, signed.txid, signed.rawHex)
+      const txid = signed.txid
+      const rawHex = signed.rawHex
+      this.components.store.db.transaction(() => {
+        this.repo.setPendingRaw(sendId, txid, rawHex)
+        scope?.bind({ kind: 'send', sendId, txid })
+      })()
       const { txid: accepted } = await this.components.chain.broadcaster.broadcast(signed.rawHex)
       if (accepted !== signed.txid) throw new Error(`the chain service answered with txid ${accepted}, expected ${signed.txid}`)
       this.completePending({ sendId, address: to.address, sats: params.sats, fee: plan.fee, changeAddress: plan.changeAddress?.address ?? null, changeSats: plan.change, txid: signed.txid })
@@ -243,14 +261,18 @@ export class WalletService implements Startable {
       this.sendsTotal.inc({ result: 'pending' })
       if (err instanceof ChainUnavailableError) this.components.chain.monitor.reportUnavailable(err)
       this.log.warn('send outcome unknown; kept pending', { txid: signed.txid, err })
-      throw new ContractError(
-        'unavailable',
-        `the chain service did not confirm the payment (txid ${signed.txid}); it may already have gone through. Do not pay again: the wallet keeps these coins aside and sends this same transaction again until the chain takes or refuses it.`,
-        { txid: signed.txid, pending: true },
-      )
+      throw this.outcomeUnknown(signed.txid)
     } finally {
       this.sending.delete(sendId)
     }
+  }
+
+  private outcomeUnknown(txid: string): ContractError {
+    return new ContractError(
+      'unavailable',
+      `the chain service did not confirm the payment (txid ${txid}); it may already have gone through. Do not pay again: the wallet keeps these coins aside and sends this same transaction again until the chain takes or refuses it.`,
+      { txid, pending: true },
+    )
   }
 
   private completePending(p: Omit<PendingSend, 'rawHex' | 'txid'> & { txid: string }): void {

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { method } from './define.js'
+import { idempotent } from './idempotency.js'
 import { SatoshisSchema } from './wallet.js'
 
 export const CHANNEL_STATES = ['proposed', 'funding', 'open', 'closing', 'closed', 'refunded', 'failed', 'rejected'] as const
@@ -86,21 +87,22 @@ export const CHANNEL_MEMO_MAX = 256
 export const CHANNEL_HISTORY_MAX = 1000
 
 const ById = z.object({ channelId: ChannelIdSchema }).strict()
+const ByIdKeyed = z.object({ channelId: ChannelIdSchema, ...idempotent }).strict()
 
 export const channelMethods = {
   openChannel: method(
     'Open a payment channel to a peer, funded from the wallet; resolves once open (or pending at the peer). `expiry` is the block height from which the refund is valid (default: now + channels.expiryBlocks).',
-    z.object({ peerId: z.string().min(1).max(200), capacitySats: SatoshisSchema.min(1000), expiry: z.number().int().positive().optional() }).strict(),
+    z.object({ peerId: z.string().min(1).max(200), capacitySats: SatoshisSchema.min(1000), expiry: z.number().int().positive().optional(), ...idempotent }).strict(),
     ChannelSchema,
   ),
-  acceptChannel: method('Accept a channel a peer proposed (pending by policy).', ById, ChannelSchema),
-  rejectChannel: method('Refuse a channel a peer proposed.', ById, ChannelSchema),
+  acceptChannel: method('Accept a channel a peer proposed (pending by policy).', ByIdKeyed, ChannelSchema),
+  rejectChannel: method('Refuse a channel a peer proposed.', ByIdKeyed, ChannelSchema),
   pay: method(
     'Pay through an open channel; resolves once the payee stored the signed settlement.',
-    z.object({ channelId: ChannelIdSchema, sats: SatoshisSchema.min(1), memo: z.string().max(CHANNEL_MEMO_MAX).optional() }).strict(),
+    z.object({ channelId: ChannelIdSchema, sats: SatoshisSchema.min(1), memo: z.string().max(CHANNEL_MEMO_MAX).optional(), ...idempotent }).strict(),
     z.object({ channelId: ChannelIdSchema, seq: z.number().int().positive(), paidSats: SatoshisSchema }),
   ),
-  closeChannel: method('Close a channel cooperatively: the payee broadcasts the latest settlement.', ById, ChannelSchema),
+  closeChannel: method('Close a channel cooperatively: the payee broadcasts the latest settlement.', ByIdKeyed, ChannelSchema),
   listChannels: method('Every channel, newest first.', z.object({}).strict().default({}), z.array(ChannelSchema)),
   getChannel: method(
     'One channel with its payment history (newest first, at most CHANNEL_HISTORY_MAX).',

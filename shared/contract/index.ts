@@ -9,6 +9,7 @@ import { walletEvents, walletMethods } from './wallet.js'
 
 export * from './errors.js'
 export * from './define.js'
+export * from './idempotency.js'
 export * from './health.js'
 export * from './peers.js'
 export * from './messages.js'

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { method } from './define.js'
+import { idempotent } from './idempotency.js'
 import { PeerIdTextSchema } from './peers.js'
 
 /** Longest message text, in UTF-16 code units. */
@@ -30,7 +31,7 @@ export type Message = z.infer<typeof MessageSchema>
 export const messageMethods = {
   sendMessage: method(
     'Send a direct message; resolves with its id once the peer has stored it. Messages to one peer leave in order, at the pace the peer accepts (a peer that refuses for rate is waited for, never bounced to the caller). `rate_limited` (with `retryAfterMs` and `queued` in its details) only when 16,384 messages already wait for that peer; `timeout` or `unavailable` when the peer has not stored it within messaging.deadlineMs (30 s).',
-    z.object({ peerId: PeerIdTextSchema, text: z.string().min(1).max(MESSAGE_TEXT_MAX) }).strict(),
+    z.object({ peerId: PeerIdTextSchema, text: z.string().min(1).max(MESSAGE_TEXT_MAX), ...idempotent }).strict(),
     z.object({ id: z.string() }),
   ),
   listMessages: method(

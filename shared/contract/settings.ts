@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { method } from './define.js'
+import { idempotent } from './idempotency.js'
 import { MultiaddrTextSchema, ServiceSchema } from './peers.js'
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const
@@ -45,6 +46,7 @@ export const SettingsUpdateSchema = z
     relays: z.array(MultiaddrTextSchema).max(MAX_RELAYS).optional(),
     /** Only the limits named change; apply from the next start. */
     limits: LimitsSchema.partial().optional(),
+    ...idempotent,
   })
   .strict()
 export type SettingsUpdate = z.infer<typeof SettingsUpdateSchema>
@@ -92,31 +94,33 @@ const ProfileNameSchema = z
   .max(64)
   .regex(/^[^\p{Cc}\p{Cf}]+$/u, 'must not contain control characters')
 
+const profileFields = {
+  /** The name peers see in their directory; null: peers show the peer id only. */
+  name: ProfileNameSchema.nullable(),
+  /** What this node offers, priced in satoshis. */
+  services: z.array(ServiceSchema.extend({ name: ProfileNameSchema }).strict()).max(MAX_PROFILE_SERVICES),
+}
+
+function checkProfile(p: { name: string | null; services: { name: string }[] }, ctx: z.RefinementCtx): void {
+  const names = new Set<string>()
+  for (const [i, s] of p.services.entries()) {
+    if (names.has(s.name)) ctx.addIssue({ code: 'custom', path: ['services', i, 'name'], message: 'two services have this name' })
+    names.add(s.name)
+  }
+  const bytes = new TextEncoder().encode(JSON.stringify({ name: p.name, services: p.services })).length
+  if (bytes > MAX_PROFILE_BYTES) ctx.addIssue({ code: 'custom', path: ['services'], message: `the profile is ${bytes} bytes; at most ${MAX_PROFILE_BYTES} fit in an announcement` })
+}
+
 /** How this node presents itself to peers: announced, signed, with every announcement. */
-export const ProfileSchema = z
-  .object({
-    /** The name peers see in their directory; null: peers show the peer id only. */
-    name: ProfileNameSchema.nullable(),
-    /** What this node offers, priced in satoshis. */
-    services: z.array(ServiceSchema.extend({ name: ProfileNameSchema }).strict()).max(MAX_PROFILE_SERVICES),
-  })
-  .strict()
-  .superRefine((p, ctx) => {
-    const names = new Set<string>()
-    for (const [i, s] of p.services.entries()) {
-      if (names.has(s.name)) ctx.addIssue({ code: 'custom', path: ['services', i, 'name'], message: 'two services have this name' })
-      names.add(s.name)
-    }
-    const bytes = new TextEncoder().encode(JSON.stringify(p)).length
-    if (bytes > MAX_PROFILE_BYTES) ctx.addIssue({ code: 'custom', path: ['services'], message: `the profile is ${bytes} bytes; at most ${MAX_PROFILE_BYTES} fit in an announcement` })
-  })
+export const ProfileSchema = z.object(profileFields).strict().superRefine(checkProfile)
+const ProfileUpdateSchema = z.object({ ...profileFields, ...idempotent }).strict().superRefine(checkProfile)
 export type Profile = z.infer<typeof ProfileSchema>
 
 export const settingsMethods = {
   getSettings: method('The configuration the engine runs with, and what its next start will use.', z.object({}).strict().default({}), SettingsSchema),
   updateSettings: method('Save the log level (applied at once), relays and limits (applied from the next start) to the config file.', SettingsUpdateSchema, SettingsSchema),
   getProfile: method('The name and services this node announces to peers.', z.object({}).strict().default({}), ProfileSchema),
-  updateProfile: method('Replace the name and services this node announces; saved, then announced at once.', ProfileSchema, ProfileSchema),
+  updateProfile: method('Replace the name and services this node announces; saved, then announced at once.', ProfileUpdateSchema, ProfileSchema),
 }
 
 export const settingsEvents = {

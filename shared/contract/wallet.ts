@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { method } from './define.js'
+import { idempotent } from './idempotency.js'
 
 /** Satoshis: integers only, never more than all the coins there are. */
 export const SatoshisSchema = z.number().int().nonnegative().max(2_100_000_000_000_000)
@@ -53,10 +54,10 @@ const MnemonicTextSchema = z
 
 export const walletMethods = {
   getWallet: method('The wallet: network, receive address and balance in satoshis.', z.object({}).strict().default({}), WalletSchema),
-  newAddress: method('Derive a fresh receive address and make it the current one.', z.object({}).strict().default({}), z.object({ address: z.string() })),
+  newAddress: method('Derive a fresh receive address and make it the current one.', z.object({ ...idempotent }).strict().default({}), z.object({ address: z.string() })),
   send: method(
     'Pay an address from the wallet; resolves once the chain accepted the transaction.',
-    z.object({ address: AddressTextSchema, sats: SatoshisSchema.min(1) }).strict(),
+    z.object({ address: AddressTextSchema, sats: SatoshisSchema.min(1), ...idempotent }).strict(),
     z.object({ txid: z.string(), sats: SatoshisSchema, fee: SatoshisSchema }),
   ),
   listTransactions: method(
@@ -77,7 +78,7 @@ export const walletMethods = {
   ),
   restoreWallet: method(
     'Replace the wallet keys with those of a recovery phrase (BIP39), then resync from the chain.',
-    z.object({ mnemonic: MnemonicTextSchema, passphrase: z.string().min(1).max(1024).optional() }).strict(),
+    z.object({ mnemonic: MnemonicTextSchema, passphrase: z.string().min(1).max(1024).optional(), ...idempotent }).strict(),
     WalletSchema,
   ),
 }

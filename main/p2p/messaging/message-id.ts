@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 
 /**
  * A UUIDv7: 48 bits of milliseconds, then randomness. Ids from one sender grow with
@@ -31,4 +31,13 @@ export function newMessageId(now = Date.now()): string {
   bytes[8] = (bytes[8]! & 0x3f) | 0x80
   const hex = bytes.toString('hex')
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
+/**
+ * The id of a keyed send: the same key, peer and text always give the same id, so a retry
+ * whose first attempt reached the peer is stored there once (the receiver keeps one row
+ * per sender and id).
+ */
+export function keyedMessageId(key: string, peerId: string, text: string): string {
+  return createHash('sha256').update(key).update('\0').update(peerId).update('\0').update(text).digest('base64url').slice(0, 32)
 }

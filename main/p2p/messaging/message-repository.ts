@@ -50,6 +50,7 @@ export class MessageRepository {
   private statements: {
     insertIn: Statement
     insertOut: Statement
+    upsertOut: Statement
     setStatus: Statement
     byKey: Statement
     setStatusBySeq: Statement
@@ -72,6 +73,10 @@ export class MessageRepository {
         ),
         insertOut: db.prepare(
           `INSERT INTO messages (msg_id, peer_id, direction, text, sent_at, received_at, status) VALUES (?, ?, 'out', ?, ?, NULL, 'pending')`,
+        ),
+        upsertOut: db.prepare(
+          `INSERT INTO messages (msg_id, peer_id, direction, text, sent_at, received_at, status) VALUES (?, ?, 'out', ?, ?, NULL, 'pending')
+           ON CONFLICT (peer_id, direction, msg_id) DO UPDATE SET status = 'pending' WHERE status != 'delivered' RETURNING seq`,
         ),
         setStatus: db.prepare(
           `UPDATE messages SET status = ?, received_at = COALESCE(?, received_at) WHERE peer_id = ? AND direction = 'out' AND msg_id = ? AND status != 'delivered'`,
@@ -98,6 +103,17 @@ export class MessageRepository {
 
   insertOutbound(peerId: string, id: string, text: string, sentAt: number): number {
     return Number(this.s.insertOut.run(id, peerId, text, sentAt).lastInsertRowid)
+  }
+
+  /** A keyed send's row: made, or (its retry) set pending again unless already delivered; 0 then. */
+  upsertOutbound(peerId: string, id: string, text: string, sentAt: number): number {
+    const row = this.s.upsertOut.get(id, peerId, text, sentAt) as { seq: number } | undefined
+    return row?.seq ?? 0
+  }
+
+  outboundStatus(peerId: string, id: string): string | null {
+    const row = this.s.byKey.get(peerId, 'out', id) as { status: string } | undefined
+    return row?.status ?? null
   }
 
   /** Delivered is final: a late failure never overwrites it. Returns whether a row changed. */

@@ -3,6 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { LRUCache } from 'lru-cache'
 import { ContractError, MESSAGE_TEXT_MAX, type Message } from '../../../shared/contract/index.js'
 import type { EventBus } from '../../engine/event-bus.js'
+import type { IdempotencyScope } from '../../idempotency/index.js'
 import { Disposables, type Startable } from '../../lifecycle/index.js'
 import type { Store } from '../../store/index.js'
 import type { Logger, Metrics } from '../../telemetry/index.js'
@@ -11,7 +12,7 @@ import { DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_WINDOW, INDEX_CHUNK_ROWS, INDEX_I
 import { type NackCode, encodeFrame } from './frames.js'
 import { GroupCommit } from '../../store/index.js'
 import { InboundSession, MessageReceiver, type PeerBudget } from './inbound.js'
-import { newMessageId } from './message-id.js'
+import { keyedMessageId, newMessageId } from './message-id.js'
 import { MessageRepository, toFtsQuery } from './message-repository.js'
 import { MessagingMetrics } from './messaging-metrics.js'
 import { OutboundSession, type PendingSend } from './outbound-session.js'
@@ -170,7 +171,7 @@ export class MessagingService implements Startable {
   }
 
   /** Resolves with the message id once the peer has durably stored the message. */
-  async sendMessage(peerIdText: string, text: string): Promise<{ id: string }> {
+  async sendMessage(peerIdText: string, text: string, scope: IdempotencyScope | null = null): Promise<{ id: string }> {
     const commit = this.commit
     if (!this.running || !commit) throw new ContractError('unavailable', 'messaging is not running')
     let peerId: PeerId
@@ -183,7 +184,9 @@ export class MessagingService implements Startable {
     if (key === this.components.node.libp2p.peerId.toString()) throw new ContractError('invalid_params', 'cannot send a message to this node itself', { path: 'peerId' })
     if (text.length === 0 || text.length > MESSAGE_TEXT_MAX) throw new ContractError('invalid_params', `text must be 1 to ${MESSAGE_TEXT_MAX} characters`, { path: 'text' })
     const sentAt = Date.now()
-    const id = newMessageId(sentAt)
+    // A keyed send's id follows from its key: its retry is the same message to the peer.
+    const id = scope ? keyedMessageId(scope.key, key, text) : newMessageId(sentAt)
+    if (scope && this.repository.outboundStatus(key, id) === 'delivered') return { id }
     const frame = encodeFrame({ t: 'msg', id, text, sentAt })
     if (frame.byteLength > this.init.maxFrameBytes) {
       throw new ContractError('payload_too_large', `message encodes to ${frame.byteLength} bytes; the limit is ${this.init.maxFrameBytes}`, { path: 'text' })
@@ -210,7 +213,11 @@ export class MessagingService implements Startable {
       // A crash within that turn can lose our record of a message the peer got; never
       // the reverse (a message reported delivered that the peer does not have).
       commit.enqueue(
-        () => this.repository.insertOutbound(key, id, text, sentAt),
+        () => {
+          if (!scope) return this.repository.insertOutbound(key, id, text, sentAt)
+          scope.bind({ kind: 'message', peerId: key, id })
+          return this.repository.upsertOutbound(key, id, text, sentAt)
+        },
         (err, seq) => {
           if (err) {
             this.m.storeFailures.inc()

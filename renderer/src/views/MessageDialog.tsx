@@ -2,7 +2,7 @@ import { type FormEvent, type ReactElement, useCallback, useEffect, useId, useRe
 import { MESSAGE_TEXT_MAX, type Peer } from '../../../shared/contract/index.js'
 import { shortPeerId } from '../human.js'
 import { useApp } from './app-context.js'
-import { useAction } from './use-action.js'
+import { useKeyedAction } from './use-action.js'
 
 /** A modal composer: Escape closes it, focus stays inside, and a send in flight cannot be sent twice. */
 export function MessageDialog({ peer, onClose }: { peer: Peer; onClose: () => void }): ReactElement {
@@ -10,8 +10,8 @@ export function MessageDialog({ peer, onClose }: { peer: Peer; onClose: () => vo
   const ref = useRef<HTMLDialogElement>(null)
   const id = useId()
   const [text, setText] = useState('')
-  const send = useCallback((body: string) => connection.api.sendMessage({ peerId: peer.peerId, text: body }), [connection, peer.peerId])
-  const action = useAction(send)
+  const send = useCallback((idempotencyKey: string, body: string) => connection.api.sendMessage({ peerId: peer.peerId, text: body, idempotencyKey }), [connection, peer.peerId])
+  const action = useKeyedAction(send)
 
   useEffect(() => {
     const dialog = ref.current

@@ -4,7 +4,7 @@ import { CHANNEL_FAILURE_TEXT, CHANNEL_PROBLEM_TITLE, CHANNEL_STATE_TEXT, blocks
 import { formatSats, shortPeerId } from '../../human.js'
 import { useApp } from '../app-context.js'
 import { CopyButton } from '../CopyButton.js'
-import { useAction } from '../use-action.js'
+import { useKeyedAction } from '../use-action.js'
 import { ConfirmDialog } from '../ConfirmDialog.js'
 import { PaymentHistory } from './PaymentHistory.js'
 import { PayForm } from './PayForm.js'
@@ -28,13 +28,13 @@ function useChannelAction(channel: Channel): { run: (kind: 'accept' | 'reject' |
   const { connection } = useApp()
   const [kind, setKind] = useState<string | null>(null)
   const call = useCallback(
-    (k: 'accept' | 'reject' | 'close') => {
-      const p = { channelId: channel.id }
+    (idempotencyKey: string, k: 'accept' | 'reject' | 'close') => {
+      const p = { channelId: channel.id, idempotencyKey }
       return k === 'accept' ? connection.api.acceptChannel(p) : k === 'reject' ? connection.api.rejectChannel(p) : connection.api.closeChannel(p)
     },
     [connection, channel.id],
   )
-  const action = useAction(call)
+  const action = useKeyedAction(call)
   return {
     run: async (k) => {
       setKind(k)

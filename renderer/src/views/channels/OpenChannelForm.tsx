@@ -3,7 +3,7 @@ import type { WalletInfo } from '../../../../shared/contract/index.js'
 import { EXAMPLE_PEER_ID, MIN_CAPACITY_SATS, parseSats, peerIdProblem } from '../../channel-text.js'
 import { formatSats, shortPeerId } from '../../human.js'
 import { useApp, useAppState } from '../app-context.js'
-import { useAction } from '../use-action.js'
+import { useKeyedAction } from '../use-action.js'
 
 /** The wallet part of the store, when the wallet domain is there. */
 const selectWallet = (s: object): WalletInfo | null => (s as { wallet?: WalletInfo | null }).wallet ?? null
@@ -22,8 +22,8 @@ export function OpenChannelForm({ relayIds }: { relayIds: Set<string> }): ReactE
   const [peerId, setPeerId] = useState('')
   const [capacity, setCapacity] = useState('')
   const [problems, setProblems] = useState<Problems>({})
-  const open = useCallback((p: { peerId: string; capacitySats: number }) => connection.api.openChannel(p), [connection])
-  const action = useAction(open)
+  const open = useCallback((idempotencyKey: string, p: { peerId: string; capacitySats: number }) => connection.api.openChannel({ ...p, idempotencyKey }), [connection])
+  const action = useKeyedAction(open)
   const candidates = useMemo(() => peers.filter((p) => p.connected && !relayIds.has(p.peerId)), [peers, relayIds])
 
   // The balance from the store when the wallet domain follows it; otherwise asked once per

@@ -3,7 +3,7 @@ import { CHANNEL_MEMO_MAX, type Channel } from '../../../../shared/contract/inde
 import { parseSats, remainingSats } from '../../channel-text.js'
 import { formatSats } from '../../human.js'
 import { useApp } from '../app-context.js'
-import { useAction } from '../use-action.js'
+import { useKeyedAction } from '../use-action.js'
 
 /** Pay through an open channel of ours: whole sats, at most what is left in it. */
 export function PayForm({ channel }: { channel: Channel }): ReactElement {
@@ -12,8 +12,8 @@ export function PayForm({ channel }: { channel: Channel }): ReactElement {
   const [amount, setAmount] = useState('')
   const [memo, setMemo] = useState('')
   const [problem, setProblem] = useState<string | null>(null)
-  const pay = useCallback((p: { channelId: string; sats: number; memo?: string }) => connection.api.pay(p), [connection])
-  const action = useAction(pay)
+  const pay = useCallback((idempotencyKey: string, p: { channelId: string; sats: number; memo?: string }) => connection.api.pay({ ...p, idempotencyKey }), [connection])
+  const action = useKeyedAction(pay)
   const remaining = remainingSats(channel)
 
   const submit = async (e: FormEvent): Promise<void> => {

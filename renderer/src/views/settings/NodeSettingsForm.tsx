@@ -5,7 +5,7 @@ import { EXAMPLE_ADDRESS } from '../../peer-address.js'
 import { LIMIT_NAMES, LOG_LEVELS, LOG_LEVEL_TEXT, type SettingsDraft, type SettingsProblems, draftChanged, draftOfSettings, fixedReason, limitUnit, parseSettingsDraft, waitingForRestart } from '../../settings-text.js'
 import { useApp } from '../app-context.js'
 import { ConfirmDialog } from '../ConfirmDialog.js'
-import { useAction } from '../use-action.js'
+import { useAction, useKeyedAction } from '../use-action.js'
 import { useDraft } from '../use-draft.js'
 
 const NO_PROBLEMS: SettingsProblems = { limits: {} }
@@ -16,8 +16,8 @@ export function NodeSettingsForm({ saved }: { saved: Settings }): ReactElement {
   const id = useId()
   const [draft, setDraft] = useDraft(saved, draftOfSettings, draftChanged)
   const [problems, setProblems] = useState<SettingsProblems>(NO_PROBLEMS)
-  const update = useCallback((u: SettingsUpdate) => connection.api.updateSettings(u), [connection])
-  const action = useAction(update)
+  const update = useCallback((idempotencyKey: string, u: SettingsUpdate) => connection.api.updateSettings({ ...u, idempotencyKey }), [connection])
+  const action = useKeyedAction(update)
   const restartNode = useCallback(() => connection.api.restartNode(), [connection])
   const restart = useAction(restartNode)
   const [confirming, setConfirming] = useState(false)

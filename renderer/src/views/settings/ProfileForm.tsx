@@ -3,7 +3,7 @@ import { MAX_PROFILE_SERVICES, type Profile } from '../../../../shared/contract/
 import { formatSats } from '../../human.js'
 import { MAX_NAME_CHARS, type ProfileDraft, type ProfileProblems, type ServiceDraft, draftChanged, draftOf, emptyService, parseProfileDraft } from '../../profile-text.js'
 import { useApp } from '../app-context.js'
-import { useAction } from '../use-action.js'
+import { useKeyedAction } from '../use-action.js'
 import { useDraft } from '../use-draft.js'
 
 const NO_PROBLEMS: ProfileProblems = { services: {} }
@@ -14,8 +14,8 @@ export function ProfileForm({ saved }: { saved: Profile }): ReactElement {
   const id = useId()
   const [draft, setDraft] = useDraft(saved, draftOf, draftChanged)
   const [problems, setProblems] = useState<ProfileProblems>(NO_PROBLEMS)
-  const update = useCallback((p: Profile) => connection.api.updateProfile(p), [connection])
-  const action = useAction(update)
+  const update = useCallback((idempotencyKey: string, p: Profile) => connection.api.updateProfile({ ...p, idempotencyKey }), [connection])
+  const action = useKeyedAction(update)
   const changed = draftChanged(draft, saved)
 
   const edit = (next: ProfileDraft): void => {

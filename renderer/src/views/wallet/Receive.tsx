@@ -2,7 +2,7 @@ import QRCode from 'qrcode'
 import { type ReactElement, useCallback, useEffect, useState } from 'react'
 import { CopyButton } from '../CopyButton.js'
 import { useApp } from '../app-context.js'
-import { useAction } from '../use-action.js'
+import { useKeyedAction } from '../use-action.js'
 
 /** The address as an SVG QR code in a data: URL (the CSP allows data: images, nothing inline). */
 function useQrCode(text: string): string | null {
@@ -28,8 +28,8 @@ function useQrCode(text: string): string | null {
 export function Receive({ address }: { address: string }): ReactElement {
   const { connection } = useApp()
   const qr = useQrCode(address)
-  const fresh = useCallback(() => connection.api.newAddress(), [connection])
-  const action = useAction(fresh)
+  const fresh = useCallback((idempotencyKey: string) => connection.api.newAddress({ idempotencyKey }), [connection])
+  const action = useKeyedAction(fresh)
   return (
     <section className="card wallet-receive" aria-labelledby="wallet-receive-title">
       <h3 id="wallet-receive-title" className="section-title">

@@ -4,7 +4,7 @@ import { walletTotal } from '../../store/wallet-slice.js'
 import { mnemonicProblem, mnemonicWords } from '../../wallet-text.js'
 import { useApp } from '../app-context.js'
 import { ConfirmDialog } from '../ConfirmDialog.js'
-import { useAction } from '../use-action.js'
+import { useKeyedAction } from '../use-action.js'
 
 interface Request {
   mnemonic: string
@@ -18,8 +18,8 @@ export function Restore(): ReactElement {
   const [passphrase, setPassphrase] = useState('')
   const [problem, setProblem] = useState<string | null>(null)
   const [confirming, setConfirming] = useState<Request | null>(null)
-  const restore = useCallback((r: Request) => connection.api.restoreWallet(r), [connection])
-  const action = useAction(restore)
+  const restore = useCallback((idempotencyKey: string, r: Request) => connection.api.restoreWallet({ ...r, idempotencyKey }), [connection])
+  const action = useKeyedAction(restore)
 
   const submit = (e: FormEvent): void => {
     e.preventDefault()

@@ -6,7 +6,7 @@ import { walletTotal } from '../../store/wallet-slice.js'
 import { EXAMPLE_ADDRESS, addressProblem } from '../../wallet-text.js'
 import { useApp } from '../app-context.js'
 import { ConfirmDialog } from '../ConfirmDialog.js'
-import { useAction } from '../use-action.js'
+import { useKeyedAction } from '../use-action.js'
 
 type Problems = { address?: string; sats?: string }
 interface Payment {
@@ -21,8 +21,8 @@ export function SendForm({ wallet }: { wallet: WalletInfo }): ReactElement {
   const [amount, setAmount] = useState('')
   const [problems, setProblems] = useState<Problems>({})
   const [confirming, setConfirming] = useState<Payment | null>(null)
-  const send = useCallback((p: Payment) => connection.api.send(p), [connection])
-  const action = useAction(send)
+  const send = useCallback((idempotencyKey: string, p: Payment) => connection.api.send({ ...p, idempotencyKey }), [connection])
+  const action = useKeyedAction(send)
   const balance = walletTotal(wallet)
 
   const submit = (e: FormEvent): void => {
