@@ -51,17 +51,32 @@ async function fundWallet(d: DaemonProc, sats: number): Promise<void> {
   })
 }
 
-/** `count` payments of 1..7 sat, `concurrency` at a time; returns the total. */
+/**
+ * `count` payments of 1..7 sat, `concurrency` at a time; returns the total. As a program
+ * would pay: each payment has its own idempotency key, and one answered `unavailable`
+ * (the payee away: nothing signed, or signed and kept) is asked again with the same key
+ * until it is acknowledged, so each is paid exactly once.
+ */
 async function payMany(d: DaemonProc, channelId: string, count: number, concurrency: number, onAck?: (seq: number) => void): Promise<number> {
   let next = 0
   let total = 0
+  const run = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
   const worker = async (): Promise<void> => {
     while (next < count) {
       const i = next++
       const sats = (i % 7) + 1
-      const r = await ok<{ seq: number }>(d, 'pay', { channelId, sats })
-      total += sats
-      onAck?.(r.seq)
+      const params = { channelId, sats, idempotencyKey: `pay-${run}-${i}` }
+      for (let attempt = 0; ; attempt++) {
+        const res = await d.call<{ seq: number }>('pay', params)
+        if (res.body.ok) {
+          total += sats
+          onAck?.((res.body.result as { seq: number }).seq)
+          break
+        }
+        const code = res.body.error?.code
+        if ((code !== 'unavailable' && code !== 'timeout') || attempt >= 200) throw new Error(`pay: ${code} ${res.body.error?.message}`)
+        await new Promise((r) => setTimeout(r, 100))
+      }
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker))
@@ -167,5 +182,5 @@ describe('payment channels between daemon processes', () => {
     const payeeView = await ok<ChannelView>(b, 'getChannel', { channelId: id })
     expect(payeeView).toMatchObject({ seq: 2000, paidSats: total, state: 'open' })
     expect(await ok<ChannelView>(a, 'getChannel', { channelId: id })).toMatchObject({ seq: 2000, paidSats: total })
-  }, 170_000)
+  }, 300_000)
 })

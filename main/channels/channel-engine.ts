@@ -10,6 +10,7 @@ import type { EventBus } from '../engine/event-bus.js'
 import type { IdempotencyScope } from '../idempotency/index.js'
 import { Disposables, type Startable } from '../lifecycle/index.js'
 import type { Libp2pNode } from '../p2p/libp2p.js'
+import { type PeerWatch, isConnected, probePeer } from '../p2p/peer-watch.js'
 import type { Store } from '../store/index.js'
 import type { Logger, Metrics } from '../telemetry/index.js'
 import { ChannelBook, PROBLEM_CODES, type ProblemCode } from './channel-book.js'
@@ -37,12 +38,18 @@ export interface ChannelWallet extends PayerWallet {
   newChannelAddress(): Promise<{ address: string }>
 }
 
+/** How often the set of payees kept within reach is brought up to date. */
+const PAYEES_WANTED_EVERY_MS = 2_000
+const WATCH_HOLDER = 'channels'
+
 export interface ChannelEngineComponents {
   store: Store
   logger: Logger
   metrics: Metrics
   events: EventBus
   node: { readonly libp2p: Libp2pNode }
+  /** Who can be reached (shared with messaging); without one, a peer is probed with a dial of our own. */
+  watch?: () => Pick<PeerWatch, 'probe' | 'want' | 'release'> | null
   wallet: ChannelWallet
   chain: { broadcaster: ChainBroadcaster; lookup: ChainLookup }
 }
@@ -73,6 +80,8 @@ export interface ChannelEngineInit {
   window?: number
   requestTimeoutMs?: number
   payTimeoutMs?: number
+  /** Reaching a peer that is not connected, before a payment, an open or a close (default 3 s). */
+  reachTimeoutMs?: number
   /** How often channels are checked against the chain (default 5 s). */
   chainPollMs?: number
   /** A failed chain action (a settlement, a refund) is retried after a backoff from this (default chainPollMs) ... */
@@ -100,6 +109,7 @@ export function resolveChannelOptions(init: ChannelEngineInit): ResolvedChannelO
     window: init.window ?? 32,
     requestTimeoutMs: init.requestTimeoutMs ?? 10_000,
     payTimeoutMs: init.payTimeoutMs ?? 30_000,
+    reachTimeoutMs: init.reachTimeoutMs ?? 3_000,
     chainPollMs: init.chainPollMs ?? 5_000,
     chainRetryBaseMs: init.chainRetryBaseMs ?? init.chainPollMs ?? 5_000,
     chainRetryMaxMs: init.chainRetryMaxMs ?? 5 * 60_000,
@@ -163,9 +173,11 @@ export class ChannelEngine implements Startable {
     this.payer = new PayerSide(
       {
         book: this.book, mailbox: this.mailbox, keys: this.keys, tx: this.tx, tip: this.tip, wallet, chain: components.chain, newPayoutAddress, link,
+        reach: (peerId, timeoutMs) => this.reach(peerId, timeoutMs),
+        connected: (peerId) => isConnected(components.node.libp2p, peerId),
         ownPeerId: () => components.node.libp2p.peerId.toString(), countPayment: (sats) => this.countPayment('payer', sats), violation: (kind) => this.m.violations.inc({ kind }), log: this.log,
       },
-      { network: this.opts.network, feeRateSatsPerKb: this.opts.feeRateSatsPerKb, defaultExpiryBlocks: this.opts.defaultExpiryBlocks, closeMarginBlocks: this.opts.closeMarginBlocks, window: this.opts.window, payTimeoutMs: this.opts.payTimeoutMs },
+      { network: this.opts.network, feeRateSatsPerKb: this.opts.feeRateSatsPerKb, defaultExpiryBlocks: this.opts.defaultExpiryBlocks, closeMarginBlocks: this.opts.closeMarginBlocks, window: this.opts.window, payTimeoutMs: this.opts.payTimeoutMs, reachTimeoutMs: this.opts.reachTimeoutMs },
     )
     this.payee = new PayeeSide(
       {
@@ -216,6 +228,27 @@ export class ChannelEngine implements Startable {
     this.disposables.add(() => this.watch.stop())
     this.disposables.interval(() => void this.watch.check(), this.opts.chainPollMs)
     void this.watch.check()
+    this.disposables.interval(() => this.keepPayeesWanted(), PAYEES_WANTED_EVERY_MS)
+    this.keepPayeesWanted()
+    this.disposables.add(() => this.keepPayeesWanted(true))
+  }
+
+  /** Payees of our open channels, as last handed to the PeerWatch. */
+  private wantedPayees = new Set<string>()
+
+  /**
+   * The payees of our open channels are kept within reach: one that drops is tried again
+   * at once and then with backoff, so its reachability is known (and shown) before the
+   * user pays, and its unacknowledged states go out as soon as it is back.
+   */
+  private keepPayeesWanted(releaseAll = false): void {
+    const watch = this.components.watch?.() ?? null
+    if (!watch) return
+    const now = new Set<string>()
+    if (!releaseAll) for (const c of this.book.values()) if (c.role === 'payer' && c.state === 'open') now.add(c.peerId)
+    for (const peerId of now) if (!this.wantedPayees.has(peerId)) watch.want(peerId, WATCH_HOLDER)
+    for (const peerId of this.wantedPayees) if (!now.has(peerId)) watch.release(peerId, WATCH_HOLDER)
+    this.wantedPayees = now
   }
 
   async stop(): Promise<void> {
@@ -270,7 +303,7 @@ export class ChannelEngine implements Startable {
    * With a key: a retry whose earlier attempt made a channel answers that channel as it is
    * now, unless the proposal failed or was refused (nothing was locked), which is made again.
    */
-  async open(params: { peerId: string; capacitySats: number; expiry?: number }, scope: IdempotencyScope | null = null): Promise<Channel> {
+  async open(params: { peerId: string; capacitySats: number; expiry?: number; timeoutMs?: number }, scope: IdempotencyScope | null = null): Promise<Channel> {
     this.requireRunning()
     if (scope?.prior?.kind === 'channel') {
       const earlier = this.book.find(scope.prior.channelId)
@@ -300,20 +333,20 @@ export class ChannelEngine implements Startable {
   }
 
   /** With a key, a retry whose payment was signed and sent waits for that one; it never signs another. */
-  async pay(params: { channelId: string; sats: number; memo?: string }, scope: IdempotencyScope | null = null): Promise<{ channelId: string; seq: number; paidSats: number }> {
+  async pay(params: { channelId: string; sats: number; memo?: string; timeoutMs?: number }, scope: IdempotencyScope | null = null): Promise<{ channelId: string; seq: number; paidSats: number }> {
     this.requireRunning()
-    if (scope?.prior?.kind === 'payment') return this.payer.followPayment(scope.prior)
+    if (scope?.prior?.kind === 'payment') return this.payer.followPayment(scope.prior, params.timeoutMs)
     return this.payer.pay(params, scope)
   }
 
   /** With a key, closing a channel already closing or closed answers it instead of refusing. */
-  async close(id: string, scope: IdempotencyScope | null = null): Promise<Channel> {
+  async close(id: string, scope: IdempotencyScope | null = null, timeoutMs?: number): Promise<Channel> {
     this.requireRunning()
     const c = this.require(id)
     if (scope && (c.state === 'closing' || c.state === 'closed')) return this.book.view(c)
     try {
       if (c.role === 'payee') await this.payee.settle(id)
-      else await this.payer.close(id)
+      else await this.payer.close(id, timeoutMs)
     } catch (err) {
       throw asContractError(err)
     }
@@ -359,6 +392,12 @@ export class ChannelEngine implements Startable {
   }
 
   // ---- helpers ----
+
+  /** Connected, or reached within `timeoutMs`; else PeerUnreachableError (`unavailable`). */
+  private reach(peerId: string, timeoutMs: number): Promise<void> {
+    const watch = this.components.watch?.() ?? null
+    return watch ? watch.probe(peerId, timeoutMs) : probePeer(this.components.node.libp2p, peerId, timeoutMs)
+  }
 
   link(peerId: string): ChannelLink {
     let l = this.links.get(peerId)

@@ -15,7 +15,7 @@ export function channelHandlers(engine: ChannelEngine): Pick<EngineHandlers, Cha
       return engine.get(channelId)
     },
     pay: (p, scope) => engine.pay(p, scope),
-    closeChannel: ({ channelId }, scope) => engine.close(channelId, scope),
+    closeChannel: ({ channelId, timeoutMs }, scope) => engine.close(channelId, scope, timeoutMs),
     listChannels: async () => engine.list(),
     getChannel: async ({ channelId }) => engine.get(channelId),
   }

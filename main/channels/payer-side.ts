@@ -26,6 +26,9 @@ import { asContractError } from './wire-errors.js'
 
 type Req<K extends ChannelRequest['t']> = Extract<ChannelRequest, { t: K }>
 
+/** The chain's target spacing, for telling a person roughly when a block height comes. */
+const MINUTES_PER_BLOCK = 10
+
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const bytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'))
 
@@ -47,6 +50,10 @@ export interface PayerSideComponents {
   /** A fresh payout address of the wallet, issued only when a channel is funded. */
   newPayoutAddress(): Promise<string>
   link(peerId: string): ChannelLink
+  /** Connected, or reached within `timeoutMs`; rejects `unavailable` (PeerUnreachableError) otherwise. */
+  reach(peerId: string, timeoutMs: number): Promise<void>
+  /** A connection to the peer is open now. */
+  connected(peerId: string): boolean
   ownPeerId(): string
   countPayment(sats: number): void
   /** The payee answered against the protocol (a lie this side caught): counted by kind. */
@@ -63,6 +70,8 @@ export interface PayerSideInit {
   closeMarginBlocks: number
   window: number
   payTimeoutMs: number
+  /** How long reaching a payee that is not connected may take before a call answers `unavailable`. */
+  reachTimeoutMs: number
 }
 
 export class PayerSide {
@@ -79,10 +88,12 @@ export class PayerSide {
 
   // ---- open ----
 
-  async open(params: { peerId: string; capacitySats: number; expiry?: number }, scope: IdempotencyScope | null = null): Promise<PayerChannel> {
+  async open(params: { peerId: string; capacitySats: number; expiry?: number; timeoutMs?: number }, scope: IdempotencyScope | null = null): Promise<PayerChannel> {
     if (params.peerId === this.c.ownPeerId()) throw new ContractError('invalid_params', 'a channel needs another peer', { field: 'peerId' })
     const fees = this.c.tx.fees(this.init.feeRateSatsPerKb)
     if (params.capacitySats <= fees.settlementFeeSats + fees.refundFeeSats + 1) throw new ContractError('invalid_params', 'the capacity does not cover the channel fees', { field: 'capacitySats' })
+    // A peer that cannot be reached gets no channel record and locks no coins.
+    await this.c.reach(params.peerId, Math.min(params.timeoutMs ?? this.init.reachTimeoutMs, this.init.reachTimeoutMs))
     const height = await this.c.tip.height()
     const expiry = params.expiry ?? height + this.init.defaultExpiryBlocks
     if (expiry <= height + this.init.closeMarginBlocks) throw new ContractError('invalid_params', `expiry must be above height ${height + this.init.closeMarginBlocks}`, { field: 'expiry' })
@@ -253,13 +264,20 @@ export class PayerSide {
 
   // ---- pay ----
 
-  async pay(params: { channelId: string; sats: number; memo?: string }, scope: IdempotencyScope | null = null): Promise<{ channelId: string; seq: number; paidSats: number }> {
-    const c = this.c.book.get(params.channelId)
-    if (!c || c.role !== 'payer') {
+  async pay(params: { channelId: string; sats: number; memo?: string; timeoutMs?: number }, scope: IdempotencyScope | null = null): Promise<{ channelId: string; seq: number; paidSats: number }> {
+    const found = this.c.book.get(params.channelId)
+    if (!found || found.role !== 'payer') {
       const ended = this.c.book.find(params.channelId)
       if (!ended) throw new ContractError('not_found', 'no such channel')
       throw new ContractError('invalid_state', ended.role === 'payer' ? `the channel is ${ended.state}` : 'only the payer pays through a channel')
     }
+    const timeoutMs = params.timeoutMs ?? this.init.payTimeoutMs
+    // Nothing is signed for a payee that cannot be reached now: the caller hears so within
+    // the dial (a refused port: milliseconds), and may pay again later.
+    await this.c.reach(found.peerId, Math.min(timeoutMs, this.init.reachTimeoutMs))
+    // Read again after the wait: the channel may have moved on meanwhile.
+    const c = this.c.book.get(params.channelId)
+    if (!c || c.role !== 'payer') throw new ContractError('invalid_state', `the channel is ${this.c.book.find(params.channelId)?.state ?? 'gone'}`)
     if (c.state !== 'open') throw new ContractError('invalid_state', `the channel is ${c.state}`)
     if (this.draining.has(c.id)) throw new ContractError('invalid_state', 'the channel is closing')
     const halted = this.pipelines.get(c.id)?.halted
@@ -280,7 +298,7 @@ export class PayerSide {
       scope?.bind({ kind: 'payment', channelId: c.id, seq })
     })
     try {
-      await this.pipeline(c).push({ seq, paidSats: newPaid, sig, ...(params.memo === undefined ? {} : { memo: params.memo }) })
+      await this.pipeline(c).push({ seq, paidSats: newPaid, sig, ...(params.memo === undefined ? {} : { memo: params.memo }) }, true, timeoutMs)
     } catch (err) {
       throw asContractError(err)
     }
@@ -292,7 +310,7 @@ export class PayerSide {
    * A keyed pay's retry: the payment its first attempt signed and sent, followed to its
    * acknowledgement (a state already acknowledged answers at once); never another signature.
    */
-  async followPayment(effect: Extract<Effect, { kind: 'payment' }>): Promise<{ channelId: string; seq: number; paidSats: number }> {
+  async followPayment(effect: Extract<Effect, { kind: 'payment' }>, timeoutMs = this.init.payTimeoutMs): Promise<{ channelId: string; seq: number; paidSats: number }> {
     const { channelId, seq } = effect
     const row = this.c.book.repo.payment(channelId, seq)
     if (!row) throw new ContractError('internal', `the payment this key recorded (state ${seq}) is missing`)
@@ -300,7 +318,7 @@ export class PayerSide {
     const c = this.c.book.find(channelId)
     if (row.status === 'acked' || (c && c.role === 'payer' && (c.state === 'open' || c.state === 'closing' || c.state === 'closed') && c.seq >= seq)) return answer
     if (c && c.role === 'payer' && c.state === 'open') {
-      await this.pipeline(c).ackedThrough(seq, this.init.payTimeoutMs)
+      await this.pipeline(c).ackedThrough(seq, timeoutMs)
       return answer
     }
     throw new ContractError('invalid_state', `payment ${seq} was signed and sent, but the channel is ${c?.state ?? 'gone'} and the payee never acknowledged it; the close settles the latest state the payee holds`, { channelId, seq })
@@ -348,6 +366,7 @@ export class PayerSide {
             if (seq !== s.seq) throw new ChannelPeerError('conflict', `the payee acknowledged state ${seq} for state ${s.seq}`)
           },
           sync: () => link().request({ t: 'sync', channelId: id }),
+          away: () => !this.c.connected(c.peerId),
           signedByUs: (s) => this.signedByUs(id, s),
           acked: async (seq, paidSats) => {
             const now = this.c.book.get(id)
@@ -374,7 +393,7 @@ export class PayerSide {
   // ---- close ----
 
   /** closeChannel: withdraw an unfunded proposal, or ask the payee to settle an open channel. */
-  async close(id: string): Promise<void> {
+  async close(id: string, timeoutMs?: number): Promise<void> {
     await this.c.mailbox.run(id, async () => {
       const c = this.c.book.get(id)
       if (!c || c.role !== 'payer') throw new ContractError('invalid_state', `the channel is ${this.c.book.find(id)?.state ?? 'unknown'}`)
@@ -390,7 +409,8 @@ export class PayerSide {
           }
           throw new ContractError('invalid_state', `the funding may already be on chain: if the peer never opens the channel, the refund returns the coins at block ${c.expiry}`)
         case 'open':
-          await this.closeOpen(c)
+          await this.reachForClose(c, timeoutMs)
+          await this.closeOpen(c, timeoutMs)
           return
         default:
           throw new ContractError('invalid_state', `the channel is ${c.state}`)
@@ -398,11 +418,33 @@ export class PayerSide {
     })
   }
 
-  private async closeOpen(c: PayerOpen): Promise<void> {
+  /**
+   * Only the payee can settle: one that cannot be reached is reported at once, with what
+   * the payer can do instead (close again when it is back, or wait for the refund height).
+   */
+  private async reachForClose(c: PayerOpen, timeoutMs: number | undefined): Promise<void> {
+    try {
+      await this.c.reach(c.peerId, Math.min(timeoutMs ?? this.init.reachTimeoutMs, this.init.reachTimeoutMs))
+    } catch (err) {
+      const e = asContractError(err)
+      if (!(e instanceof ContractError) || e.code !== 'unavailable') throw e
+      const height = this.c.tip.latest
+      const blocksLeft = height === null ? null : Math.max(0, c.expiry - height)
+      const hoursLeft = blocksLeft === null ? null : Math.ceil((blocksLeft * MINUTES_PER_BLOCK) / 60)
+      const when = blocksLeft === null ? `from block ${c.expiry}` : blocksLeft === 0 ? `now (block ${c.expiry} is reached)` : `from block ${c.expiry}, in about ${hoursLeft} hour${hoursLeft === 1 ? '' : 's'}`
+      throw new ContractError(
+        'unavailable',
+        `the payee cannot be reached (${e.message.replace(/^the peer cannot be reached right now: /, '')}); only it can settle the channel. Close again when it is back, or the refund returns your unpaid coins ${when}, unless the payee settles first.`,
+        { peerId: c.peerId, refundHeight: c.expiry, blocksLeft, hoursLeft },
+      )
+    }
+  }
+
+  private async closeOpen(c: PayerOpen, timeoutMs?: number): Promise<void> {
     this.draining.add(c.id)
     let closing = false
     try {
-      await this.pipelines.get(c.id)?.idle(this.init.payTimeoutMs)
+      await this.pipelines.get(c.id)?.idle(timeoutMs ?? this.init.payTimeoutMs)
       // What the payee holds must be a state we signed: it settles that one.
       const remote = await this.c.link(c.peerId).request({ t: 'sync', channelId: c.id })
       const latest = this.c.book.get(c.id) as PayerOpen

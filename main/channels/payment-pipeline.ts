@@ -26,6 +26,8 @@ export interface PipelineDeps {
   sync(): Promise<{ seq: number; paidSats: number }>
   /** Is this a state we signed (or the opening state)? A payee that claims another is lying. */
   signedByUs(state: { seq: number; paidSats: number }): boolean
+  /** The payee cannot be reached now (no connection): callers are told at once instead of at their timeout. */
+  away(): boolean
   /** Persist that the payee stored every state up to `seq` (group-committed). */
   acked(seq: number, paidSats: number): Promise<void>
   /**
@@ -75,15 +77,19 @@ export class PaymentPipeline {
     return this.haltedWith
   }
 
-  /** Queue a signed, persisted state; resolves when the payee acknowledged it. */
-  push(p: OutgoingPayment, track = true): Promise<void> {
+  /**
+   * Queue a signed, persisted state; resolves when the payee acknowledged it. A tracked
+   * caller is answered `timeout` after `timeoutMs`, or `unavailable` as soon as the payee
+   * is found away; either way the state stays queued and is resent when the payee is back.
+   */
+  push(p: OutgoingPayment, track = true, timeoutMs = this.deps.payTimeoutMs): Promise<void> {
     if (this.haltedWith) return Promise.reject(this.haltedWith)
     return new Promise<void>((resolve, reject) => {
       const entry: Entry = { ...p, resolve, reject, settled: false, timer: null }
       if (track) {
         entry.timer = setTimeout(() => {
-          this.settle(entry, new ContractError('timeout', `payment ${p.seq} not acknowledged within ${this.deps.payTimeoutMs} ms; it stays signed and is resent when the peer returns`))
-        }, this.deps.payTimeoutMs)
+          this.settle(entry, new ContractError('timeout', `payment ${p.seq} not acknowledged within ${timeoutMs} ms; it stays signed and is resent when the payee is back`, { seq: p.seq, pending: true }))
+        }, timeoutMs)
       }
       this.enqueue(entry)
       this.pump()
@@ -170,7 +176,7 @@ export class PaymentPipeline {
           else resolve()
         },
       }
-      const timer = setTimeout(() => waiter.settle(new ContractError('timeout', `payment ${seq} not acknowledged within ${timeoutMs} ms; it stays signed and is resent when the peer returns`)), timeoutMs)
+      const timer = setTimeout(() => waiter.settle(new ContractError('timeout', `payment ${seq} not acknowledged within ${timeoutMs} ms; it stays signed and is resent when the payee is back`, { seq, pending: true })), timeoutMs)
       this.ackWaiters.push(waiter)
     })
   }
@@ -270,6 +276,7 @@ export class PaymentPipeline {
     for (const e of this.inflight.values()) this.queue.push(e)
     this.inflight.clear()
     this.queue.sort((a, b) => a.seq - b.seq)
+    if (this.deps.away()) this.answerAway()
     if (this.retryTimer) return
     this.deps.logger.debug('channel link lost; reconciling', { err, pending: this.queue.length })
     const delay = this.retryMs
@@ -278,6 +285,21 @@ export class PaymentPipeline {
       this.retryTimer = null
       this.reconcile()
     }, delay)
+  }
+
+  /**
+   * The payee went away with states signed and sent but not acknowledged: their callers
+   * hear it now, not at their timeout. The states stay queued (the payee may already hold
+   * them) and go out again when it is back; a keyed retry follows them.
+   */
+  private answerAway(): void {
+    for (const e of this.queue) {
+      if (e.settled || !e.timer) continue
+      this.settle(e, new ContractError('unavailable', `the payee went away before acknowledging payment ${e.seq}; it stays signed and is sent again when the payee is back`, { seq: e.seq, pending: true }))
+    }
+    for (const w of [...this.ackWaiters]) {
+      w.settle(new ContractError('unavailable', `the payee went away before acknowledging payment ${w.seq}; it stays signed and is sent again when the payee is back`, { seq: w.seq, pending: true }))
+    }
   }
 
   private checkIdle(): void {

@@ -143,6 +143,8 @@ export const EngineConfigSchema = z
         window: positiveInt.max(1024).default(32),
         /** How often channels are checked against the chain. */
         chainPollMs: positiveInt.min(100).default(5_000),
+        /** Before a payment, an open or a close: how long reaching a peer that is not connected may take before the call answers `unavailable`. */
+        reachTimeoutMs: positiveInt.min(100).max(60_000).default(3_000),
       })
       .strict()
       .prefault({}),
@@ -155,10 +157,16 @@ export const EngineConfigSchema = z
         burst: positiveInt.max(1_000_000).default(400),
         /** Largest frame accepted or sent. */
         maxFrameBytes: positiveInt.min(17_216).max(1024 * 1024).default(64 * 1024),
-        /** How long sendMessage retries before failing. */
+        /** How long sendMessage waits for the peer's acknowledgement before answering `pending` (the message is kept and sent later). */
         deadlineMs: positiveInt.max(600_000).default(30_000),
         /** Unacknowledged messages per peer. */
         window: positiveInt.max(65_536).default(256),
+        /** A message not delivered within this long (the peer away) becomes failed; it can be retried. Default 7 days. */
+        pendingExpiryMs: positiveInt.min(1_000).max(365 * 24 * 3600 * 1000).default(7 * 24 * 3600 * 1000),
+        /** Messages waiting for all peers together; beyond it sendMessage answers rate_limited. */
+        maxPendingTotal: positiveInt.max(10_000_000).default(100_000),
+        /** Bytes of the messages waiting for all peers together (held in memory while they wait); beyond it sendMessage answers rate_limited. */
+        maxPendingBytes: positiveInt.min(1024 * 1024).max(16 * 1024 * 1024 * 1024).default(256 * 1024 * 1024),
       })
       .strict()
       .prefault({}),

@@ -87,12 +87,18 @@ export class Engine implements Startable {
     this.idempotency = new IdempotencyLedger({ store: this.store, logger: this.logger.child('idempotency'), metrics: this.metrics })
     this.p2p = new P2PNode({ ...components, logger: this.logger.child('p2p') }, p2pInitFromConfig(init.config))
     this.messaging = new MessagingService(
-      { node: this.p2p, store: this.store, logger: this.logger.child('messaging'), metrics: this.metrics, events: this.events },
+      { node: this.p2p, store: this.store, logger: this.logger.child('messaging'), metrics: this.metrics, events: this.events, watch: () => (this.p2p.isRunning ? this.p2p.watch : null) },
       messagingInitFromConfig(init.config),
     )
     this.discovery = new AnnouncementService(
       { node: this.p2p, logger: this.logger.child('discovery'), metrics: this.metrics },
-      { onAnnouncement: (peer) => this.p2p.directory.upsert(peer) },
+      {
+        onAnnouncement: (peer) => {
+          this.p2p.directory.upsert(peer)
+          // A peer that announces itself is alive: whatever waits for it tries now.
+          if (this.p2p.isRunning) this.p2p.watch.nudge(peer.peerId)
+        },
+      },
     )
     this.profile = new NodeProfile({ store: this.store, announcer: this.discovery, events: this.events, logger: this.logger.child('profile') })
     this.wallet = createWalletPart(
@@ -108,6 +114,7 @@ export class Engine implements Startable {
         metrics: this.metrics,
         events: this.events,
         node: this.p2p,
+        watch: () => (this.p2p.isRunning ? this.p2p.watch : null),
         wallet: this.wallet.wallet,
         chain: this.wallet.chain,
       },
@@ -124,6 +131,7 @@ export class Engine implements Startable {
         feeRateSatsPerKb: ch.feeRateSatsPerKb,
         window: ch.window,
         chainPollMs: ch.chainPollMs,
+        reachTimeoutMs: ch.reachTimeoutMs,
       },
     )
     this.settings = new SettingsEditor({ logger: this.logger, events: this.events }, init.config, init.configSource ?? { file: join(init.config.dataDir, 'config.json'), overrides: {} })
@@ -131,7 +139,7 @@ export class Engine implements Startable {
       {
         events: this.events,
         health: () => this.health(),
-        peers: () => this.p2p.directory.list(),
+        peers: () => this.p2p.listPeers(),
         subscribe: (listener) => this.subscribe(listener),
       },
       { intervalMs: init.config.health.intervalMs },

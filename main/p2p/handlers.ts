@@ -4,6 +4,6 @@ import type { P2PNode } from './node.js'
 export function peerHandlers(node: P2PNode): Pick<ApiHandlers, 'listPeers' | 'connectPeer'> {
   return {
     listPeers: async () => node.listPeers(),
-    connectPeer: async ({ multiaddr }) => node.connect(multiaddr),
+    connectPeer: async ({ multiaddr, timeoutMs }) => node.connect(multiaddr, timeoutMs),
   }
 }

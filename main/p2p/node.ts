@@ -9,6 +9,7 @@ import { loadOrCreateIdentity } from './identity.js'
 import { createNode, type Libp2pNode } from './libp2p.js'
 import { listenerOf } from '../lifecycle/index.js'
 import { PeerDirectory } from './peer-directory.js'
+import { PeerWatch, type PeerWatchInit } from './peer-watch.js'
 import { describeError, isUsableRelayAddress } from './relay-address.js'
 import { RelayKeeper, type RelayHealth } from './relay-keeper.js'
 import { reservationStoreOf } from './relay-reservations.js'
@@ -45,6 +46,8 @@ export interface P2PNodeInit {
   connectTimeoutMs?: number
   /** Run without a listener that cannot bind (health says so) instead of failing start (default false). */
   listenBestEffort?: boolean
+  /** How wanted peers that are away are tried again, and how long a reachability probe may take. */
+  peerWatch?: PeerWatchInit
 }
 
 export type P2PChange = 'peers' | 'relay' | 'addresses'
@@ -71,6 +74,7 @@ export class P2PNodeError extends Error {
 interface Running {
   libp2p: Libp2pNode
   keeper: RelayKeeper
+  watch: PeerWatch
   disposables: Disposables
   /** Requested listeners that did not bind (only with listenBestEffort). */
   missing: MissingListener[]
@@ -134,6 +138,12 @@ export class P2PNode implements Startable {
     return this.running !== null
   }
 
+  /** Which peers can be reached, and keeping wanted ones within reach (while running). */
+  get watch(): PeerWatch {
+    if (!this.running) throw new P2PNodeError('the p2p node is not running (call start() first)')
+    return this.running.watch
+  }
+
   async start(): Promise<void> {
     if (this.running) return
     this.starting ??= this.doStart().finally(() => {
@@ -158,9 +168,19 @@ export class P2PNode implements Startable {
       },
     })
     const disposables = (this.lastDisposables = new Disposables())
+    const watch = new PeerWatch({ libp2p, logger: this.log }, init.peerWatch)
+    disposables.add(watch.onChange(() => this.emit('peers')))
     const keeper = new RelayKeeper(
       { libp2p, reservationStore: reservationStoreOf(relayTransport), logger: this.components.logger, metrics: this.components.metrics },
-      { ...init.relayKeeper, relays: init.relays, onChange: () => this.emit('relay') },
+      {
+        ...init.relayKeeper,
+        relays: init.relays,
+        onChange: () => {
+          // A reservation may be new: peers we wait for can perhaps reach us, or we them, again.
+          if (keeper.health().state === 'reserved') watch.nudge()
+          this.emit('relay')
+        },
+      },
     )
     // What actually bound: libp2p skips a listener it cannot bind (NO_FATAL, so a relay or
     // an odd address never fails start), and says so only here.
@@ -175,12 +195,14 @@ export class P2PNode implements Startable {
       if (missing.length > 0 && !init.listenBestEffort) throw new ListenError(missing)
       if (missing.length > 0) this.log.warn('p2p listeners could not bind; running without them', { missing })
       this.lastPeerId = libp2p.peerId.toString()
-      this.running = { libp2p, keeper, disposables, missing, bound }
+      this.running = { libp2p, keeper, watch, disposables, missing, bound }
       await this.directory.start()
+      await watch.start()
       await keeper.start()
     } catch (err) {
       this.running = null
       await keeper.stop().catch(() => {})
+      await watch.stop().catch(() => {})
       await disposables.dispose().catch(() => {})
       await Promise.resolve(libp2p.stop()).catch(() => {})
       throw err
@@ -194,7 +216,7 @@ export class P2PNode implements Startable {
     if (!running) return
     this.running = null
     const errors: unknown[] = []
-    for (const step of [() => running.keeper.stop(), () => this.directory.stop(), () => running.disposables.dispose(), () => running.libp2p.stop()]) {
+    for (const step of [() => running.keeper.stop(), () => running.watch.stop(), () => this.directory.stop(), () => running.disposables.dispose(), () => running.libp2p.stop()]) {
       try {
         await step()
       } catch (err) {
@@ -253,12 +275,13 @@ export class P2PNode implements Startable {
       for (const peer of this.directory.list()) {
         if (peer.connected && !connected.has(peer.peerId)) this.directory.markDisconnected(peer.peerId)
       }
+      return this.directory.list().map((peer) => (peer.connected ? peer : { ...peer, ...running.watch.reachability(peer.peerId) }))
     }
     return this.directory.list()
   }
 
   /** Dial a peer by multiaddr (direct or through a relay's /p2p-circuit address). */
-  async connect(address: string): Promise<{ peerId: string; connection: 'direct' | 'relayed' }> {
+  async connect(address: string, timeout?: number): Promise<{ peerId: string; connection: 'direct' | 'relayed' }> {
     const running = this.running
     if (!running) throw new ContractError('unavailable', 'the p2p node is not running')
     let ma: Multiaddr
@@ -269,7 +292,7 @@ export class P2PNode implements Startable {
     }
     const target = ma.getComponents().findLast((c) => c.code === CODE_P2P)?.value
     if (target === this.lastPeerId) throw new ContractError('invalid_params', 'that multiaddr is this node itself', { field: 'multiaddr' })
-    const timeoutMs = this.init.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
+    const timeoutMs = timeout ?? this.init.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
     let connection: Connection
     try {
       connection = await running.libp2p.dial(ma, { signal: AbortSignal.timeout(timeoutMs) })

@@ -95,6 +95,8 @@ export class PeerDirectory implements Startable {
       multiaddrs,
       connected: update.connected ?? existing?.connected ?? false,
       connection: update.connection ?? existing?.connection ?? 'none',
+      // The node overlays what its PeerWatch knows of a peer that is not connected.
+      reachability: (update.connected ?? existing?.connected ?? false) ? 'connected' : 'unknown',
       source: update.source ?? existing?.source ?? 'discovery',
       lastSeen: new Date().toISOString(),
     }

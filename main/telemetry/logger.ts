@@ -98,13 +98,35 @@ function electronLogFor(init: LoggerInit): ElectronLogInstance | null {
   if (init.console) {
     consoleTransport.level = 'debug'
     consoleTransport.format = '{text}'
+    watchStderr()
     consoleTransport.writeFn = ({ message }) => {
-      process.stderr.write(`${String(message.data[0])}\n`)
+      if (stderrGone || process.stderr.destroyed) return
+      try {
+        process.stderr.write(`${String(message.data[0])}\n`)
+      } catch {
+        stderrGone = true
+      }
     }
   } else {
     consoleTransport.level = false
   }
   return instance
+}
+
+/**
+ * Standard error can go away under a running process (its reader exited: a supervisor, a
+ * closed pipe, a killed `tee`). Then the log goes to its file alone. A failed write must
+ * never become an error of its own: logged, it would be written to the same dead stream,
+ * fail again, and spin for ever.
+ */
+let stderrGone = false
+let stderrWatched = false
+function watchStderr(): void {
+  if (stderrWatched) return
+  stderrWatched = true
+  process.stderr.on('error', () => {
+    stderrGone = true
+  })
 }
 
 const LEVEL_RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { Channel } from '../../shared/contract/index.js'
-import { CHANNEL_FAILURE_TEXT, EXAMPLE_PEER_ID, blocksUntil, channelProgress, isCancellable, parseSats, peerIdProblem, remainingSats } from './channel-text.js'
+import { type Channel, ContractError } from '../../shared/contract/index.js'
+import { CHANNEL_FAILURE_TEXT, EXAMPLE_PEER_ID, blocksUntil, channelProgress, closeFailureHint, hoursFromNow, isCancellable, parseSats, payeeAwayCloseText, peerIdProblem, refundWait, remainingSats } from './channel-text.js'
 
 const channel = (over: Partial<Channel> = {}): Channel => ({
   id: 'c'.repeat(32),
@@ -83,5 +83,40 @@ describe('channel text', () => {
     expect(channelProgress(channel({ state: 'closing' }), 288)).toMatch(/if it does not, the refund returns the unpaid coins at block 300/)
     expect(channelProgress(channel({ state: 'open' }), 1)).toBeNull()
     expect(channelProgress(channel({ state: 'closed' }), 1)).toBeNull()
+  })
+
+  it('tells a payer whose payee is away to close again later or wait for the refund', () => {
+    expect(payeeAwayCloseText({ refundHeight: 1234, blocksLeft: 30, hoursLeft: 5 })).toBe(
+      'The payee cannot be reached. Close again when they are back, or the coins come back to you by the refund from block 1,234 (about 5 hours from now).',
+    )
+    expect(payeeAwayCloseText({ refundHeight: 300, blocksLeft: 6, hoursLeft: 1.2 })).toMatch(/block 300 \(about 1 hour from now\)\.$/)
+    expect(payeeAwayCloseText({ refundHeight: 300, blocksLeft: 3, hoursLeft: 0.5 })).toMatch(/\(less than an hour from now\)\.$/)
+    // Without hours, they are reckoned from the blocks (ten minutes each): 15 blocks, 2.5 h.
+    expect(payeeAwayCloseText({ refundHeight: 300, blocksLeft: 15, hoursLeft: null })).toMatch(/\(about 3 hours from now\)/)
+    expect(payeeAwayCloseText({ refundHeight: 300, blocksLeft: 0, hoursLeft: 0 })).toBe(
+      'The payee cannot be reached. Close again when they are back, or the coins come back to you by the refund from block 300: the refund can be broadcast now.',
+    )
+    expect(payeeAwayCloseText({ refundHeight: 300, blocksLeft: -4, hoursLeft: -0.7 })).toMatch(/can be broadcast now\.$/)
+  })
+
+  it('rounds the hours to a whole number, and to days beyond two', () => {
+    expect(hoursFromNow(0)).toBe('less than an hour from now')
+    expect(hoursFromNow(1)).toBe('about 1 hour from now')
+    expect(hoursFromNow(1.49)).toBe('about 1 hour from now')
+    expect(hoursFromNow(1.5)).toBe('about 2 hours from now')
+    expect(hoursFromNow(47.4)).toBe('about 47 hours from now')
+    expect(hoursFromNow(47.6)).toBe('about 2 days from now')
+    expect(hoursFromNow(24 * 7 + 3)).toBe('about 7 days from now')
+  })
+
+  it('reads the refund details only from a close the payee could not answer', () => {
+    const away = new ContractError('unavailable', 'the payee cannot be reached', { refundHeight: 500, blocksLeft: 12, hoursLeft: 2 })
+    expect(refundWait(away)).toEqual({ refundHeight: 500, blocksLeft: 12, hoursLeft: 2 })
+    expect(closeFailureHint(away)).toMatch(/from block 500 \(about 2 hours from now\)/)
+    expect(refundWait(new ContractError('unavailable', 'x', { refundHeight: 500, blocksLeft: 12 }))).toEqual({ refundHeight: 500, blocksLeft: 12, hoursLeft: null })
+    expect(closeFailureHint(new ContractError('unavailable', 'the wallet service is away'))).toBeNull()
+    expect(closeFailureHint(new ContractError('unavailable', 'x', { refundHeight: '500', blocksLeft: 12 }))).toBeNull()
+    expect(closeFailureHint(new ContractError('timeout', 'x', { refundHeight: 500, blocksLeft: 12, hoursLeft: 2 }))).toBeNull()
+    expect(closeFailureHint(new Error('boom'))).toBeNull()
   })
 })

@@ -1,4 +1,4 @@
-import { type Channel, PeerIdTextSchema } from '../../shared/contract/index.js'
+import { type Channel, ContractError, PeerIdTextSchema } from '../../shared/contract/index.js'
 import { duration, formatSats } from './human.js'
 
 /** Smallest channel the service opens (openChannel's schema). */
@@ -117,4 +117,49 @@ export function channelProgress(c: Channel, height: number | null | undefined): 
     default:
       return null
   }
+}
+
+/** When a payer's refund becomes valid, as closeChannel's `unavailable` details give it. */
+export interface RefundWait {
+  refundHeight: number
+  blocksLeft: number
+  /** Hours until then; null when not given (it is then reckoned from the blocks). */
+  hoursLeft: number | null
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
+
+/** The refund details of a close the payee could not answer; null for any other failure. */
+export function refundWait(err: unknown): RefundWait | null {
+  if (!(err instanceof ContractError) || err.code !== 'unavailable' || !err.details) return null
+  const { refundHeight, blocksLeft, hoursLeft } = err.details
+  if (!isCount(refundHeight) || !isCount(blocksLeft)) return null
+  return { refundHeight, blocksLeft, hoursLeft: isCount(hoursLeft) ? hoursLeft : null }
+}
+
+/** "about 5 hours from now", "less than an hour from now", "about 3 days from now". */
+export function hoursFromNow(hours: number): string {
+  if (hours < 1) return 'less than an hour from now'
+  const h = Math.round(hours)
+  if (h < 48) return `about ${h} hour${h === 1 ? '' : 's'} from now`
+  const days = Math.round(hours / 24)
+  return `about ${days} days from now`
+}
+
+/**
+ * What a payer can do when closing found the payee away: close again once they are back,
+ * or wait for the refund, which returns the coins from its block (now, once it is reached).
+ */
+export function payeeAwayCloseText(w: RefundWait): string {
+  const block = `block ${w.refundHeight.toLocaleString('en-US')}`
+  const start = 'The payee cannot be reached. Close again when they are back, or the coins come back to you by the refund'
+  if (w.blocksLeft <= 0) return `${start} from ${block}: the refund can be broadcast now.`
+  const hours = w.hoursLeft ?? (w.blocksLeft * SECONDS_PER_BLOCK) / 3600
+  return `${start} from ${block} (${hoursFromNow(hours)}).`
+}
+
+/** A failed close in words when it is the payee being away; null otherwise (the usual words apply). */
+export function closeFailureHint(err: unknown): string | null {
+  const w = refundWait(err)
+  return w ? payeeAwayCloseText(w) : null
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ContractError } from '../../shared/contract/index.js'
-import { RELAY_TEXT, duration, formatSats, humanError, limitLabel, limitValue, relativeTime, shortPeerId } from './human.js'
+import { RELAY_TEXT, duration, formatSats, humanError, limitLabel, limitValue, relativeTime, shortClock, shortPeerId } from './human.js'
 import { peerAddressProblem } from './peer-address.js'
 
 const ID = '12D3KooWSUNJbVkQeVs9QSqcywa1KhpaPDQV3pFPQ2YiSGP2WskZ'
@@ -32,6 +32,10 @@ describe('human words', () => {
     expect(relativeTime('2026-11-23T10:00:00Z', now)).toBe('2 hours ago')
     expect(relativeTime('2026-11-20T12:00:00Z', now)).toBe('3 days ago')
     expect(relativeTime('garbage', now)).toBe('unknown')
+    // To the minute, in local time; a date in front for an earlier day.
+    const local = new Date(2026, 10, 23, 16, 30).getTime()
+    expect(shortClock(new Date(2026, 10, 23, 9, 5, 59).getTime(), local)).toBe('09:05')
+    expect(shortClock(new Date(2026, 10, 22, 23, 59).getTime(), local)).toBe('22 Nov 23:59')
     expect(duration(59)).toBe('59 s')
     expect(duration(3600 + 120)).toBe('1 h 2 min')
     expect(formatSats(1)).toBe('1 sat')

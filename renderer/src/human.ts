@@ -24,6 +24,13 @@ export function clockTime(ms: number, now = Date.now()): string {
   return new Date(now).toDateString() === d.toDateString() ? time : `${d.toLocaleDateString('en-GB', { day: 'numeric', month: 'short' })} ${time}`
 }
 
+/** "14:02" for today, "3 Jan 14:02" for an earlier day: to the minute, for messages and since-when lines. */
+export function shortClock(ms: number, now = Date.now()): string {
+  const d = new Date(ms)
+  const time = d.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' })
+  return new Date(now).toDateString() === d.toDateString() ? time : `${d.toLocaleDateString('en-GB', { day: 'numeric', month: 'short' })} ${time}`
+}
+
 const CODE_TEXT: Partial<Record<ErrorCode, string>> = {
   unauthorized: 'That token was not accepted. Copy it again from the api-token file in the data folder.',
   forbidden: 'The wallet service refused this request.',

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { method } from './define.js'
 import { idempotent } from './idempotency.js'
+import { TimeoutMsSchema } from './peers.js'
 import { SatoshisSchema } from './wallet.js'
 
 export const CHANNEL_STATES = ['proposed', 'funding', 'open', 'closing', 'closed', 'refunded', 'failed', 'rejected'] as const
@@ -91,18 +92,22 @@ const ByIdKeyed = z.object({ channelId: ChannelIdSchema, ...idempotent }).strict
 
 export const channelMethods = {
   openChannel: method(
-    'Open a payment channel to a peer, funded from the wallet; resolves once open (or pending at the peer). `expiry` is the block height from which the refund is valid (default: now + channels.expiryBlocks).',
-    z.object({ peerId: z.string().min(1).max(200), capacitySats: SatoshisSchema.min(1000), expiry: z.number().int().positive().optional(), ...idempotent }).strict(),
+    'Open a payment channel to a peer, funded from the wallet; resolves once open (or pending at the peer). `expiry` is the block height from which the refund is valid (default: now + channels.expiryBlocks). A peer that cannot be reached is answered `unavailable` at once (within channels.reachTimeoutMs, 3 s, or `timeoutMs` if shorter) and no channel is made, no coins locked.',
+    z.object({ peerId: z.string().min(1).max(200), capacitySats: SatoshisSchema.min(1000), expiry: z.number().int().positive().optional(), timeoutMs: TimeoutMsSchema.optional(), ...idempotent }).strict(),
     ChannelSchema,
   ),
   acceptChannel: method('Accept a channel a peer proposed (pending by policy).', ByIdKeyed, ChannelSchema),
   rejectChannel: method('Refuse a channel a peer proposed.', ByIdKeyed, ChannelSchema),
   pay: method(
-    'Pay through an open channel; resolves once the payee stored the signed settlement.',
-    z.object({ channelId: ChannelIdSchema, sats: SatoshisSchema.min(1), memo: z.string().max(CHANNEL_MEMO_MAX).optional(), ...idempotent }).strict(),
+    'Pay through an open channel; resolves once the payee stored the signed settlement. A payee that cannot be reached is answered `unavailable` at once (within the dial: milliseconds on a refusal, at most channels.reachTimeoutMs, 3 s, otherwise) with details `{peerId, reachable: false}`, and nothing is signed. A payment signed and sent whose acknowledgement does not come (the payee went away meanwhile) is answered `unavailable` (at once) or `timeout` with details `{seq, pending: true}`: it stays signed and is sent again when the payee is back (a retry with the same idempotency key follows it). `timeoutMs` bounds the wait for the acknowledgement (default 30 s).',
+    z.object({ channelId: ChannelIdSchema, sats: SatoshisSchema.min(1), memo: z.string().max(CHANNEL_MEMO_MAX).optional(), timeoutMs: TimeoutMsSchema.optional(), ...idempotent }).strict(),
     z.object({ channelId: ChannelIdSchema, seq: z.number().int().positive(), paidSats: SatoshisSchema }),
   ),
-  closeChannel: method('Close a channel cooperatively: the payee broadcasts the latest settlement.', ByIdKeyed, ChannelSchema),
+  closeChannel: method(
+    'Close a channel. The payee settles alone (it broadcasts the latest settlement). The payer asks the payee to settle: when the payee cannot be reached it answers at once with `unavailable`, whose details give the refund height (`refundHeight`, `blocksLeft`, `hoursLeft`): close again when the payee is back, or the refund returns the coins from that block unless the payee settles first. `timeoutMs` bounds reaching the payee (at most channels.reachTimeoutMs) and the wait for payments still in flight (default 30 s).',
+    z.object({ channelId: ChannelIdSchema, timeoutMs: TimeoutMsSchema.optional(), ...idempotent }).strict(),
+    ChannelSchema,
+  ),
   listChannels: method('Every channel, newest first.', z.object({}).strict().default({}), z.array(ChannelSchema)),
   getChannel: method(
     'One channel with its payment history (newest first, at most CHANNEL_HISTORY_MAX).',

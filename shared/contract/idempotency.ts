@@ -34,6 +34,8 @@ export const IDEMPOTENT_METHODS = [
   'rejectChannel',
   'closeChannel',
   'sendMessage',
+  'retryMessage',
+  'deleteMessage',
   'restoreWallet',
   'newAddress',
   'updateSettings',

@@ -1,14 +1,18 @@
 import { z } from 'zod'
 import { method } from './define.js'
 import { idempotent } from './idempotency.js'
-import { PeerIdTextSchema } from './peers.js'
+import { PeerIdTextSchema, TimeoutMsSchema } from './peers.js'
 
 /** Longest message text, in UTF-16 code units. */
 export const MESSAGE_TEXT_MAX = 16_384
 export const MESSAGE_LIST_MAX = 500
 
 export const MESSAGE_DIRECTIONS = ['in', 'out'] as const
-/** in: received; out: pending until the peer acknowledged storing it, then delivered (or failed). */
+/**
+ * in: received. out: pending (kept here, sent whenever the peer can be reached) until the
+ * peer acknowledged storing it, then delivered; failed when it could not be delivered
+ * before messaging.pendingExpiryMs (7 days) or the peer refused it (it can be retried).
+ */
 export const MESSAGE_STATUSES = ['received', 'pending', 'delivered', 'failed'] as const
 
 export const MessageSchema = z.object({
@@ -30,9 +34,19 @@ export type Message = z.infer<typeof MessageSchema>
 
 export const messageMethods = {
   sendMessage: method(
-    'Send a direct message; resolves with its id once the peer has stored it. Messages to one peer leave in order, at the pace the peer accepts (a peer that refuses for rate is waited for, never bounced to the caller). `rate_limited` (with `retryAfterMs` and `queued` in its details) only when 16,384 messages already wait for that peer; `timeout` or `unavailable` when the peer has not stored it within messaging.deadlineMs (30 s).',
-    z.object({ peerId: PeerIdTextSchema, text: z.string().min(1).max(MESSAGE_TEXT_MAX), ...idempotent }).strict(),
-    z.object({ id: z.string() }),
+    'Send a direct message. It is stored here first, then delivered in order, at the pace the peer accepts, whenever the peer can be reached. Resolves `delivered` once the peer has stored it, or `pending` when it could not be delivered yet: at once when the peer cannot be reached, else after `timeoutMs` (default messaging.deadlineMs, 30 s); with `timeoutMs` the call waits that long even for a peer that is away. A pending message is sent on reconnect, discovery, a relay reservation and retries with backoff, and fails after messaging.pendingExpiryMs (7 days). `rate_limited` (with `retryAfterMs` and `queued`) when 16,384 messages already wait for that peer, or messaging.maxPendingTotal (100,000) or maxPendingBytes (256 MiB) for all peers; `payload_too_large` or `rejected` when the peer refused it.',
+    z.object({ peerId: PeerIdTextSchema, text: z.string().min(1).max(MESSAGE_TEXT_MAX), timeoutMs: TimeoutMsSchema.optional(), ...idempotent }).strict(),
+    z.object({ id: z.string(), seq: z.number().int().positive(), status: z.enum(['delivered', 'pending']) }),
+  ),
+  retryMessage: method(
+    'Send a failed outbound message again (it becomes pending, with a new expiry); a pending or delivered one is answered as it is.',
+    z.object({ seq: z.number().int().positive(), ...idempotent }).strict(),
+    MessageSchema,
+  ),
+  deleteMessage: method(
+    'Delete an outbound message that is pending or failed (it is not sent any more; one already on its way may still arrive). Received and delivered messages stay.',
+    z.object({ seq: z.number().int().positive(), ...idempotent }).strict(),
+    z.object({ seq: z.number().int().positive(), peerId: z.string(), id: z.string() }),
   ),
   listMessages: method(
     'Messages newest first; `before` is a seq cursor (exclusive): pass the last seq of a page to get the next.',
@@ -59,6 +73,8 @@ export const messageMethods = {
 }
 
 export const messageEvents = {
-  /** A message received, or an outbound message delivered or failed. */
+  /** A message received; an outbound message kept waiting (pending: its peer is away or slow, or it was retried), delivered or failed. */
   message: MessageSchema,
+  /** An outbound message deleted (deleteMessage). */
+  messageDeleted: z.object({ seq: z.number().int().positive(), peerId: z.string(), id: z.string() }),
 }

@@ -15,6 +15,9 @@ export const PeerIdTextSchema = z
   .max(128)
   .regex(/^[1-9A-HJ-NP-Za-km-z]+$/, 'must be a base58 peer id')
 
+/** How long a call may wait on a peer, in milliseconds; each method documents its default. */
+export const TimeoutMsSchema = z.number().int().min(100).max(600_000)
+
 export const ServiceSchema = z.object({
   name: z.string().min(1).max(64),
   /** Price in satoshis; integers only. */
@@ -22,6 +25,8 @@ export const ServiceSchema = z.object({
   description: z.string().max(280).optional(),
 })
 export type Service = z.infer<typeof ServiceSchema>
+
+export const PEER_REACHABILITY = ['connected', 'unreachable', 'unknown'] as const
 
 export const PeerSchema = z.object({
   peerId: z.string(),
@@ -31,6 +36,14 @@ export const PeerSchema = z.object({
   connected: z.boolean(),
   /** How we are connected when connected: direct or through a relay. */
   connection: z.enum(['direct', 'relayed', 'none']),
+  /**
+   * connected: a connection is open. unreachable: the last attempt to reach it failed (and
+   * none succeeded since): payments and closes wait for it, messages are kept for it.
+   * unknown: not connected, not tried lately.
+   */
+  reachability: z.enum(PEER_REACHABILITY),
+  /** While unreachable: since when, and why the last attempt failed (in words). */
+  unreachable: z.object({ since: z.string(), reason: z.string() }).optional(),
   source: z.enum(['connection', 'discovery', 'announcement', 'mdns', 'manual']),
   lastSeen: z.string(),
   walletIdentityKey: z.string().optional(),
@@ -40,8 +53,8 @@ export type Peer = z.infer<typeof PeerSchema>
 export const peerMethods = {
   listPeers: method('Peers in the bounded directory, most recently seen first.', z.object({}).strict().default({}), z.array(PeerSchema)),
   connectPeer: method(
-    'Dial a peer by multiaddr (direct or /p2p-circuit through a relay).',
-    z.object({ multiaddr: MultiaddrTextSchema }).strict(),
+    'Dial a peer by multiaddr (direct or /p2p-circuit through a relay); `timeoutMs` bounds the dial (default 10 s).',
+    z.object({ multiaddr: MultiaddrTextSchema, timeoutMs: TimeoutMsSchema.optional() }).strict(),
     z.object({ peerId: z.string(), connection: z.enum(['direct', 'relayed']) }),
   ),
 }

@@ -45,6 +45,15 @@ export function useBundledHosts(): void {
 }
 
 /** Run an entry point under Node: TypeScript through tsx, a built .js bundle directly. */
+/**
+ * Every child still running when this test process exits is killed: a test that timed out
+ * or failed before its cleanup must not leave daemons behind on the machine.
+ */
+const live = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL')
+})
+
 export function runEntry(entry: string, args: string[], opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Proc {
   const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : []
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...loader, join(ROOT, entry), ...args], {
@@ -52,6 +61,8 @@ export function runEntry(entry: string, args: string[], opts: { env?: NodeJS.Pro
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  live.add(child)
+  child.once('exit', () => live.delete(child))
   let tail = ''
   child.stderr!.on('data', (chunk: Buffer) => {
     tail = (tail + chunk.toString()).slice(-8000)
@@ -75,7 +86,11 @@ export async function firstLine(proc: Proc, timeoutMs = 30_000, json = true): Pr
   const rl = createInterface({ input: proc.child.stdout! })
   try {
     return await new Promise<string>((resolveLine, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no output within ${timeoutMs} ms; stderr: ${proc.stderrTail()}`)), timeoutMs)
+      const timer = setTimeout(() => {
+        // Nobody will own a process that never said it was ready: it goes now.
+        proc.child.kill('SIGKILL')
+        reject(new Error(`no output within ${timeoutMs} ms; stderr: ${proc.stderrTail()}`))
+      }, timeoutMs)
       rl.on('line', (line) => {
         if (json && !line.trim().startsWith('{')) return
         clearTimeout(timer)

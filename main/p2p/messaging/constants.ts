@@ -13,8 +13,19 @@ export const DEFAULT_WINDOW = 256
 /** Messages that may wait for a peer (for window space or for its pace) before sends are refused. */
 export const DEFAULT_MAX_QUEUED_PER_PEER = 16_384
 
-/** How long sendMessage keeps retrying before it fails. */
+/** How long sendMessage waits for the peer's acknowledgement before it answers `pending`. */
 export const DEFAULT_DEADLINE_MS = 30_000
+
+/** A message kept for a peer that stays away fails after this long (it can be retried). */
+export const DEFAULT_PENDING_EXPIRY_MS = 7 * 24 * 3600 * 1000
+
+/** Messages kept for all peers together: the store-and-forward queue's bound. */
+export const DEFAULT_MAX_PENDING_TOTAL = 100_000
+/** ... and their bytes: they are held in memory while they wait, so this bounds that memory. */
+export const DEFAULT_MAX_PENDING_BYTES = 256 * 1024 * 1024
+
+/** Pending messages past their expiry are marked failed at most this often. */
+export const EXPIRY_SWEEP_MS = 60_000
 
 /** Per-peer inbound budget: steady rate and burst (token bucket). */
 export const DEFAULT_RATE_PER_SEC = 200
@@ -36,8 +47,8 @@ export const DEFAULT_MAX_OUTBOUND_STREAMS = 4
 /** An outbound session with nothing in flight closes its stream after this long. */
 export const DEFAULT_IDLE_CLOSE_MS = 60_000
 
-/** Time allowed for one dial + protocol negotiation attempt. */
-export const DEFAULT_DIAL_TIMEOUT_MS = 10_000
+/** Time allowed for one dial + protocol negotiation attempt; a peer not reached within it is away. */
+export const DEFAULT_DIAL_TIMEOUT_MS = 5_000
 
 /** Reopen backoff after a stream or dial failure: base doubling to max, full jitter. */
 export const RETRY_BASE_MS = 50

@@ -2,9 +2,11 @@ import type { EngineHandlers } from '../../idempotency/index.js'
 import type { MessagingService } from './service.js'
 
 /** The contract's message methods over the MessagingService. */
-export function messagingHandlers(service: MessagingService): Pick<EngineHandlers, 'sendMessage' | 'listMessages' | 'searchMessages'> {
+export function messagingHandlers(service: MessagingService): Pick<EngineHandlers, 'sendMessage' | 'retryMessage' | 'deleteMessage' | 'listMessages' | 'searchMessages'> {
   return {
-    sendMessage: async ({ peerId, text }, scope) => service.sendMessage(peerId, text, scope),
+    sendMessage: async ({ peerId, text, timeoutMs }, scope) => service.sendMessage(peerId, text, scope, timeoutMs),
+    retryMessage: async ({ seq }) => service.retryMessage(seq),
+    deleteMessage: async ({ seq }) => service.deleteMessage(seq),
     listMessages: async (params) => service.listMessages(params),
     searchMessages: async ({ query, limit }) => service.searchMessages(query, limit),
   }

@@ -53,6 +53,11 @@ export class MessageRepository {
     upsertOut: Statement
     setStatus: Statement
     byKey: Statement
+    bySeq: Statement
+    pendingOut: Statement
+    expire: Statement
+    requeue: Statement
+    deleteOut: Statement
     setStatusBySeq: Statement
     progress: Statement
     indexRange: Statement
@@ -72,12 +77,19 @@ export class MessageRepository {
           `INSERT OR IGNORE INTO messages (msg_id, peer_id, direction, text, sent_at, received_at, status) VALUES (?, ?, 'in', ?, ?, ?, 'received')`,
         ),
         insertOut: db.prepare(
-          `INSERT INTO messages (msg_id, peer_id, direction, text, sent_at, received_at, status) VALUES (?, ?, 'out', ?, ?, NULL, 'pending')`,
+          `INSERT INTO messages (msg_id, peer_id, direction, text, sent_at, received_at, status, expires_at) VALUES (?, ?, 'out', ?, ?, NULL, 'pending', ?)`,
         ),
         upsertOut: db.prepare(
-          `INSERT INTO messages (msg_id, peer_id, direction, text, sent_at, received_at, status) VALUES (?, ?, 'out', ?, ?, NULL, 'pending')
-           ON CONFLICT (peer_id, direction, msg_id) DO UPDATE SET status = 'pending' WHERE status != 'delivered' RETURNING seq`,
+          `INSERT INTO messages (msg_id, peer_id, direction, text, sent_at, received_at, status, expires_at) VALUES (?, ?, 'out', ?, ?, NULL, 'pending', ?)
+           ON CONFLICT (peer_id, direction, msg_id) DO UPDATE SET status = 'pending', expires_at = excluded.expires_at WHERE status != 'delivered' RETURNING seq`,
         ),
+        bySeq: db.prepare(`SELECT ${COLUMNS}, expires_at FROM messages WHERE seq = ?`),
+        pendingOut: db.prepare(`SELECT ${COLUMNS}, expires_at FROM messages WHERE direction = 'out' AND status = 'pending' ORDER BY seq`),
+        expire: db.prepare(
+          `UPDATE messages SET status = 'failed' WHERE direction = 'out' AND status = 'pending' AND expires_at <= ? RETURNING ${COLUMNS}`,
+        ),
+        requeue: db.prepare(`UPDATE messages SET status = 'pending', expires_at = ? WHERE seq = ? AND direction = 'out' AND status = 'failed'`),
+        deleteOut: db.prepare(`DELETE FROM messages WHERE seq = ? AND direction = 'out' AND status IN ('pending', 'failed')`),
         setStatus: db.prepare(
           `UPDATE messages SET status = ?, received_at = COALESCE(?, received_at) WHERE peer_id = ? AND direction = 'out' AND msg_id = ? AND status != 'delivered'`,
         ),
@@ -101,14 +113,39 @@ export class MessageRepository {
     return info.changes === 1 ? Number(info.lastInsertRowid) : null
   }
 
-  insertOutbound(peerId: string, id: string, text: string, sentAt: number): number {
-    return Number(this.s.insertOut.run(id, peerId, text, sentAt).lastInsertRowid)
+  insertOutbound(peerId: string, id: string, text: string, sentAt: number, expiresAt: number): number {
+    return Number(this.s.insertOut.run(id, peerId, text, sentAt, expiresAt).lastInsertRowid)
   }
 
   /** A keyed send's row: made, or (its retry) set pending again unless already delivered; 0 then. */
-  upsertOutbound(peerId: string, id: string, text: string, sentAt: number): number {
-    const row = this.s.upsertOut.get(id, peerId, text, sentAt) as { seq: number } | undefined
+  upsertOutbound(peerId: string, id: string, text: string, sentAt: number, expiresAt: number): number {
+    const row = this.s.upsertOut.get(id, peerId, text, sentAt, expiresAt) as { seq: number } | undefined
     return row?.seq ?? 0
+  }
+
+  bySeq(seq: number): (Message & { expiresAt: number | null }) | null {
+    const row = this.s.bySeq.get(seq) as (MessageRow & { expires_at: number | null }) | undefined
+    return row ? { ...rowToMessage(row), expiresAt: row.expires_at } : null
+  }
+
+  /** Every outbound message still waiting for its peer, oldest first (the queue after a restart). */
+  pendingOutbound(): (Message & { expiresAt: number })[] {
+    return (this.s.pendingOut.all() as (MessageRow & { expires_at: number | null })[]).map((row) => ({ ...rowToMessage(row), expiresAt: row.expires_at ?? Number.MAX_SAFE_INTEGER }))
+  }
+
+  /** Pending messages whose expiry has come become failed; returns them (as failed). */
+  expirePending(now: number): Message[] {
+    return (this.s.expire.all(now) as MessageRow[]).map(rowToMessage)
+  }
+
+  /** A failed outbound message becomes pending again with a new expiry; whether it did. */
+  requeueFailed(seq: number, expiresAt: number): boolean {
+    return this.s.requeue.run(expiresAt, seq).changes === 1
+  }
+
+  /** Removes an outbound message still pending or failed; whether it did. */
+  deleteOutbound(seq: number): boolean {
+    return this.s.deleteOut.run(seq).changes === 1
   }
 
   outboundStatus(peerId: string, id: string): string | null {

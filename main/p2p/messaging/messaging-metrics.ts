@@ -17,10 +17,26 @@ export class MessagingMetrics {
   readonly refusals: Counter<'code'>
   readonly sendWait: Histogram
   readonly queued: Gauge<'peer'>
+  readonly pending: Gauge
+  readonly expired: Counter
+  readonly peersAway: Counter
   readonly oldestWait: Gauge<'peer'>
 
   /** `peers`: each peer with an outbound session, its waiting messages and how long the oldest has waited (ms). */
-  constructor(metrics: Metrics, peers: () => Iterable<{ peerId: string; size: number; oldestWaitMs: number }> = () => []) {
+  constructor(
+    metrics: Metrics,
+    peers: () => Iterable<{ peerId: string; size: number; oldestWaitMs: number }> = () => [],
+    pendingTotal: () => number = () => 0,
+  ) {
+    this.pending = metrics.gauge({
+      name: 'messaging_outbound_pending',
+      help: 'Outbound messages not yet delivered, for all peers (kept while a peer is away; bounded by messaging.maxPendingTotal)',
+      collect() {
+        this.set(pendingTotal())
+      },
+    })
+    this.expired = metrics.counter({ name: 'messaging_expired_total', help: 'Outbound messages that failed because their peer stayed away past messaging.pendingExpiryMs' })
+    this.peersAway = metrics.counter({ name: 'messaging_peer_away_total', help: 'Times a peer with messages waiting could not be reached (its messages were kept for later)' })
     this.received = metrics.counter({ name: 'messaging_received_total', help: 'Direct messages received and stored' })
     this.duplicates = metrics.counter({ name: 'messaging_duplicates_total', help: 'Received messages whose id was already stored (retries, replays)' })
     this.rejected = metrics.counter({

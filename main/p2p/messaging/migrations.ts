@@ -42,4 +42,15 @@ export const messagingMigrations: readonly Migration[] = [
       END;
     `,
   },
+  {
+    // Store-and-forward: an outbound message waits (pending) until its peer can be reached,
+    // up to its expiry. The partial index keeps the pending queue cheap to read in order
+    // and to sweep, however many delivered messages sit beside it.
+    id: 'messaging-002',
+    up: `
+      ALTER TABLE messages ADD COLUMN expires_at INTEGER;
+      UPDATE messages SET expires_at = sent_at + 604800000 WHERE direction = 'out' AND status = 'pending';
+      CREATE INDEX messages_out_pending ON messages (seq) WHERE direction = 'out' AND status = 'pending';
+    `,
+  },
 ]

@@ -32,6 +32,11 @@ export interface OutboundSessionDeps {
   onNack(pending: PendingSend, code: NackCode, retryAfterMs: number | undefined): void
   onRetry(): void
   onIdle(session: OutboundSession): void
+  /**
+   * The peer cannot be reached (a dial failed with no connection left): the session waits,
+   * without dialling, until `kick()` (the peer is back, or something suggests it may be).
+   */
+  onAway(session: OutboundSession, err: Error): void
 }
 
 export class SessionClosedError extends Error {
@@ -57,6 +62,8 @@ export class OutboundSession {
   private throttledUntil = 0
   private pauseTimer: NodeJS.Timeout | null = null
   private closed = false
+  /** The peer is away: nothing is dialled until kick(); messages wait in the queue. */
+  private parked = false
   private readonly abortController = new AbortController()
   /** Why the last dial failed; cleared once a stream opens. */
   lastDialError: Error | null = null
@@ -70,6 +77,21 @@ export class OutboundSession {
   /** Messages waiting or in flight. */
   get size(): number {
     return this.queue.length + this.inflight.size
+  }
+
+  /** Whether the peer is away (the last dial failed and no connection is open). */
+  get away(): boolean {
+    return this.parked
+  }
+
+  /** Try the peer again now (it connected, or announced itself), whatever the backoff said. */
+  kick(): void {
+    if (this.closed) return
+    this.parked = false
+    this.failures = 0
+    this.retryCancel?.()
+    this.retryCancel = null
+    this.pump()
   }
 
   send(pending: PendingSend): void {
@@ -124,10 +146,12 @@ export class OutboundSession {
     q.splice(at === -1 ? q.length : at, 0, pending)
   }
 
-  /** Stop waiting for a message (deadline): it leaves the window at once. */
+  /** Stop sending a message (deleted, expired): it leaves the window and the queue at once. */
   forget(pending: PendingSend): void {
     pending.settled = true
     this.inflight.delete(pending.id)
+    const at = this.queue.indexOf(pending)
+    if (at !== -1) this.queue.splice(at, 1)
     this.pump()
   }
 
@@ -145,7 +169,7 @@ export class OutboundSession {
     }
     const stream = this.stream
     if (!stream) {
-      if (this.queue.some((p) => !p.settled)) this.open()
+      if (!this.parked && this.queue.some((p) => !p.settled)) this.open()
       else this.maybeIdle()
       return
     }
@@ -201,7 +225,11 @@ export class OutboundSession {
           if (this.closed) return
           this.lastDialError = err instanceof Error ? err : new Error(String(err))
           this.deps.logger.debug('message stream open failed', { peerId: this.peerId, err: this.lastDialError })
-          this.scheduleRetry()
+          if (this.deps.libp2p.getConnections(this.deps.peerId).length === 0) {
+            // Away: no dialling on our own backoff any more; whoever watches the peer kicks us.
+            this.parked = true
+            this.deps.onAway(this, this.lastDialError)
+          } else this.scheduleRetry()
         },
       )
   }

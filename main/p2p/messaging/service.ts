@@ -8,7 +8,8 @@ import { Disposables, type Startable } from '../../lifecycle/index.js'
 import type { Store } from '../../store/index.js'
 import type { Logger, Metrics } from '../../telemetry/index.js'
 import type { Libp2pNode } from '../libp2p.js'
-import { DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_WINDOW, INDEX_CHUNK_ROWS, INDEX_INTERVAL_MS, MESSAGING_PROTOCOL, MAX_COMMIT_BATCH } from './constants.js'
+import type { PeerWatch } from '../peer-watch.js'
+import { DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_WINDOW, EXPIRY_SWEEP_MS, INDEX_CHUNK_ROWS, INDEX_INTERVAL_MS, MESSAGING_PROTOCOL, MAX_COMMIT_BATCH } from './constants.js'
 import { type NackCode, encodeFrame } from './frames.js'
 import { GroupCommit } from '../../store/index.js'
 import { InboundSession, MessageReceiver, type PeerBudget } from './inbound.js'
@@ -19,6 +20,9 @@ import { OutboundSession, type PendingSend } from './outbound-session.js'
 import { type MessagingInit, type ResolvedMessagingInit, resolveMessagingInit } from './settings.js'
 import { TokenBucket } from './token-bucket.js'
 
+/** What messaging needs of the PeerWatch: to report a peer away, keep it wanted, hear it return. */
+export type MessagingPeerWatch = Pick<PeerWatch, 'failed' | 'want' | 'release' | 'onReachable'>
+
 export interface MessagingComponents {
   /** Anything that holds the started libp2p node (P2PNode, or `{ libp2p }` in tests). */
   node: { readonly libp2p: Libp2pNode }
@@ -26,27 +30,58 @@ export interface MessagingComponents {
   logger: Logger
   metrics: Metrics
   events: EventBus
+  /**
+   * Tells us when a peer that was away is back (and keeps trying it). Without one, a
+   * session whose peer is away is tried again only on the peer's own connection.
+   */
+  watch?: () => MessagingPeerWatch | null
+}
+
+export interface SendResult {
+  id: string
+  seq: number
+  status: 'delivered' | 'pending'
 }
 
 /** A peer's queue full for this long (callers refused all the while) is a health reason. */
 const FULL_QUEUE_REASON_AFTER_MS = 30_000
 
-interface Waiter {
+/** The holder of the messaging watch (who wants a peer while messages wait for it). */
+const WATCH_HOLDER = 'messages'
+
+/** A caller of sendMessage waiting for its answer. */
+interface Caller {
+  resolve: (value: SendResult) => void
+  reject: (err: Error) => void
+  /** It asked to wait (timeoutMs): a peer that is away does not shorten its wait. */
+  patient: boolean
+  timer: NodeJS.Timeout
+}
+
+/** An outbound message until its peer has it (or it is deleted, or expires). */
+interface Outgoing {
   pending: PendingSend
   peerId: string
+  /** Its row; 0 until the insert has committed. */
   seq: number
+  /** Its row is committed: only then may a caller be told `pending` (kept). */
+  stored: boolean
   text: string
   sentAt: number
-  resolve: (value: { id: string }) => void
-  reject: (err: Error) => void
-  cancelDeadline: () => void
+  callers: Caller[]
+  /** Callers to answer `pending` as soon as the row is committed. */
+  answerWhenStored: boolean
+  /** Its `pending` event was emitted (only for a message that waits: one delivered at once has just its `delivered`). */
+  announced: boolean
   session: OutboundSession
 }
 
 /**
  * Direct messages between peers over `/bsv-p2p/msg/1.0.0`: acknowledged end to end
  * (the receiver acks only after a durable commit), idempotent by message id, rate limited
- * per peer, stored in SQLite with full-text search.
+ * per peer, stored in SQLite with full-text search. Store-and-forward: an outbound message
+ * is a row first; while its peer is away it waits (pending, surviving restarts) and leaves
+ * when the peer is back, in order, until it expires.
  */
 export class MessagingService implements Startable {
   readonly repository: MessageRepository
@@ -58,7 +93,14 @@ export class MessagingService implements Startable {
   private receiver: MessageReceiver | null = null
   private readonly sessions = new Map<string, OutboundSession>()
   private readonly inbound = new Set<InboundSession>()
-  private readonly waiters = new Map<PendingSend, Waiter>()
+  private readonly outgoing = new Map<PendingSend, Outgoing>()
+  private readonly bySeq = new Map<number, Outgoing>()
+  /** Keyed sends by peer and id: a retry joins the message already on its way. */
+  private readonly byId = new Map<string, Outgoing>()
+  /** Bytes of the frames of every message on its way (the memory the outbox holds). */
+  private pendingBytes = 0
+  /** Each peer's messages on their way (the peer is wanted while any wait). */
+  private readonly byPeer = new Map<string, Set<Outgoing>>()
   private running = false
   private indexing = false
   /** Send order across all peers (each session keeps its own messages in it). */
@@ -72,7 +114,11 @@ export class MessagingService implements Startable {
   ) {
     this.init = resolveMessagingInit(init)
     this.logger = components.logger.child('messaging')
-    this.m = new MessagingMetrics(components.metrics, () => [...this.sessions.values()].map((s) => ({ peerId: s.peerId, size: s.size, oldestWaitMs: s.oldestWaitMs() })))
+    this.m = new MessagingMetrics(
+      components.metrics,
+      () => [...this.sessions.values()].map((s) => ({ peerId: s.peerId, size: s.size, oldestWaitMs: s.oldestWaitMs() })),
+      () => this.outgoing.size,
+    )
     this.repository = new MessageRepository(components.store)
   }
 
@@ -82,7 +128,7 @@ export class MessagingService implements Startable {
 
   /** Counts for health and diagnostics. */
   stats(): { outboundSessions: number; inboundStreams: number; pendingSends: number } {
-    return { outboundSessions: this.sessions.size, inboundStreams: this.inbound.size, pendingSends: this.waiters.size }
+    return { outboundSessions: this.sessions.size, inboundStreams: this.inbound.size, pendingSends: this.outgoing.size }
   }
 
   /** Resolved settings (for health and tests). */
@@ -117,6 +163,67 @@ export class MessagingService implements Startable {
     this.disposables.add(() => libp2p.unhandle(MESSAGING_PROTOCOL))
     this.disposables.interval(() => this.indexInBackground(), INDEX_INTERVAL_MS)
     this.running = true
+    const watch = this.components.watch?.() ?? null
+    if (watch) this.disposables.add(watch.onReachable((peerId) => this.sessions.get(peerId)?.kick()))
+    // The same connection event without a watch (tests, a bare node): a peer that dials us is back.
+    else {
+      const onConnect = (evt: CustomEvent<PeerId>): void => this.sessions.get(evt.detail.toString())?.kick()
+      libp2p.addEventListener('peer:connect', onConnect)
+      this.disposables.add(() => libp2p.removeEventListener('peer:connect', onConnect))
+    }
+    this.disposables.interval(() => this.expire(), Math.min(EXPIRY_SWEEP_MS, Math.max(250, Math.floor(this.init.pendingExpiryMs / 4))))
+    this.expire()
+    this.resumePending()
+  }
+
+  /** After a restart: every message still pending goes back in its peer's queue, in order. */
+  private resumePending(): void {
+    let rows: ReturnType<MessageRepository['pendingOutbound']>
+    try {
+      rows = this.repository.pendingOutbound()
+    } catch (err) {
+      this.logger.error('could not read the pending messages; they stay stored and are sent after the next start', { err })
+      return
+    }
+    for (const row of rows) {
+      let peerId: PeerId
+      try {
+        peerId = peerIdFromString(row.peerId)
+      } catch {
+        continue
+      }
+      const sentAt = Date.parse(row.sentAt)
+      const o = this.track(peerId, row.id, row.text, sentAt, encodeFrame({ t: 'msg', id: row.id, text: row.text, sentAt }))
+      o.seq = row.seq
+      o.stored = true
+      o.announced = true
+      this.bySeq.set(o.seq, o)
+      o.session.send(o.pending)
+    }
+    if (rows.length > 0) this.logger.info('pending messages resumed', { messages: rows.length })
+  }
+
+  /** Pending messages past their expiry fail (the caller can retry them). */
+  private expire(): void {
+    if (!this.running) return
+    let expired: Message[]
+    try {
+      expired = this.repository.expirePending(Date.now())
+    } catch (err) {
+      this.logger.warn('could not expire pending messages; will try again', { err })
+      return
+    }
+    for (const message of expired) {
+      const o = this.bySeq.get(message.seq)
+      if (o) {
+        this.untrack(o)
+        o.session.forget(o.pending)
+        this.answerAll(o, null, new ContractError('timeout', `the message was not delivered before it expired (messaging.pendingExpiryMs, ${this.init.pendingExpiryMs} ms); it can be retried`, { peerId: o.peerId, seq: o.seq }))
+      }
+      this.m.expired.inc()
+      this.components.events.emit('message', message)
+    }
+    if (expired.length > 0) this.logger.info('pending messages expired', { messages: expired.length })
   }
 
   /**
@@ -142,17 +249,22 @@ export class MessagingService implements Startable {
   async stop(): Promise<void> {
     if (!this.running) return
     this.running = false
-    const stopped = new ContractError('unavailable', 'messaging stopped')
-    for (const session of [...this.sessions.values()]) this.closeSession(session, stopped)
-    // Those waiting out a receiver's 'unavailable' between attempts are in no session.
-    for (const pending of [...this.waiters.keys()]) this.fail(pending, stopped)
+    for (const session of [...this.sessions.values()]) session.close()
+    this.sessions.clear()
     for (const session of [...this.inbound]) session.abort(new Error('messaging stopped'))
     this.inbound.clear()
-    // Commit what was received, so its acks (if still deliverable) tell the truth.
+    // Commit what was received, so its acks (if still deliverable) tell the truth, and what
+    // was sent, so its callers can be told it is kept.
     try {
       this.commit?.flush()
     } catch {
       this.commit?.failAll(new Error('messaging stopped'))
+    }
+    // Every message still on its way stays pending on disk and leaves after the next start.
+    const stopped = new ContractError('unavailable', 'messaging stopped before the message was stored')
+    for (const o of [...this.outgoing.values()]) {
+      this.untrack(o)
+      this.answerAll(o, o.stored ? { id: o.pending.id, seq: o.seq, status: 'pending' } : null, stopped)
     }
     this.commit = null
     this.receiver = null
@@ -170,8 +282,13 @@ export class MessagingService implements Startable {
     this.inbound.add(session)
   }
 
-  /** Resolves with the message id once the peer has durably stored the message. */
-  async sendMessage(peerIdText: string, text: string, scope: IdempotencyScope | null = null): Promise<{ id: string }> {
+  /**
+   * Stores the message, then sends it. Resolves `delivered` once the peer has durably
+   * stored it, or `pending` once it is stored here and the peer is away (at once) or has
+   * not answered within `timeoutMs` (default deadlineMs); with `timeoutMs` the call waits
+   * that long even for a peer that is away. It is sent whenever the peer is back.
+   */
+  async sendMessage(peerIdText: string, text: string, scope: IdempotencyScope | null = null, timeoutMs?: number): Promise<SendResult> {
     const commit = this.commit
     if (!this.running || !commit) throw new ContractError('unavailable', 'messaging is not running')
     let peerId: PeerId
@@ -186,47 +303,142 @@ export class MessagingService implements Startable {
     const sentAt = Date.now()
     // A keyed send's id follows from its key: its retry is the same message to the peer.
     const id = scope ? keyedMessageId(scope.key, key, text) : newMessageId(sentAt)
-    if (scope && this.repository.outboundStatus(key, id) === 'delivered') return { id }
+    if (scope) {
+      const joined = this.byId.get(idKey(key, id))
+      if (joined) return this.wait(joined, timeoutMs)
+      const prior = this.repository.get(key, 'out', id)
+      if (prior?.status === 'delivered') return { id, seq: prior.seq, status: 'delivered' }
+    }
     const frame = encodeFrame({ t: 'msg', id, text, sentAt })
     if (frame.byteLength > this.init.maxFrameBytes) {
       throw new ContractError('payload_too_large', `message encodes to ${frame.byteLength} bytes; the limit is ${this.init.maxFrameBytes}`, { path: 'text' })
     }
-    let session = this.sessions.get(key)
+    const existing = this.sessions.get(key)
     // Messages wait in order and leave at the pace the peer takes them; only a full queue refuses.
-    if (session && session.size >= this.init.maxQueuedPerPeer) {
+    if (existing && existing.size >= this.init.maxQueuedPerPeer) {
       if (!this.fullSince.has(key)) this.fullSince.set(key, Date.now())
       this.m.sendFailures.inc({ code: 'rate_limited' })
-      const retryAfterMs = Math.max(1000, session.throttledFor())
-      throw new ContractError('rate_limited', `${session.size} messages are already waiting for this peer (the most a peer may have waiting); try again later`, { peerId: key, retryAfterMs, queued: session.size })
+      const retryAfterMs = Math.max(1000, existing.throttledFor())
+      throw new ContractError('rate_limited', `${existing.size} messages are already waiting for this peer (the most a peer may have waiting); try again later`, { peerId: key, retryAfterMs, queued: existing.size })
+    }
+    if (this.outgoing.size >= this.init.maxPendingTotal || this.pendingBytes + frame.byteLength > this.init.maxPendingBytes) {
+      this.m.sendFailures.inc({ code: 'rate_limited' })
+      throw new ContractError(
+        'rate_limited',
+        `${this.outgoing.size} messages (${this.pendingBytes} bytes) are already waiting for their peers (messaging.maxPendingTotal, maxPendingBytes); try again later`,
+        { peerId: key, retryAfterMs: 5000, queued: this.outgoing.size },
+      )
     }
     this.fullSince.delete(key)
-    session = this.sessionFor(peerId)
+    const o = this.track(peerId, id, text, sentAt, frame)
+    const expiresAt = sentAt + this.init.pendingExpiryMs
+    const answer = this.wait(o, timeoutMs)
+    // The row is committed in the same turn as the frame leaves, not before it: the commit
+    // overlaps the network trip instead of adding an fsync to every message. Its
+    // delivered/failed update is queued later, so it always lands after this insert. A
+    // caller is told `pending` (kept) only once it is committed; a crash within that turn
+    // can lose our record of a message the peer got, never the reverse.
+    commit.enqueue(
+      () => {
+        if (!scope) return this.repository.insertOutbound(key, id, text, sentAt, expiresAt)
+        scope.bind({ kind: 'message', peerId: key, id })
+        return this.repository.upsertOutbound(key, id, text, sentAt, expiresAt)
+      },
+      (err, seq) => {
+        if (err || !seq) {
+          this.m.storeFailures.inc()
+          if (err) this.logger.error('could not record an outbound message', { err })
+          this.untrack(o)
+          o.session.forget(o.pending)
+          this.answerAll(o, null, new ContractError('unavailable', 'the message could not be stored; it was not sent', { peerId: key }))
+          return
+        }
+        o.seq = seq
+        o.stored = true
+        this.bySeq.set(seq, o)
+        if (o.answerWhenStored) this.answerPending(o)
+      },
+    )
+    o.session.send(o.pending)
+    return answer
+  }
+
+  /** A message enters the outbox (not yet its peer's queue). */
+  private track(peerId: PeerId, id: string, text: string, sentAt: number, frame: Uint8Array): Outgoing {
+    const session = this.sessionFor(peerId)
     const pending: PendingSend = { id, frame, order: this.nextOrder++, queuedAt: performance.now(), settled: false }
-    return new Promise<{ id: string }>((resolve, reject) => {
-      const timer = setTimeout(() => this.onDeadline(pending), this.init.deadlineMs)
-      timer.unref?.()
-      const waiter: Waiter = { pending, peerId: key, seq: 0, text, sentAt, resolve, reject, cancelDeadline: () => clearTimeout(timer), session }
-      this.waiters.set(pending, waiter)
-      // The pending row is committed in the same turn as the frame leaves, not before it:
-      // the commit overlaps the network trip instead of adding an fsync to every message.
-      // Its delivered/failed update is queued later, so it always lands after this insert.
-      // A crash within that turn can lose our record of a message the peer got; never
-      // the reverse (a message reported delivered that the peer does not have).
-      commit.enqueue(
-        () => {
-          if (!scope) return this.repository.insertOutbound(key, id, text, sentAt)
-          scope.bind({ kind: 'message', peerId: key, id })
-          return this.repository.upsertOutbound(key, id, text, sentAt)
-        },
-        (err, seq) => {
-          if (err) {
-            this.m.storeFailures.inc()
-            this.logger.error('could not record an outbound message', { err })
-          } else waiter.seq = seq ?? 0
-        },
-      )
-      session.send(pending)
+    const o: Outgoing = { pending, peerId: peerId.toString(), seq: 0, stored: false, text, sentAt, callers: [], answerWhenStored: false, announced: false, session }
+    this.outgoing.set(pending, o)
+    this.pendingBytes += frame.byteLength
+    this.byId.set(idKey(o.peerId, id), o)
+    let mine = this.byPeer.get(o.peerId)
+    if (!mine) this.byPeer.set(o.peerId, (mine = new Set()))
+    mine.add(o)
+    return o
+  }
+
+  private untrack(o: Outgoing): void {
+    o.pending.settled = true
+    if (this.outgoing.delete(o.pending)) this.pendingBytes -= o.pending.frame.byteLength
+    if (this.bySeq.get(o.seq) === o) this.bySeq.delete(o.seq)
+    const k = idKey(o.peerId, o.pending.id)
+    if (this.byId.get(k) === o) this.byId.delete(k)
+    const mine = this.byPeer.get(o.peerId)
+    if (mine?.delete(o) && mine.size === 0) {
+      this.byPeer.delete(o.peerId)
+      this.components.watch?.()?.release(o.peerId, WATCH_HOLDER)
+    }
+  }
+
+  /** A caller's answer: delivered, or pending once stored (at once while the peer is away, else at its timeout). */
+  private wait(o: Outgoing, timeoutMs: number | undefined): Promise<SendResult> {
+    return new Promise<SendResult>((resolve, reject) => {
+      const caller: Caller = {
+        resolve,
+        reject,
+        patient: timeoutMs !== undefined,
+        timer: setTimeout(() => {
+          caller.patient = false
+          this.keepFor(o)
+        }, timeoutMs ?? this.init.deadlineMs),
+      }
+      caller.timer.unref?.()
+      o.callers.push(caller)
+      if (o.session.away && !caller.patient) this.keepFor(o)
     })
+  }
+
+  /** Tell the impatient callers of `o` it is kept (now, or when its row commits). */
+  private keepFor(o: Outgoing): void {
+    if (o.stored) this.answerPending(o)
+    else o.answerWhenStored = true
+  }
+
+  /** The message waits (stored, its peer away or slow): its callers hear `pending`, and so do listeners, once. */
+  private answerPending(o: Outgoing): void {
+    if (!o.announced && !o.pending.settled) {
+      o.announced = true
+      this.components.events.emit('message', this.toMessage(o, 'pending', null))
+    }
+    const keep: Caller[] = []
+    for (const c of o.callers) {
+      if (c.patient) {
+        keep.push(c)
+        continue
+      }
+      clearTimeout(c.timer)
+      c.resolve({ id: o.pending.id, seq: o.seq, status: 'pending' })
+    }
+    o.callers = keep
+  }
+
+  private answerAll(o: Outgoing, result: SendResult | null, err: Error): void {
+    for (const c of o.callers) {
+      clearTimeout(c.timer)
+      if (result) c.resolve(result)
+      else c.reject(err)
+    }
+    o.callers = []
   }
 
   private sessionFor(peerId: PeerId): OutboundSession {
@@ -245,50 +457,56 @@ export class MessagingService implements Startable {
         onLateAck: (id) => this.markLate(key, id),
         onNack: (p, code, retryAfterMs) => this.onNack(p, code, retryAfterMs),
         onRetry: () => this.m.retries.inc(),
-        onIdle: (s) => this.closeSession(s, new ContractError('unavailable', 'session closed')),
+        onIdle: (s) => this.closeSession(s),
+        onAway: (s, err) => this.onAway(s, err),
       })
       this.sessions.set(key, session)
     }
     return session
   }
 
-  private closeSession(session: OutboundSession, err: ContractError): void {
+  /** The peer cannot be reached: its messages wait (their callers are told so) until it is back. */
+  private onAway(session: OutboundSession, err: Error): void {
+    const watch = this.components.watch?.() ?? null
+    watch?.failed(session.peerId, err)
+    watch?.want(session.peerId, WATCH_HOLDER)
+    this.m.peersAway.inc()
+    for (const o of this.byPeer.get(session.peerId) ?? []) this.keepFor(o)
+  }
+
+  private closeSession(session: OutboundSession): void {
     if (this.sessions.get(session.peerId) === session) this.sessions.delete(session.peerId)
-    for (const p of session.close()) this.fail(p, err)
+    // Idle: nothing is left in it (a message still waiting keeps its session open).
+    session.close()
   }
 
   private onAck(pending: PendingSend): void {
-    const waiter = this.waiters.get(pending)
-    if (!waiter || pending.settled) return
-    pending.settled = true
-    this.waiters.delete(pending)
-    waiter.cancelDeadline()
+    const o = this.outgoing.get(pending)
+    if (!o || pending.settled) return
+    this.untrack(o)
     const deliveredAt = Date.now()
     const commit = this.commit
     const finish = (): void => {
       this.m.sent.inc()
       this.m.sendWait.observe((performance.now() - pending.queuedAt) / 1000)
-      waiter.resolve({ id: pending.id })
+      this.answerAll(o, { id: pending.id, seq: o.seq, status: 'delivered' }, new Error('unreachable'))
     }
     if (!commit) {
       finish()
       return
     }
     commit.enqueue(
-      () =>
-        waiter.seq > 0
-          ? this.repository.setOutboundStatusBySeq(waiter.seq, 'delivered', deliveredAt)
-          : this.repository.setOutboundStatus(waiter.peerId, pending.id, 'delivered', deliveredAt),
+      () => (o.seq > 0 ? this.repository.setOutboundStatusBySeq(o.seq, 'delivered', deliveredAt) : this.repository.setOutboundStatus(o.peerId, pending.id, 'delivered', deliveredAt)),
       (err, changed) => {
         if (err) this.m.storeFailures.inc()
-        else if (changed) this.emitOutbound(waiter, 'delivered', deliveredAt)
+        else if (changed) this.components.events.emit('message', this.toMessage(o, 'delivered', deliveredAt))
         // The peer has it either way; our own bookkeeping failing does not undo delivery.
         finish()
       },
     )
   }
 
-  /** An ack after the deadline: the peer did store it, so the record says so. */
+  /** An ack for a message no longer waited for (deleted or expired meanwhile): the peer did store it, so the record says so. */
   private markLate(peerId: string, id: string): void {
     this.commit?.enqueue(
       () => this.repository.setOutboundStatus(peerId, id, 'delivered', Date.now()),
@@ -300,11 +518,12 @@ export class MessagingService implements Startable {
 
   private onNack(pending: PendingSend, code: NackCode, retryAfterMs: number | undefined): void {
     this.m.refusals.inc({ code })
+    const o = this.outgoing.get(pending)
     switch (code) {
       case 'rate_limited': {
         // Not a failure: the message goes back in its place and everything waits the time
         // the peer asked for, then leaves again at its pace. The caller just waits longer.
-        this.waiters.get(pending)?.session.throttle(pending, retryAfterMs ?? 1000)
+        o?.session.throttle(pending, retryAfterMs ?? 1000)
         return
       }
       case 'too_large':
@@ -314,12 +533,11 @@ export class MessagingService implements Startable {
         this.fail(pending, new ContractError('rejected', 'the peer refused the message as invalid'))
         return
       case 'unavailable': {
-        // The peer could not store it right now: send it again until the deadline.
-        const waiter = this.waiters.get(pending)
-        if (!waiter || pending.settled) return
+        // The peer could not store it right now: send it again shortly, until it can.
+        if (!o || pending.settled) return
         const handle = setTimeout(() => {
           if (pending.settled || !this.running) return
-          waiter.session.resend(pending)
+          o.session.resend(pending)
         }, 250)
         handle.unref?.()
         return
@@ -327,50 +545,86 @@ export class MessagingService implements Startable {
     }
   }
 
-  private onDeadline(pending: PendingSend): void {
-    const waiter = this.waiters.get(pending)
-    if (!waiter || pending.settled) return
-    waiter.session.forget(pending)
-    const dialError = waiter.session.lastDialError
-    const err = dialError
-      ? new ContractError('unavailable', `peer unreachable within ${this.init.deadlineMs} ms: ${dialError.message.slice(0, 200)}`, { peerId: waiter.peerId })
-      : new ContractError('timeout', `message not acknowledged within ${this.init.deadlineMs} ms`, { peerId: waiter.peerId })
-    this.fail(pending, err)
-  }
-
+  /** The peer refused the message for good: it is failed (the user may retry it). */
   private fail(pending: PendingSend, err: ContractError): void {
-    const waiter = this.waiters.get(pending)
+    const o = this.outgoing.get(pending)
     pending.settled = true
-    if (!waiter) return
-    this.waiters.delete(pending)
-    waiter.cancelDeadline()
+    if (!o) return
+    this.untrack(o)
     this.m.sendFailures.inc({ code: err.code })
-    const reject = (): void => waiter.reject(err)
+    const reject = (): void => this.answerAll(o, null, err)
     const commit = this.commit
     if (!commit) {
       reject()
       return
     }
     commit.enqueue(
-      () => (waiter.seq > 0 ? this.repository.setOutboundStatusBySeq(waiter.seq, 'failed', null) : this.repository.setOutboundStatus(waiter.peerId, pending.id, 'failed', null)),
+      () => (o.seq > 0 ? this.repository.setOutboundStatusBySeq(o.seq, 'failed', null) : this.repository.setOutboundStatus(o.peerId, pending.id, 'failed', null)),
       (dbErr, changed) => {
-        if (!dbErr && changed) this.emitOutbound(waiter, 'failed', null)
+        if (!dbErr && changed) this.components.events.emit('message', this.toMessage(o, 'failed', null))
         reject()
       },
     )
   }
 
-  private emitOutbound(waiter: Waiter, status: 'delivered' | 'failed', at: number | null): void {
-    this.components.events.emit('message', {
-      id: waiter.pending.id,
-      seq: waiter.seq,
-      peerId: waiter.peerId,
+  /** A failed message is sent again (pending, with a new expiry); any other is answered as it is. */
+  retryMessage(seq: number): Message {
+    if (!this.running) throw new ContractError('unavailable', 'messaging is not running')
+    const row = this.repository.bySeq(seq)
+    if (!row) throw new ContractError('not_found', `no message ${seq}`, { seq })
+    if (row.direction !== 'out') throw new ContractError('invalid_state', 'only a message sent from here can be retried', { seq })
+    if (row.status !== 'failed') return stripExpiry(row)
+    const peerId = peerIdFromString(row.peerId)
+    if (this.outgoing.size >= this.init.maxPendingTotal || this.pendingBytes >= this.init.maxPendingBytes || (this.sessions.get(row.peerId)?.size ?? 0) >= this.init.maxQueuedPerPeer) {
+      throw new ContractError('rate_limited', 'too many messages are already waiting; try again later', { retryAfterMs: 5000 })
+    }
+    if (!this.repository.requeueFailed(seq, Date.now() + this.init.pendingExpiryMs)) return stripExpiry(this.repository.bySeq(seq) ?? row)
+    const sentAt = Date.parse(row.sentAt)
+    const o = this.track(peerId, row.id, row.text, sentAt, encodeFrame({ t: 'msg', id: row.id, text: row.text, sentAt }))
+    o.seq = seq
+    o.stored = true
+    o.announced = true
+    this.bySeq.set(seq, o)
+    o.session.kick()
+    o.session.send(o.pending)
+    const message = { ...stripExpiry(row), status: 'pending' as const }
+    this.components.events.emit('message', message)
+    return message
+  }
+
+  /** An outbound message pending or failed is deleted: it is not sent any more. */
+  deleteMessage(seq: number): { seq: number; peerId: string; id: string } {
+    if (!this.running) throw new ContractError('unavailable', 'messaging is not running')
+    // What was queued before this call is on disk first, so the row to delete is there.
+    this.commit?.flush()
+    const row = this.repository.bySeq(seq)
+    if (!row) throw new ContractError('not_found', `no message ${seq}`, { seq })
+    if (row.direction !== 'out' || (row.status !== 'pending' && row.status !== 'failed')) {
+      throw new ContractError('invalid_state', `only an outbound message that is pending or failed can be deleted; this one is ${row.status}`, { seq, status: row.status })
+    }
+    if (!this.repository.deleteOutbound(seq)) throw new ContractError('invalid_state', 'the message was delivered meanwhile', { seq })
+    const o = this.bySeq.get(seq)
+    if (o) {
+      this.untrack(o)
+      o.session.forget(o.pending)
+      this.answerAll(o, null, new ContractError('conflict', 'the message was deleted before it was delivered', { seq }))
+    }
+    const deleted = { seq, peerId: row.peerId, id: row.id }
+    this.components.events.emit('messageDeleted', deleted)
+    return deleted
+  }
+
+  private toMessage(o: Outgoing, status: 'pending' | 'delivered' | 'failed', at: number | null): Message {
+    return {
+      id: o.pending.id,
+      seq: o.seq,
+      peerId: o.peerId,
       direction: 'out',
-      text: waiter.text,
-      sentAt: new Date(waiter.sentAt).toISOString(),
+      text: o.text,
+      sentAt: new Date(o.sentAt).toISOString(),
       receivedAt: at === null ? null : new Date(at).toISOString(),
       status,
-    })
+    }
   }
 
   private emitStored(peerId: string, id: string): void {
@@ -405,4 +659,13 @@ export class MessagingService implements Startable {
     if (fts === null) throw new ContractError('invalid_params', 'the search query has no words to search for', { path: 'query' })
     return this.repository.search(fts, limit)
   }
+}
+
+function idKey(peerId: string, id: string): string {
+  return `${peerId}\n${id}`
+}
+
+function stripExpiry(row: Message & { expiresAt: number | null }): Message {
+  const { expiresAt: _expiresAt, ...message } = row
+  return message
 }

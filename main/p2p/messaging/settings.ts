@@ -2,6 +2,9 @@ import type { EngineConfig } from '../../config/index.js'
 import {
   DEFAULT_BURST,
   DEFAULT_DEADLINE_MS,
+  DEFAULT_MAX_PENDING_BYTES,
+  DEFAULT_MAX_PENDING_TOTAL,
+  DEFAULT_PENDING_EXPIRY_MS,
   DEFAULT_DIAL_TIMEOUT_MS,
   DEFAULT_IDLE_CLOSE_MS,
   DEFAULT_MAX_FRAME_BYTES,
@@ -21,8 +24,14 @@ export interface MessagingInit {
   rateLimit?: { ratePerSec?: number; burst?: number }
   /** Refusals answered per peer per second; the rest are dropped silently. Default 50. */
   nackRatePerSec?: number
-  /** How long sendMessage retries before failing (ms). Default 30 s. */
+  /** How long sendMessage waits for the peer's acknowledgement before answering `pending` (ms). Default 30 s. */
   deadlineMs?: number
+  /** A message not delivered within this long becomes failed (ms). Default 7 days. */
+  pendingExpiryMs?: number
+  /** Messages waiting for all peers together before sends are refused. Default 100,000. */
+  maxPendingTotal?: number
+  /** Bytes of the messages waiting for all peers together (they are held in memory) before sends are refused. Default 256 MiB. */
+  maxPendingBytes?: number
   /** Unacknowledged messages per peer. Default 256. */
   window?: number
   /** Messages waiting for window space per peer before sends are refused. Default 16,384. */
@@ -33,7 +42,7 @@ export interface MessagingInit {
   maxInboundStreams?: number
   /** Idle outbound sessions close their stream after this long (ms). Default 60 s. */
   idleCloseMs?: number
-  /** One dial + negotiation attempt (ms). Default 10 s. */
+  /** One dial + negotiation attempt (ms); a peer not reached within it is away (messages wait). Default 5 s. */
   dialTimeoutMs?: number
 }
 
@@ -58,6 +67,9 @@ export function resolveMessagingInit(init: MessagingInit = {}): ResolvedMessagin
     },
     nackRatePerSec: positiveInt('nackRatePerSec', init.nackRatePerSec ?? DEFAULT_NACK_RATE_PER_SEC),
     deadlineMs: positiveInt('deadlineMs', init.deadlineMs ?? DEFAULT_DEADLINE_MS),
+    pendingExpiryMs: positiveInt('pendingExpiryMs', init.pendingExpiryMs ?? DEFAULT_PENDING_EXPIRY_MS),
+    maxPendingTotal: positiveInt('maxPendingTotal', init.maxPendingTotal ?? DEFAULT_MAX_PENDING_TOTAL),
+    maxPendingBytes: positiveInt('maxPendingBytes', init.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES),
     window: positiveInt('window', init.window ?? DEFAULT_WINDOW),
     maxQueuedPerPeer: positiveInt('maxQueuedPerPeer', init.maxQueuedPerPeer ?? DEFAULT_MAX_QUEUED_PER_PEER),
     maxTrackedPeers: positiveInt('maxTrackedPeers', init.maxTrackedPeers ?? DEFAULT_MAX_TRACKED_PEERS),
@@ -73,5 +85,5 @@ export function resolveMessagingInit(init: MessagingInit = {}): ResolvedMessagin
 /** The engine config's `messaging` block as MessagingInit. */
 export function messagingInitFromConfig(config: Pick<EngineConfig, 'messaging'>): MessagingInit {
   const m = config.messaging
-  return { rateLimit: { ratePerSec: m.ratePerSec, burst: m.burst }, maxFrameBytes: m.maxFrameBytes, deadlineMs: m.deadlineMs, window: m.window }
+  return { rateLimit: { ratePerSec: m.ratePerSec, burst: m.burst }, maxFrameBytes: m.maxFrameBytes, deadlineMs: m.deadlineMs, window: m.window, pendingExpiryMs: m.pendingExpiryMs, maxPendingTotal: m.maxPendingTotal, maxPendingBytes: m.maxPendingBytes }
 }

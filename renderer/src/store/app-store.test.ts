@@ -17,7 +17,7 @@ const health = (peerId: string): Health => ({
   multiaddrs: [],
   memory: { rss: 1, heapUsed: 1 },
 })
-const peer = (peerId: string): Peer => ({ peerId, services: [], multiaddrs: [], connected: true, connection: 'direct', source: 'manual', lastSeen: new Date(0).toISOString() })
+const peer = (peerId: string): Peer => ({ peerId, services: [], multiaddrs: [], connected: true, connection: 'direct', reachability: 'connected', source: 'manual', lastSeen: new Date(0).toISOString() })
 const limits = { maxConnections: 100, inboundConnectionThreshold: 5, maxIncomingPendingConnections: 10, peerDirectoryMax: 1000, peerDirectoryTtlMs: 3_600_000 }
 const settings = {
   network: 'devnet', dataDir: '/d', logLevel: 'info', p2p: { host: 'h', port: 1, relays: [], announce: [], mdns: false }, limits,

@@ -2,16 +2,11 @@ import { type FormEvent, type ReactElement, useCallback, useId, useMemo, useRef,
 import { type Peer, isMethodName } from '../../../shared/contract/index.js'
 import { formatSats, relativeTime, shortPeerId } from '../human.js'
 import { EXAMPLE_ADDRESS, peerAddressProblem, relayPeerIds } from '../peer-address.js'
+import { reachabilityText } from '../peer-text.js'
 import { useApp, useAppState } from './app-context.js'
 import { CopyButton } from './CopyButton.js'
 import { MessageDialog } from './MessageDialog.js'
 import { useAction } from './use-action.js'
-
-const CONNECTION_TEXT: Record<Peer['connection'], string> = {
-  direct: 'Connected',
-  relayed: 'Connected via relay',
-  none: 'Not connected',
-}
 
 function ConnectForm(): ReactElement {
   const { connection } = useApp()
@@ -73,10 +68,10 @@ function ConnectForm(): ReactElement {
 function PeerRow({ peer, isRelay, canMessage, onMessage }: { peer: Peer; isRelay: boolean; canMessage: boolean; onMessage: (peer: Peer) => void }): ReactElement {
   const name = peer.name ?? (isRelay ? 'Your relay' : 'Unnamed peer')
   return (
-    <li className="peer" data-testid="peer-row" data-peer-id={peer.peerId} data-connection={peer.connection}>
+    <li className="peer" data-testid="peer-row" data-peer-id={peer.peerId} data-connection={peer.connection} data-reachability={peer.reachability}>
       <div className="peer-main">
         <div className="peer-name">
-          <span className={`conn-dot conn-${peer.connection}`} aria-hidden="true" />
+          <span className={`conn-dot conn-${peer.reachability === 'unreachable' ? 'unreachable' : peer.connection}`} aria-hidden="true" />
           <strong data-testid="peer-name">{name}</strong>
           <span className="mono muted" title={peer.peerId}>
             {shortPeerId(peer.peerId)}
@@ -84,7 +79,7 @@ function PeerRow({ peer, isRelay, canMessage, onMessage }: { peer: Peer; isRelay
           <CopyButton text={peer.peerId} label={`Copy peer ID of ${name}`} />
         </div>
         <div className="peer-meta">
-          <span>{CONNECTION_TEXT[peer.connection]}</span>
+          <span data-testid="peer-reachability">{reachabilityText(peer)}</span>
           <span aria-hidden="true">·</span>
           <span>seen {relativeTime(peer.lastSeen)}</span>
         </div>

@@ -45,7 +45,7 @@ export function useAction<A extends unknown[], R>(fn: (...args: A) => Promise<R>
  * try of the same args until one succeeds, so trying again after a lost answer (a timeout,
  * a dropped connection) can never pay, send or open twice.
  */
-export function useKeyedAction<A extends unknown[], R>(fn: (key: string, ...args: A) => Promise<R>): ReturnType<typeof useAction<A, R>> {
+export function useKeyedAction<A extends unknown[], R>(fn: (key: string, ...args: A) => Promise<R>, describe: (err: unknown) => string = describeKeyedFailure): ReturnType<typeof useAction<A, R>> {
   const intents = useRef(new IntentKeys())
   const keyed = useCallback(
     async (...args: A): Promise<R> => {
@@ -56,12 +56,15 @@ export function useKeyedAction<A extends unknown[], R>(fn: (key: string, ...args
     },
     [fn],
   )
-  return useAction(keyed, describeKeyedFailure)
+  return useAction(keyed, describe)
 }
 
-/** No answer came back: the action may have happened, and trying again is safe. */
+/**
+ * No answer came back: the action may have happened, and trying again is safe. Not so when
+ * the engine says the peer could not be reached (`reachable: false`): then nothing was done.
+ */
 export function describeKeyedFailure(err: unknown): string {
   const text = humanError(err)
-  if (!(err instanceof ContractError) || (err.code !== 'unavailable' && err.code !== 'timeout') || err.details?.pending === true) return text
+  if (!(err instanceof ContractError) || (err.code !== 'unavailable' && err.code !== 'timeout') || err.details?.pending === true || err.details?.reachable === false) return text
   return `${text} It may have gone through: trying again is safe, it is never done twice.`
 }

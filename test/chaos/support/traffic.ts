@@ -28,9 +28,13 @@ export interface TrafficOptions {
   maxCallsPerWorker: number
 }
 
-/** Messages from `from` to `to`; every acknowledged message id is kept. */
+/**
+ * Messages from `from` to `to`; every acknowledged message id is kept, and so is every
+ * message the sender answered `pending` (stored, to be delivered when the peer is back).
+ */
 export class MessageTraffic {
   readonly acked: { id: string; text: string; at: number }[] = []
+  readonly kept: { id: string; text: string; at: number }[] = []
   readonly outcomes: CallOutcomes = { ok: 0, failed: new Map() }
   /** Wall-clock times of failures, to tell when they happened. */
   readonly failureTimes: number[] = []
@@ -47,9 +51,9 @@ export class MessageTraffic {
       for (let i = 0; i < opts.maxCallsPerWorker && !opts.stop(); i++) {
         const text = `${this.tag} w${w} #${this.n++} ${Date.now()}`
         try {
-          const res = await this.from().call<{ id: string }>('sendMessage', { peerId: this.to().peerId, text })
+          const res = await this.from().call<{ id: string; status: 'delivered' | 'pending' }>('sendMessage', { peerId: this.to().peerId, text })
           if (res.body.ok) {
-            this.acked.push({ id: res.body.result!.id, text, at: Date.now() })
+            ;(res.body.result!.status === 'pending' ? this.kept : this.acked).push({ id: res.body.result!.id, text, at: Date.now() })
             this.outcomes.ok++
           } else {
             countFailure(this.outcomes, res.body.error?.code ?? 'unknown')
@@ -65,11 +69,20 @@ export class MessageTraffic {
     return Promise.all(Array.from({ length: opts.workers }, (_, w) => worker(w))).then(() => undefined)
   }
 
-  /** Acknowledged messages that the receiver does not list (by id and text). */
-  async missingAt(receiver: DaemonProc): Promise<string[]> {
-    const received = await listAllMessages(receiver, this.from().peerId)
-    const have = new Map(received.filter((m) => m.direction === 'in').map((m) => [m.id, m.text]))
-    return this.acked.filter((m) => have.get(m.id) !== m.text).map((m) => m.id)
+  /**
+   * Acknowledged messages that the receiver does not list (by id and text), and kept ones
+   * it still does not list after up to `keptWithinMs` (they go out when the peer is back).
+   */
+  async missingAt(receiver: DaemonProc, keptWithinMs = 60_000): Promise<string[]> {
+    const end = Date.now() + keptWithinMs
+    for (;;) {
+      const received = await listAllMessages(receiver, this.from().peerId)
+      const have = new Map(received.filter((m) => m.direction === 'in').map((m) => [m.id, m.text]))
+      const missing = [...this.acked, ...this.kept].filter((m) => have.get(m.id) !== m.text)
+      const lost = missing.filter((m) => this.acked.includes(m))
+      if (lost.length > 0 || missing.length === 0 || Date.now() > end) return missing.map((m) => m.id)
+      await sleep(500)
+    }
   }
 }
 

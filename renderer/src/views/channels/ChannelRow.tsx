@@ -1,10 +1,10 @@
 import { type ReactElement, useCallback, useId, useState } from 'react'
 import type { Channel } from '../../../../shared/contract/index.js'
-import { CHANNEL_FAILURE_TEXT, CHANNEL_PROBLEM_TITLE, CHANNEL_STATE_TEXT, blocksUntil, channelProgress, isCancellable, remainingSats } from '../../channel-text.js'
+import { CHANNEL_FAILURE_TEXT, CHANNEL_PROBLEM_TITLE, CHANNEL_STATE_TEXT, blocksUntil, channelProgress, closeFailureHint, isCancellable, remainingSats } from '../../channel-text.js'
 import { formatSats, shortPeerId } from '../../human.js'
 import { useApp } from '../app-context.js'
 import { CopyButton } from '../CopyButton.js'
-import { useKeyedAction } from '../use-action.js'
+import { describeKeyedFailure, useKeyedAction } from '../use-action.js'
 import { ConfirmDialog } from '../ConfirmDialog.js'
 import { PaymentHistory } from './PaymentHistory.js'
 import { PayForm } from './PayForm.js'
@@ -23,6 +23,9 @@ function Amount({ label, sats, testId }: { label: string; sats: number; testId: 
   )
 }
 
+/** A close the payee could not answer says what the payer can do (close later, or the refund); anything else as usual. */
+const describeChannelFailure = (err: unknown): string => closeFailureHint(err) ?? describeKeyedFailure(err)
+
 /** Accept/reject, close or cancel: each a slow action with its progress and failure. */
 function useChannelAction(channel: Channel): { run: (kind: 'accept' | 'reject' | 'close') => Promise<boolean>; pending: boolean; error: string | null; kind: string | null } {
   const { connection } = useApp()
@@ -34,7 +37,7 @@ function useChannelAction(channel: Channel): { run: (kind: 'accept' | 'reject' |
     },
     [connection, channel.id],
   )
-  const action = useKeyedAction(call)
+  const action = useKeyedAction(call, describeChannelFailure)
   return {
     run: async (k) => {
       setKind(k)

@@ -2,7 +2,8 @@ import { type FormEvent, type ReactElement, useCallback, useId, useState } from 
 import { CHANNEL_MEMO_MAX, type Channel } from '../../../../shared/contract/index.js'
 import { parseSats, remainingSats } from '../../channel-text.js'
 import { formatSats } from '../../human.js'
-import { useApp } from '../app-context.js'
+import { payeeUnreachableText } from '../../peer-text.js'
+import { useApp, useAppState } from '../app-context.js'
 import { useKeyedAction } from '../use-action.js'
 
 /** Pay through an open channel of ours: whole sats, at most what is left in it. */
@@ -15,10 +16,12 @@ export function PayForm({ channel }: { channel: Channel }): ReactElement {
   const pay = useCallback((idempotencyKey: string, p: { channelId: string; sats: number; memo?: string }) => connection.api.pay({ ...p, idempotencyKey }), [connection])
   const action = useKeyedAction(pay)
   const remaining = remainingSats(channel)
+  // Only a payee the directory knows to be away holds Pay; one not listed or not tried yet may be reached.
+  const away = payeeUnreachableText(useAppState((s) => s.peers.find((p) => p.peerId === channel.peerId)))
 
   const submit = async (e: FormEvent): Promise<void> => {
     e.preventDefault()
-    if (action.pending) return
+    if (action.pending || away) return
     action.reset()
     const parsed = parseSats(amount, { min: 1, max: remaining, what: 'amount', maxWhy: (max) => (max === 0 ? 'This channel is used up: nothing is left to pay.' : `That is more than is left in this channel: at most ${formatSats(max)}.`) })
     setProblem(parsed.problem)
@@ -57,11 +60,16 @@ export function PayForm({ channel }: { channel: Channel }): ReactElement {
           <label htmlFor={`${id}-memo`}>Note (optional)</label>
           <input id={`${id}-memo`} value={memo} maxLength={CHANNEL_MEMO_MAX} autoComplete="off" disabled={action.pending} data-testid="pay-memo" onChange={(e) => setMemo(e.target.value)} />
         </div>
-        <button type="submit" className="primary" disabled={action.pending || remaining === 0} data-testid="pay-submit">
+        <button type="submit" className="primary" disabled={action.pending || remaining === 0 || away !== null} aria-describedby={away ? `${id}-away` : undefined} data-testid="pay-submit">
           {action.pending ? <span className="spinner" aria-hidden="true" /> : null}
           {action.pending ? 'Paying…' : 'Pay'}
         </button>
       </div>
+      {away && (
+        <p id={`${id}-away`} className="field-help pay-unreachable" role="status" data-testid="pay-unreachable">
+          {away}
+        </p>
+      )}
       <p id={`${id}-msg`} className={message ? 'field-error' : 'field-help'} role={message ? 'alert' : 'status'} data-testid="pay-message">
         {message ?? (action.result ? `Paid. The peer holds the signed payment (${formatSats(action.result.paidSats)} in total).` : `Up to ${formatSats(remaining)}. A payment counts once the peer has stored it.`)}
       </p>
