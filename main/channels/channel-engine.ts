@@ -11,7 +11,7 @@ import type { IdempotencyScope } from '../idempotency/index.js'
 import { Disposables, type Startable } from '../lifecycle/index.js'
 import type { Libp2pNode } from '../p2p/libp2p.js'
 import { type PeerWatch, isConnected, probePeer } from '../p2p/peer-watch.js'
-import type { Store } from '../store/index.js'
+import { type Store, isDiskFault } from '../store/index.js'
 import type { Logger, Metrics } from '../telemetry/index.js'
 import { ChannelBook, PROBLEM_CODES, type ProblemCode } from './channel-book.js'
 import { ChannelKeys } from './channel-keys.js'
@@ -383,6 +383,12 @@ export class ChannelEngine implements Startable {
           return await this.payer.onReject(peerId, req)
       }
     } catch (err) {
+      // Our disk refusing the write is no fault of the request: the peer hears `unavailable`
+      // and sends it again later (health says why), rather than a refusal that stops its payments.
+      if (isDiskFault(err)) {
+        this.m.refused.inc({ frame: req.t, code: 'unavailable' })
+        throw new ChannelRefusal('unavailable', 'this node cannot store anything right now (its disk refuses writes); try again later')
+      }
       const code = wireCodeOf(err)
       if (code === null) this.log.error('a channel request failed unexpectedly', { err, frame: req.t, channelId: req.channelId, peerId })
       else this.log.debug('channel request refused', { frame: req.t, code, channelId: req.channelId, peerId, reason: (err as Error).message })

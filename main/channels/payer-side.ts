@@ -7,6 +7,7 @@ import { ContractError } from '../../shared/contract/index.js'
 import { BroadcastRejectedError, type ChainBroadcaster, type ChainLookup } from '../chain/chain.js'
 import type { Network } from '../config/schema.js'
 import type { Effect, IdempotencyScope } from '../idempotency/index.js'
+import { isDiskFault } from '../store/index.js'
 import type { Logger } from '../telemetry/index.js'
 import { parseAddress } from '../wallet/addresses.js'
 import type { ChannelBook } from './channel-book.js'
@@ -293,10 +294,17 @@ export class PayerSide {
     this.signed.set(c.id, { seq, paidSats: newPaid })
     const memo = params.memo ?? null
     // On disk before it leaves: from here on the payee may hold it.
-    await this.c.book.commit.run(() => {
-      this.c.book.repo.insertSent({ channelId: c.id, seq, sats: params.sats, paidSats: newPaid, sig, memo, status: 'sent', createdAt: Date.now() })
-      scope?.bind({ kind: 'payment', channelId: c.id, seq })
-    })
+    try {
+      await this.c.book.commit.run(() => {
+        this.c.book.repo.insertSent({ channelId: c.id, seq, sats: params.sats, paidSats: newPaid, sig, memo, status: 'sent', createdAt: Date.now() })
+        scope?.bind({ kind: 'payment', channelId: c.id, seq })
+      })
+    } catch (err) {
+      // Never stored, never sent: the next payment is built on what the disk holds, not on this one.
+      this.signed.delete(c.id)
+      if (isDiskFault(err)) throw new ContractError('unavailable', 'the disk refuses writes, so this payment was not made (nothing was sent); try again once it takes writes', { reason: 'disk' })
+      throw err
+    }
     try {
       await this.pipeline(c).push({ seq, paidSats: newPaid, sig, ...(params.memo === undefined ? {} : { memo: params.memo }) }, true, timeoutMs)
     } catch (err) {

@@ -127,6 +127,8 @@ export interface CliOptions {
   config: Plain
   configFile?: string
   help: boolean
+  /** Check the database of the data dir (SQLite integrity_check, read-only) and exit. */
+  checkDatabase: boolean
   /** Options a host reads itself (e.g. the passphrase file); not part of the engine config. */
   extra: Record<string, string | undefined>
 }
@@ -147,6 +149,8 @@ export const DAEMON_USAGE = `Usage: npm run daemon -- [options]
   --log-level LEVEL     error | warn | info | debug
   --no-mdns             do not use mDNS on the LAN
   --passphrase-file F   file holding the wallet passphrase
+  --check-database      check the data dir's database (read-only; safe while it runs) and exit:
+                        0 sound, 1 damaged
   -h, --help            this text
 
 Environment: BSV_P2P_DATA_DIR, BSV_P2P_NETWORK, BSV_P2P_CHAIN_URL, BSV_P2P_P2P_HOST, BSV_P2P_P2P_PORT,
@@ -176,6 +180,7 @@ export function configFromArgs(argv: string[]): CliOptions {
         'no-mdns': { type: 'boolean' },
         mdns: { type: 'boolean' },
         'passphrase-file': { type: 'string' },
+        'check-database': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }))
@@ -201,7 +206,7 @@ export function configFromArgs(argv: string[]): CliOptions {
   if (s('api-port') !== undefined) api.port = intFrom('--api-port', s('api-port')!)
   if (Object.keys(p2p).length) out.p2p = p2p
   if (Object.keys(api).length) out.api = api
-  return { config: out, configFile: s('config'), help: values.help === true, extra: { passphraseFile: s('passphrase-file') } }
+  return { config: out, configFile: s('config'), help: values.help === true, checkDatabase: values['check-database'] === true, extra: { passphraseFile: s('passphrase-file') } }
 }
 
 export function readConfigFile(path: string): Plain {

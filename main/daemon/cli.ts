@@ -1,7 +1,10 @@
 // Entry point of the headless daemon. The polyfill must be the first import.
 import '../polyfill.js'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { ConfigError, DAEMON_USAGE, busyPorts, describeBusyPort, loadConfig } from '../config/index.js'
 import { ListenError } from '../p2p/index.js'
+import { DATABASE_FILE, DatabaseDamagedError, checkDatabaseFile } from '../store/index.js'
 import { PassphraseSourceError, WalletConfigError, WalletLockedError, WrongPassphraseError, loadPassphrase } from '../wallet/index.js'
 import { Daemon } from './daemon.js'
 
@@ -18,7 +21,7 @@ const EXIT_CONFIG = 2
 
 function isStartupRefusal(err: unknown): boolean {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if (e instanceof WalletConfigError || e instanceof PassphraseSourceError || e instanceof WalletLockedError || e instanceof WrongPassphraseError || e instanceof ListenError || e instanceof ConfigError) return true
+    if (e instanceof WalletConfigError || e instanceof PassphraseSourceError || e instanceof WalletLockedError || e instanceof WrongPassphraseError || e instanceof ListenError || e instanceof ConfigError || e instanceof DatabaseDamagedError) return true
   }
   return false
 }
@@ -37,6 +40,17 @@ async function main(): Promise<void> {
   if (loaded.cli.help) {
     process.stdout.write(`${DAEMON_USAGE}\n`)
     process.exit(0)
+  }
+  if (loaded.cli.checkDatabase) {
+    // Read-only, so it is safe beside a running daemon; it never repairs anything.
+    if (!existsSync(join(loaded.config.dataDir, DATABASE_FILE))) {
+      process.stderr.write(`bsv-p2p daemon: no database in ${loaded.config.dataDir}\n`)
+      process.exit(EXIT_CONFIG)
+    }
+    const report = checkDatabaseFile(loaded.config.dataDir, 'full')
+    process.stdout.write(`${JSON.stringify(report)}\n`)
+    if (!report.ok) process.stderr.write(`bsv-p2p daemon: ${new DatabaseDamagedError(report.file, report.problems).message}\n`)
+    process.exit(report.ok ? 0 : 1)
   }
   const config = { ...loaded.config, logToConsole: true }
   // Before anything is written to the data dir: a start that cannot listen leaves nothing behind.

@@ -53,6 +53,8 @@ export class Engine implements Startable {
   readonly config: EngineConfig
   readonly logger: Logger
   readonly metrics = new Metrics()
+  private readonly storeFaults = this.metrics.counter({ name: 'store_write_faults_total', help: 'Spells of database writes refused by the disk (full, read-only, failing), by SQLite code', labelNames: ['code'] })
+  private readonly storeFaultGauge = this.metrics.gauge({ name: 'store_write_fault', help: '1 while the disk refuses database writes (nothing is acknowledged), else 0' })
   readonly events: EventBus
   readonly store: Store
   readonly p2p: P2PNode
@@ -165,6 +167,7 @@ export class Engine implements Startable {
       { name: 'channels', part: this.channels },
       { name: 'channel-changes', part: this.forward(() => this.channels.onProblems(() => this.notify('channels'))) },
       { name: 'chain-changes', part: this.forward(() => this.wallet.monitor.onChange(() => this.notify('chain'))) },
+      { name: 'store-faults', part: this.forward(() => this.store.onWriteFault((fault) => this.onStoreFault(fault))) },
       { name: 'health-publisher', part: this.publisher },
     ]
 
@@ -227,7 +230,8 @@ export class Engine implements Startable {
     const channelProblems = running ? this.channels.problems() : []
     const listeners = running ? { bound: this.p2p.listening().length, missing: this.p2p.missingListeners() } : undefined
     const messagingProblems = running ? this.messaging.problems() : []
-    const { status, reasons } = assessHealth({ running, relay, chain, channelProblems, messagingProblems, ...(listeners ? { listeners } : {}) })
+    const storeFault = running ? this.store.writeFault : null
+    const { status, reasons } = assessHealth({ running, relay, chain, channelProblems, messagingProblems, storeFault, ...(listeners ? { listeners } : {}) })
     const memory = process.memoryUsage()
     return {
       status,
@@ -251,6 +255,16 @@ export class Engine implements Startable {
     return () => {
       this.changeListeners.delete(listener)
     }
+  }
+
+  /** Writes refused for the disk: money is at stake (nothing can be acknowledged), so a warning, a metric and health `down`; and their end. */
+  private onStoreFault(fault: { code: string; message: string } | null): void {
+    this.storeFaultGauge.set(fault ? 1 : 0)
+    if (fault) {
+      this.storeFaults.inc({ code: fault.code })
+      this.logger.warn('the disk refuses writes to the database: payments and messages are refused until it takes them again', { code: fault.code, message: fault.message })
+    } else this.logger.info('the disk takes writes again: payments and messages resume')
+    this.notify('store')
   }
 
   private notify(change: EngineChange): void {

@@ -2,7 +2,7 @@ import type { Health, Peer } from '../../shared/contract/index.js'
 import { Disposables, type Startable } from '../lifecycle/index.js'
 import type { EventBus } from './event-bus.js'
 
-export type EngineChange = 'peers' | 'relay' | 'addresses' | 'chain' | 'channels'
+export type EngineChange = 'peers' | 'relay' | 'addresses' | 'chain' | 'channels' | 'store'
 
 export interface HealthPublisherComponents {
   events: EventBus

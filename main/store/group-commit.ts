@@ -1,4 +1,4 @@
-import type { Store } from './store.js'
+import { type Store, isDiskFault } from './store.js'
 
 const DEFAULT_MAX_BATCH = 512
 
@@ -74,6 +74,8 @@ export class GroupCommit {
     } catch (err) {
       failure = asError(err)
     }
+    // A disk that refuses the commit is the store's news (health says so); one that took it again ends that.
+    if (this.store.isOpen) this.store.noteWrite(failure ?? own.find((e) => e !== null && isDiskFault(e)) ?? null)
     this.onBatch(ops.length)
     for (let i = 0; i < ops.length; i++) {
       try {

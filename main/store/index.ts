@@ -1,5 +1,6 @@
 export { openDatabase, migrate, DATABASE_FILE, MigrationError, type Db, type Migration } from './database.js'
-export { Store, StoreClosedError, type StoreInit } from './store.js'
+export { Store, StoreClosedError, isDiskFault, type StoreInit, type WriteFault } from './store.js'
 export { GroupCommit } from './group-commit.js'
 export { writeFileAtomically } from './atomic-file.js'
 export { DIR_MODE, FILE_MODE, ensurePrivateFile, secureDataDir } from './data-dir.js'
+export { DatabaseDamagedError, checkDatabaseFile, checkIntegrity, type IntegrityReport } from './integrity.js'

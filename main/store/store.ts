@@ -1,12 +1,35 @@
 import type { Startable } from '../lifecycle/index.js'
 import { secureDataDir } from './data-dir.js'
-import { type Db, type Migration, migrate, openDatabase } from './database.js'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { DATABASE_FILE, type Db, type Migration, migrate, openDatabase } from './database.js'
+import { DatabaseDamagedError, checkDatabaseFile, isDamageError } from './integrity.js'
 
 export interface StoreInit {
   dataDir: string
   migrations: readonly Migration[]
   busyTimeoutMs?: number
 }
+
+/** The disk refused a write: full, read-only, or failing. */
+export interface WriteFault {
+  /** SQLite's code, e.g. SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR_WRITE. */
+  code: string
+  message: string
+  /** When the first refused write of this spell happened (epoch ms). */
+  since: number
+}
+
+const DISK_FAULT = /^SQLITE_(FULL|IOERR|READONLY)/
+
+/** An error of the disk under the database (not of the write itself): it passes when the disk does. */
+export function isDiskFault(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && DISK_FAULT.test(code)
+}
+
+/** While the disk refuses writes, one small write tries it again this often. */
+const PROBE_EVERY_MS = 2_000
 
 export class StoreClosedError extends Error {
   override readonly name = 'StoreClosedError'
@@ -21,6 +44,9 @@ export class StoreClosedError extends Error {
  */
 export class Store implements Startable {
   private connection: Db | null = null
+  private fault: WriteFault | null = null
+  private probeTimer: NodeJS.Timeout | null = null
+  private readonly faultListeners = new Set<(fault: WriteFault | null) => void>()
 
   constructor(private readonly init: StoreInit) {}
 
@@ -33,20 +59,98 @@ export class Store implements Startable {
     return this.connection !== null
   }
 
+  /**
+   * Checks the database (`quick_check`) before anything reads or writes it: a damaged one
+   * is refused with DatabaseDamagedError and left exactly as it is. The check runs on a
+   * read-only connection, whose close cannot fold the WAL into a damaged file as the last
+   * writable connection's close would.
+   */
   async start(): Promise<void> {
     if (this.connection) return
     secureDataDir(this.init.dataDir)
-    const db = openDatabase(this.init.dataDir, { busyTimeoutMs: this.init.busyTimeoutMs })
+    const file = join(this.init.dataDir, DATABASE_FILE)
+    if (existsSync(file)) {
+      const report = checkDatabaseFile(this.init.dataDir, 'quick')
+      if (!report.ok) throw new DatabaseDamagedError(file, report.problems)
+    }
+    let db: Db
+    try {
+      db = openDatabase(this.init.dataDir, { busyTimeoutMs: this.init.busyTimeoutMs })
+    } catch (err) {
+      if (isDamageError(err)) throw new DatabaseDamagedError(file, [(err as Error).message])
+      throw err
+    }
     try {
       migrate(db, this.init.migrations)
+      // The store's own row, written only to learn whether the disk takes writes again.
+      db.exec('CREATE TABLE IF NOT EXISTS store_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL) STRICT')
     } catch (err) {
       db.close()
+      if (isDamageError(err)) throw new DatabaseDamagedError(file, [(err as Error).message])
       throw err
     }
     this.connection = db
   }
 
+  /** Why writes fail now, or null while the disk takes them. */
+  get writeFault(): WriteFault | null {
+    return this.fault
+  }
+
+  /** Hear when writes start failing for the disk (a fault) and when they work again (null). */
+  onWriteFault(listener: (fault: WriteFault | null) => void): () => void {
+    this.faultListeners.add(listener)
+    return () => this.faultListeners.delete(listener)
+  }
+
+  /**
+   * A write's outcome, as the part that wrote saw it: a disk fault starts a spell of
+   * refused writes (tried again by a small write every 2 s), a success ends it. Cheap
+   * enough for every commit.
+   */
+  noteWrite(err: unknown): void {
+    if (err === null || err === undefined) {
+      if (this.fault) this.setFault(null)
+      return
+    }
+    if (!isDiskFault(err) || this.fault) return
+    const e = err as { code: string; message?: string }
+    this.setFault({ code: e.code, message: String(e.message ?? e.code).slice(0, 300), since: Date.now() })
+  }
+
+  private setFault(fault: WriteFault | null): void {
+    this.fault = fault
+    if (fault && !this.probeTimer) {
+      this.probeTimer = setInterval(() => this.probe(), PROBE_EVERY_MS)
+      this.probeTimer.unref?.()
+    } else if (!fault && this.probeTimer) {
+      clearInterval(this.probeTimer)
+      this.probeTimer = null
+    }
+    for (const l of [...this.faultListeners]) {
+      try {
+        l(fault)
+      } catch {
+        // A listener's failure is its own; the fault stands either way.
+      }
+    }
+  }
+
+  private probe(): void {
+    const db = this.connection
+    if (!db) return
+    try {
+      db.prepare('INSERT INTO store_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at').run(Date.now())
+      this.noteWrite(null)
+    } catch (err) {
+      if (!isDiskFault(err)) this.noteWrite(null)
+    }
+  }
+
   async stop(): Promise<void> {
+    if (this.probeTimer) clearInterval(this.probeTimer)
+    this.probeTimer = null
+    this.fault = null
     const db = this.connection
     this.connection = null
     if (!db) return

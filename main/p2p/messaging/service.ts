@@ -350,7 +350,8 @@ export class MessagingService implements Startable {
           if (err) this.logger.error('could not record an outbound message', { err })
           this.untrack(o)
           o.session.forget(o.pending)
-          this.answerAll(o, null, new ContractError('unavailable', 'the message could not be stored; it was not sent', { peerId: key }))
+          // Its frame may be on the wire already (it leaves in the same turn): say so, never "not sent".
+          this.answerAll(o, null, new ContractError('unavailable', 'the message could not be stored here (the disk refuses writes?), so it is not kept for later; it may still reach the peer if it was already on its way', { peerId: key }))
           return
         }
         o.seq = seq
