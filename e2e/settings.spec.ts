@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { expect } from '@playwright/test'
 import { type DaemonProc, type DevnetProc, type RelayProc, freePort, startDaemon, startDevnet, startRelay, tempDir } from '../test/helpers/processes.js'
@@ -115,3 +115,21 @@ test('a new process runs with what was saved, and a flag’s setting cannot be c
   expect(refused.body).toMatchObject({ ok: false, error: { code: 'conflict' } })
   expect(onDisk().logLevel).toBe('debug')
 })
+
+test('Back up now makes a checked backup in the data folder and says where', async ({ page }) => {
+  await signIn(page, daemon.apiUrl, daemon.token)
+  await page.getByTestId('nav-settings').click()
+  const before = backups()
+  await page.getByTestId('backup-now').click()
+  await expect(page.getByTestId('backup-result')).toContainText('Backed up', { timeout: 20_000 })
+  await expect(page.getByTestId('backup-result')).toContainText(join(dataDir, 'backups'))
+  const after = backups()
+  expect(after.length).toBeGreaterThan(0)
+  expect(after.at(-1)).not.toBe(before.at(-1))
+  await expect(page.getByTestId('backup-result')).toContainText(after.at(-1)!)
+})
+
+function backups(): string[] {
+  const dir = join(dataDir, 'backups')
+  return existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.sqlite')).sort() : []
+}

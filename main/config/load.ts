@@ -151,6 +151,10 @@ export const DAEMON_USAGE = `Usage: npm run daemon -- [options]
   --passphrase-file F   file holding the wallet passphrase
   --check-database      check the data dir's database (read-only; safe while it runs) and exit:
                         0 sound, 1 damaged
+  --restore-backup F    put backup F (from <data-dir>/backups) in place of the database and exit;
+                        refused while the daemon runs or for another wallet's backup
+  --accept-wallet ADDR  with --restore-backup: the backup's wallet, when the database there is too
+                        damaged to tell whose it is
   -h, --help            this text
 
 Environment: BSV_P2P_DATA_DIR, BSV_P2P_NETWORK, BSV_P2P_CHAIN_URL, BSV_P2P_P2P_HOST, BSV_P2P_P2P_PORT,
@@ -181,6 +185,8 @@ export function configFromArgs(argv: string[]): CliOptions {
         mdns: { type: 'boolean' },
         'passphrase-file': { type: 'string' },
         'check-database': { type: 'boolean' },
+        'restore-backup': { type: 'string' },
+        'accept-wallet': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }))
@@ -206,7 +212,7 @@ export function configFromArgs(argv: string[]): CliOptions {
   if (s('api-port') !== undefined) api.port = intFrom('--api-port', s('api-port')!)
   if (Object.keys(p2p).length) out.p2p = p2p
   if (Object.keys(api).length) out.api = api
-  return { config: out, configFile: s('config'), help: values.help === true, checkDatabase: values['check-database'] === true, extra: { passphraseFile: s('passphrase-file') } }
+  return { config: out, configFile: s('config'), help: values.help === true, checkDatabase: values['check-database'] === true, extra: { passphraseFile: s('passphrase-file'), restoreBackup: s('restore-backup'), acceptWallet: s('accept-wallet') } }
 }
 
 export function readConfigFile(path: string): Plain {

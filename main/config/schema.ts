@@ -148,6 +148,20 @@ export const EngineConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** Online backups of the database (SQLite's backup API), under `<data dir>/backups`. */
+    backups: z
+      .object({
+        /** How often a backup is made while running (a backup is also made on every clean stop). */
+        everyMs: positiveInt.min(1_000).max(7 * 24 * 3_600_000).default(3_600_000),
+        /** Backups kept in each place; the oldest go first. */
+        keep: positiveInt.max(10_000).default(10),
+        /** A second folder (another disk) each backup is copied to; null for none. */
+        extraDir: z.string().min(1).max(4096).nullable().default(null),
+        /** Make a backup on every clean stop. */
+        onStop: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
     /** Direct messages (main/p2p/messaging): per-peer inbound budget and delivery bounds. */
     messaging: z
       .object({

@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { ConfigError, DAEMON_USAGE, busyPorts, describeBusyPort, loadConfig } from '../config/index.js'
 import { ListenError } from '../p2p/index.js'
-import { DATABASE_FILE, DatabaseDamagedError, checkDatabaseFile } from '../store/index.js'
+import { DATABASE_FILE, DatabaseDamagedError, RestoreRefusedError, checkDatabaseFile, restoreBackup } from '../store/index.js'
+import { walletIdentity } from '../wallet/index.js'
 import { PassphraseSourceError, WalletConfigError, WalletLockedError, WrongPassphraseError, loadPassphrase } from '../wallet/index.js'
 import { Daemon } from './daemon.js'
 
@@ -51,6 +52,19 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(report)}\n`)
     if (!report.ok) process.stderr.write(`bsv-p2p daemon: ${new DatabaseDamagedError(report.file, report.problems).message}\n`)
     process.exit(report.ok ? 0 : 1)
+  }
+  const restoreFrom = loaded.cli.extra.restoreBackup
+  if (restoreFrom !== undefined) {
+    try {
+      const acceptWallet = loaded.cli.extra.acceptWallet
+      const result = restoreBackup(loaded.config.dataDir, restoreFrom, { identify: walletIdentity, ...(acceptWallet === undefined ? {} : { acceptWallet }) })
+      process.stdout.write(`${JSON.stringify(result)}\n`)
+      process.exit(0)
+    } catch (err) {
+      if (!(err instanceof RestoreRefusedError)) throw err
+      process.stderr.write(`bsv-p2p daemon: restore refused: ${err.message}\n`)
+      process.exit(EXIT_CONFIG)
+    }
   }
   const config = { ...loaded.config, logToConsole: true }
   // Before anything is written to the data dir: a start that cannot listen leaves nothing behind.

@@ -8,9 +8,9 @@ import { AnnouncementService, NodeProfile, profileMigrations } from '../p2p/disc
 import { peerHandlers } from '../p2p/handlers.js'
 import { MessagingService, messagingHandlers, messagingInitFromConfig, messagingMigrations } from '../p2p/messaging/index.js'
 import { P2PNode, p2pInitFromConfig } from '../p2p/node.js'
-import { type Migration, Store } from '../store/index.js'
+import { BackupKeeper, type Migration, Store } from '../store/index.js'
 import { type Logger, Metrics, createLogger, emitterListenerCount, registerListenerGauge, targetListenerCount } from '../telemetry/index.js'
-import { type Keystore, type WalletPart, createWalletPart, walletFingerprint, walletHandlers, walletMigrations } from '../wallet/index.js'
+import { type Keystore, type WalletPart, createWalletPart, walletFingerprint, walletHandlers, walletIdentity, walletMigrations } from '../wallet/index.js'
 import { VERSION } from '../version.js'
 import { EventBus } from './event-bus.js'
 import { assessHealth } from './health.js'
@@ -61,6 +61,7 @@ export class Engine implements Startable {
   readonly wallet: WalletPart
   readonly channels: ChannelEngine
   readonly messaging: MessagingService
+  readonly backups: BackupKeeper
   readonly discovery: AnnouncementService
   readonly profile: NodeProfile
   readonly settings: SettingsEditor
@@ -87,6 +88,11 @@ export class Engine implements Startable {
 
     this.store = new Store({ dataDir: init.config.dataDir, migrations: MIGRATIONS })
     this.idempotency = new IdempotencyLedger({ store: this.store, logger: this.logger.child('idempotency'), metrics: this.metrics })
+    const bk = init.config.backups
+    this.backups = new BackupKeeper(
+      { store: this.store, logger: this.logger.child('backups'), metrics: this.metrics },
+      { dir: join(init.config.dataDir, 'backups'), extraDir: bk.extraDir, everyMs: bk.everyMs, keep: bk.keep, onStop: bk.onStop, identify: walletIdentity },
+    )
     this.p2p = new P2PNode({ ...components, logger: this.logger.child('p2p') }, p2pInitFromConfig(init.config))
     this.messaging = new MessagingService(
       { node: this.p2p, store: this.store, logger: this.logger.child('messaging'), metrics: this.metrics, events: this.events, watch: () => (this.p2p.isRunning ? this.p2p.watch : null) },
@@ -156,6 +162,8 @@ export class Engine implements Startable {
 
     this.parts = [
       { name: 'store', part: this.store },
+      // Right after the store: it stops just before it, so the stop's backup holds everything.
+      { name: 'backups', part: this.backups },
       { name: 'idempotency', part: this.idempotency },
       { name: 'p2p', part: this.p2p },
       { name: 'p2p-changes', part: this.forward(() => this.p2p.subscribe((change) => this.notify(change))) },
@@ -176,6 +184,11 @@ export class Engine implements Startable {
       restartNode: async () => {
         throw new ContractError('unavailable', 'this node cannot be restarted from here; restart the program that runs it')
       },
+      backupDatabase: async () =>
+        this.backups.backupNow('request').catch((err: unknown) => {
+          // Logged (with its stack) and counted by the keeper; the caller gets why, in words.
+          throw new ContractError('unavailable', `the backup failed: ${(err as Error).message}`)
+        }),
       ...peerHandlers(this.p2p),
       getSettings: async () => this.settings.get(),
       updateSettings: async (update) => this.settings.update(update),
@@ -230,8 +243,9 @@ export class Engine implements Startable {
     const channelProblems = running ? this.channels.problems() : []
     const listeners = running ? { bound: this.p2p.listening().length, missing: this.p2p.missingListeners() } : undefined
     const messagingProblems = running ? this.messaging.problems() : []
+    const backupProblem = running ? this.backups.problem() : null
     const storeFault = running ? this.store.writeFault : null
-    const { status, reasons } = assessHealth({ running, relay, chain, channelProblems, messagingProblems, storeFault, ...(listeners ? { listeners } : {}) })
+    const { status, reasons } = assessHealth({ running, relay, chain, channelProblems, messagingProblems, storeFault, backupProblem, ...(listeners ? { listeners } : {}) })
     const memory = process.memoryUsage()
     return {
       status,

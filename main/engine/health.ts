@@ -10,6 +10,8 @@ export interface HealthInputs {
   messagingProblems?: readonly string[]
   /** The disk refuses the database's writes (full, read-only, failing): nothing can be acknowledged. */
   storeFault?: { code: string; message: string; since: number } | null
+  /** The last database backup failed (until one succeeds). */
+  backupProblem?: string | null
   /** P2P listeners: how many direct addresses are bound, and which requested ones are not. */
   listeners?: { bound: number; missing: readonly { flag: string; port: number; key: string }[] }
 }
@@ -46,5 +48,6 @@ export function assessHealth(inputs: HealthInputs): { status: HealthStatus; reas
   }
   for (const p of inputs.channelProblems ?? []) reasons.push(`channel ${p.channelId.slice(0, 8)}…: ${p.message}`)
   reasons.push(...(inputs.messagingProblems ?? []))
+  if (inputs.backupProblem) reasons.push(inputs.backupProblem)
   return { status: fault ? 'down' : reasons.length === 0 ? 'ok' : 'degraded', reasons }
 }

@@ -23,7 +23,8 @@ export function writeFileAtomically(path: string, content: string | Uint8Array, 
   syncFolder(dirname(path))
 }
 
-function syncFolder(dir: string): void {
+/** Flushes a folder, so a rename or a new file in it survives a crash. */
+export function syncFolder(dir: string): void {
   let fd: number | null = null
   try {
     fd = openSync(dir, 'r')

@@ -63,3 +63,4 @@ export function createWalletPart(
     ],
   }
 }
+export { walletIdentity } from './identity.js'

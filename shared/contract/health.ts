@@ -57,6 +57,16 @@ export const HealthSchema = z.object({
 })
 export type Health = z.infer<typeof HealthSchema>
 
+export const BackupSchema = z.object({
+  /** Where it was written (under the data dir's `backups/`). */
+  file: z.string(),
+  bytes: z.number().int().nonnegative(),
+  /** The wallet it holds (its first receive address), or null. */
+  wallet: z.string().nullable(),
+  ms: z.number().int().nonnegative(),
+})
+export type Backup = z.infer<typeof BackupSchema>
+
 export const healthMethods = {
   getHealth: method('The engine health snapshot.', z.object({}).strict().default({}), HealthSchema),
   restartNode: method(
@@ -64,7 +74,13 @@ export const healthMethods = {
     z.object({}).strict().default({}),
     z.object({ peerId: z.string(), startedAt: z.string() }),
   ),
+  backupDatabase: method(
+    'Back the database up now (SQLite online backup, checked before it is kept, in the rotation of backups.keep). Backups are also made every backups.everyMs and on every clean stop; restore one with `--restore-backup` while the node is stopped.',
+    z.object({}).strict().default({}),
+    BackupSchema,
+  ),
 }
+
 
 export const healthEvents = {
   health: HealthSchema,

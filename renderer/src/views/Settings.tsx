@@ -3,6 +3,7 @@ import { RELAY_TEXT, limitLabel, limitValue } from '../human.js'
 import { LIMIT_NAMES } from '../settings-text.js'
 import { THEME_CHOICES, type ThemeChoice } from '../theme.js'
 import { useApp, useAppState } from './app-context.js'
+import { BackupCard } from './settings/BackupCard.js'
 import { NodeSettingsForm } from './settings/NodeSettingsForm.js'
 import { ProfileForm } from './settings/ProfileForm.js'
 
@@ -101,6 +102,8 @@ export function Settings({ theme, onTheme }: { theme: ThemeChoice; onTheme: (cho
       )}
 
       {settings && <NodeSettingsForm saved={settings} />}
+
+      {settings && <BackupCard dataDir={settings.dataDir} />}
 
       {signOut && (
         <section className="card" aria-labelledby="session-title">
