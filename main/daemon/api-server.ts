@@ -2,11 +2,11 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import { type AddressInfo, type Server as NetServer, createServer as createNetServer } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocket, WebSocketServer } from 'ws'
-import { dispatch } from '../../shared/contract/dispatch.js'
+import { type DispatchOptions, dispatch } from '../../shared/contract/dispatch.js'
 import { type ApiHandlers, type Envelope, type ErrorPayload, type Health, IDEMPOTENCY_HEADER, isIdempotentMethod } from '../../shared/contract/index.js'
 import type { EventBus } from '../engine/event-bus.js'
 import { Disposables, type Startable } from '../lifecycle/index.js'
-import type { Logger, Metrics } from '../telemetry/index.js'
+import { type Logger, type Metrics, contractChecks, unexpectedErrorReporter } from '../telemetry/index.js'
 import { tokenMatches } from './api-token.js'
 import { ConnectionGate } from './connection-gate.js'
 import { HTTP_STATUS } from './http-status.js'
@@ -128,7 +128,11 @@ export class ApiServer implements Startable {
   ) {
     this.requests = components.metrics.counter({ name: 'api_requests_total', help: 'API requests by route and status', labelNames: ['route', 'status'] })
     this.wsClients = components.metrics.gauge({ name: 'api_event_clients', help: 'Connected WebSocket event clients' })
+    const unexpected = components.metrics.counter({ name: 'api_unexpected_errors_total', help: 'API calls whose handler threw what no part typed (answered internal; logged with stack and cause)' })
+    this.dispatchOptions = { onUnexpected: unexpectedErrorReporter(components.logger, unexpected, 'api'), checkResults: contractChecks() }
   }
+
+  private readonly dispatchOptions: DispatchOptions
 
   get port(): number {
     return this.boundPort
@@ -246,8 +250,7 @@ export class ApiServer implements Startable {
         this.authenticate(bearerToken(req.headers.authorization))
         const name = decodeMethodName(url.pathname.slice(API_PREFIX.length))
         const params = withIdempotencyHeader(name, await this.readJson(req), req.headers[IDEMPOTENCY_HEADER])
-        const envelope = await dispatch(this.components.handlers, name, params)
-        if (!envelope.ok && envelope.error.code === 'internal') this.components.logger.error('api call failed', { method: name })
+        const envelope = await dispatch(this.components.handlers, name, params, this.dispatchOptions)
         return this.send(res, route, envelope.ok ? 200 : HTTP_STATUS[envelope.error.code], envelope)
       }
       if (this.init.webUi && (req.method === 'GET' || req.method === 'HEAD') && !url.pathname.startsWith(API_PREFIX)) {

@@ -1,3 +1,4 @@
+import { EventSchemaError } from '../engine/event-bus.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createBridge, type IpcRendererLike } from '../../preload/bridge.js'
 import { connect, ipcTransport } from '../../renderer/src/client/index.js'
@@ -111,8 +112,10 @@ describe('contract over Electron IPC (in-memory pair)', () => {
     const off = events.on('health', (h) => seen.push(h.peerId))
     const health = engine.health()
     engine.events.emit('health', health)
-    // A payload that fails the event's schema never reaches a view.
-    engine.events.emit('health', { status: 'nonsense' } as never)
+    // A payload that fails the event's schema never leaves the engine (checks are on in
+    // tests) and, sent anyway, never reaches a view.
+    expect(() => engine.events.emit('health', { status: 'nonsense' } as never)).toThrow(EventSchemaError)
+    ipc.webContents.send(IPC_EVENT_CHANNEL, { event: 'health', payload: { status: 'nonsense' } })
     await new Promise((r) => setTimeout(r, 10))
     expect(seen).toEqual([health.peerId])
     off()

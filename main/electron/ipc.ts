@@ -1,7 +1,7 @@
 import { IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL } from '../../shared/bridge.js'
 import { dispatch } from '../../shared/contract/dispatch.js'
 import type { ApiHandlers, Envelope } from '../../shared/contract/index.js'
-import type { Logger } from '../telemetry/index.js'
+import { type Logger, contractChecks, unexpectedErrorReporter } from '../telemetry/index.js'
 
 // The shapes of Electron's objects this module touches, so it runs in Node tests with
 // plain fakes. No 'electron' import here.
@@ -63,15 +63,14 @@ const FORBIDDEN: Envelope<never> = { ok: false, error: { code: 'forbidden', mess
  */
 export function bindContractIpc(components: ContractIpcComponents, init: ContractIpcInit): () => void {
   const { ipcMain, handlers, events, logger } = components
+  const dispatchOptions = { onUnexpected: unexpectedErrorReporter(logger, null, 'ipc'), checkResults: contractChecks() }
   ipcMain.handle(IPC_CALL_CHANNEL, async (event, method, params) => {
     if (!isTrustedSender(event, init.webContents(), init.origin)) {
       logger.warn('ipc call refused: untrusted sender', { url: event.senderFrame?.url.slice(0, 200) })
       return FORBIDDEN
     }
     if (typeof method !== 'string') return { ok: false, error: { code: 'unknown_method', message: 'method must be a string' } } satisfies Envelope<never>
-    const envelope = await dispatch(handlers, method, params)
-    if (!envelope.ok && envelope.error.code === 'internal') logger.error('ipc call failed', { method: method.slice(0, 64) })
-    return envelope
+    return dispatch(handlers, method, params, dispatchOptions)
   })
   const offEvents = events.onAny((event, payload) => {
     const wc = init.webContents()

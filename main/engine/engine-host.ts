@@ -1,7 +1,7 @@
 import { type ApiHandlers, ContractError, METHOD_NAMES, type MethodName, type Result } from '../../shared/contract/index.js'
 import type { EngineConfig } from '../config/index.js'
 import type { Startable } from '../lifecycle/index.js'
-import type { Logger } from '../telemetry/index.js'
+import { type Logger, contractChecks } from '../telemetry/index.js'
 import type { Engine } from './engine.js'
 import { EventBus } from './event-bus.js'
 
@@ -24,7 +24,7 @@ type Restarted = Result<'restartNode'>
  * app's window stay. A restart that cannot start the new engine starts the old one again.
  */
 export class EngineHost implements Startable {
-  readonly events = new EventBus()
+  readonly events = new EventBus({ checkPayloads: contractChecks() })
   readonly handlers: ApiHandlers
   private engine: Engine
   private restarting: Promise<Restarted> | null = null

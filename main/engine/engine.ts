@@ -9,7 +9,7 @@ import { peerHandlers } from '../p2p/handlers.js'
 import { MessagingService, messagingHandlers, messagingInitFromConfig, messagingMigrations } from '../p2p/messaging/index.js'
 import { P2PNode, p2pInitFromConfig } from '../p2p/node.js'
 import { BackupKeeper, type Migration, Store } from '../store/index.js'
-import { type Logger, Metrics, createLogger, emitterListenerCount, registerListenerGauge, targetListenerCount } from '../telemetry/index.js'
+import { type Logger, Metrics, contractChecks, createLogger, emitterListenerCount, registerListenerGauge, targetListenerCount, unexpectedErrorReporter } from '../telemetry/index.js'
 import { type Keystore, type WalletPart, createWalletPart, walletFingerprint, walletHandlers, walletIdentity, walletMigrations } from '../wallet/index.js'
 import { VERSION } from '../version.js'
 import { EventBus } from './event-bus.js'
@@ -76,7 +76,7 @@ export class Engine implements Startable {
 
   constructor(init: EngineInit) {
     this.config = init.config
-    this.events = init.events ?? new EventBus()
+    this.events = init.events ?? new EventBus({ checkPayloads: contractChecks() })
     this.logger =
       init.logger ??
       createLogger({
@@ -84,6 +84,8 @@ export class Engine implements Startable {
         level: init.config.logLevel,
         console: init.config.logToConsole,
       })
+    const listenerErrors = this.metrics.counter({ name: 'event_listener_errors_total', help: 'Event listeners that threw (the others still heard the event; logged with stack and cause)' })
+    this.events.reportListenerErrors(unexpectedErrorReporter(this.logger, listenerErrors, 'event-bus'))
     const components = { logger: this.logger, metrics: this.metrics }
 
     this.store = new Store({ dataDir: init.config.dataDir, migrations: MIGRATIONS })

@@ -33,8 +33,23 @@ export interface LoggerInit {
 const DEFAULT_MAX_SIZE = 10 * 1024 * 1024
 const DEFAULT_MAX_FILES = 5
 
+/** Stack lines kept per error, and causes followed: enough to find the line, never a wall. */
+const STACK_MAX = 4_000
+const CAUSES_MAX = 5
+
+/** An error as a log field: its name, message, code, stack and its chain of causes. */
+function serialiseError(err: Error, depth = 0): Record<string, unknown> {
+  const out: Record<string, unknown> = { name: err.name, message: err.message }
+  const code = (err as { code?: unknown }).code
+  if (code !== undefined) out.code = code
+  if (err.stack) out.stack = err.stack.slice(0, STACK_MAX)
+  const cause = (err as { cause?: unknown }).cause
+  if (cause !== undefined) out.cause = cause instanceof Error && depth < CAUSES_MAX ? serialiseError(cause, depth + 1) : String(cause).slice(0, 500)
+  return out
+}
+
 function serialise(value: unknown): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message, code: (value as { code?: unknown }).code }
+  if (value instanceof Error) return serialiseError(value)
   if (typeof value === 'bigint') return value.toString()
   return value
 }

@@ -7,11 +7,32 @@ export function describeIssues(error: z.ZodError): { path: string; message: stri
   return error.issues.slice(0, 10).map((issue) => ({ path: issue.path.join('.') || '(root)', message: issue.message }))
 }
 
+export interface DispatchOptions {
+  /**
+   * A handler threw what no part typed (a bug): called once, where it becomes `internal`,
+   * for the transport to log with its stack and cause and to count.
+   */
+  onUnexpected?: (method: string, err: unknown) => void
+  /** Check every result against its method's schema (tests, development): a mismatch is answered `internal` and reported. */
+  checkResults?: boolean
+}
+
+/** A handler answered what its method's result schema refuses: the contract is broken on this side. */
+export class ResultSchemaError extends Error {
+  override readonly name = 'ResultSchemaError'
+  constructor(
+    readonly method: string,
+    readonly issues: { path: string; message: string }[],
+  ) {
+    super(`the result of ${method} breaks its schema: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`)
+  }
+}
+
 /**
  * The one entry for a call from any transport: the method must exist, the params must
  * match its schema, and whatever is thrown becomes a typed error payload.
  */
-export async function dispatch(handlers: ApiHandlers, name: string, rawParams: unknown): Promise<Envelope<unknown>> {
+export async function dispatch(handlers: ApiHandlers, name: string, rawParams: unknown, opts: DispatchOptions = {}): Promise<Envelope<unknown>> {
   try {
     if (!isMethodName(name)) throw new ContractError('unknown_method', `unknown method: ${name.slice(0, 64)}`)
     const spec = methods[name]
@@ -22,8 +43,14 @@ export async function dispatch(handlers: ApiHandlers, name: string, rawParams: u
     }
     const handler = handlers[name] as (params: unknown) => Promise<unknown>
     const result = await handler(parsed.data)
+    if (opts.checkResults) {
+      const checked = spec.result.safeParse(result)
+      if (!checked.success) throw new ResultSchemaError(name, describeIssues(checked.error))
+    }
     return { ok: true, result }
   } catch (err) {
-    return { ok: false, error: toErrorPayload(err) }
+    const error = toErrorPayload(err)
+    if (error.code === 'internal' && !(err instanceof ContractError)) opts.onUnexpected?.(name, err)
+    return { ok: false, error }
   }
 }

@@ -23,14 +23,18 @@ export function createClient(transport: Transport): ApiClient {
       const envelope = await transport.call(name, params ?? {})
       if (!envelope.ok) throw ContractError.fromPayload(envelope.error)
       const parsed = methods[name].result.safeParse(envelope.result)
-      if (!parsed.success) throw new ContractError('internal', `The wallet service answered ${name} in an unexpected form.`)
+      if (!parsed.success) {
+        // Seen by whoever opens the developer tools; the person gets the plain message below.
+        console.warn(`contract: the result of ${name} breaks its schema`, parsed.error.issues.slice(0, 5))
+        throw new ContractError('internal', `The wallet service answered ${name} in an unexpected form.`)
+      }
       return parsed.data
     }
   }
   return Object.freeze(client) as ApiClient
 }
 
-/** Typed, schema-checked events; a payload that fails its schema is dropped, never shown. */
+/** Typed, schema-checked events; a payload that fails its schema is dropped, never shown, and said so in the console. */
 export interface ContractEvents {
   on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void
   onState(listener: (state: ConnectionState) => void): () => void
@@ -43,6 +47,7 @@ export function createEvents(transport: Transport): ContractEvents {
       return transport.on(event, (raw) => {
         const parsed = schema.safeParse(raw)
         if (parsed.success) listener(parsed.data as never)
+        else console.warn(`contract: a ${event} event breaks its schema and was dropped`, parsed.error.issues.slice(0, 5))
       })
     },
     onState: (listener) => transport.onState(listener),
