@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -27,7 +27,11 @@ describe('BackupKeeper', () => {
     expect(failing.problem()).toMatch(/^the last database backup failed at .*; retrying on schedule$/)
 
     const metrics2 = new Metrics()
+    mkdirSync(join(dataDir, 'backups'))
+    writeFileSync(join(dataDir, 'backups', 'engine-20260101T000000000Z.sqlite.partial'), 'cut short')
     const keeper = new BackupKeeper({ store, logger: silentLogger, metrics: metrics2 }, { dir: join(dataDir, 'backups'), keep: 2, identify: (db) => (db.prepare('SELECT v FROM t').get() as { v: string }).v })
+    await keeper.start()
+    expect(existsSync(join(dataDir, 'backups', 'engine-20260101T000000000Z.sqlite.partial'))).toBe(false)
     for (let i = 0; i < 4; i++) {
       const info = await keeper.backupNow('request')
       expect(info.wallet).toBe('kept')

@@ -73,6 +73,8 @@ export class BackupKeeper implements Startable {
 
   async start(): Promise<void> {
     if (this.timer) return
+    // A backup cut short (a stop that overran its deadline, a crash) leaves its partial file.
+    for (const dir of [this.init.dir, this.init.extraDir]) if (dir) for (const stale of partialsIn(dir)) rmSync(stale, { force: true })
     this.timer = setInterval(() => void this.backupNow('schedule').catch(() => {}), this.everyMs)
     this.timer.unref?.()
   }
@@ -160,6 +162,16 @@ export class BackupKeeper implements Startable {
   private rotate(dir: string): void {
     const backups = listBackups(dir)
     for (const old of backups.slice(this.keep)) rmSync(old, { force: true })
+  }
+}
+
+function partialsIn(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((n) => n.startsWith('engine-') && n.endsWith('.sqlite.partial'))
+      .map((n) => join(dir, n))
+  } catch {
+    return []
   }
 }
 
