@@ -15,6 +15,7 @@ const SUITES: Suite[] = [
   { name: 'channels', run: async (quick) => (await import('./channels.bench.js')).runChannelsBench({ quick }) },
   { name: 'wallet', run: async (quick) => (await import('./wallet.bench.js')).runWalletBench({ quick }) },
   { name: 'api', run: async (quick) => (await import('./api.bench.js')).runApiBench({ quick }) },
+  { name: 'backups', run: async (quick) => (await import('./backups.bench.js')).runBackupsBench({ quick }) },
 ]
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean', default: false } } })

@@ -167,6 +167,16 @@ test('open a channel from A’s UI, pay three times, and both sides follow live'
       await expect(rowB.getByTestId('channel-paid')).toHaveAttribute('data-sats', String(paid))
     }
     await expect(rowB.getByTestId('channel-paid')).toHaveText(satsText(PAID))
+    // One polite live region for the whole list says what changed; no row is a live region of its own.
+    for (const p of [page, payee]) {
+      await expect(p.getByTestId('channel-live')).toHaveCount(1)
+      await expect(p.getByTestId('channel-live')).toHaveAttribute('role', 'status')
+      await expect(p.locator('.channel-list [role="status"], .channel-list [aria-live]')).toHaveCount(0)
+    }
+    // (A pattern is matched as the text is, thin spaces in amounts included.)
+    const paidText = satsText(PAID).replace(/ /g, '\\s')
+    await expect(page.getByTestId('channel-live')).toHaveText(new RegExp(`^You pay .+: open, ${paidText} paid\\.$`))
+    await expect(payee.getByTestId('channel-live')).toHaveText(new RegExp(`^.+ pays you: open, ${paidText} received\\.$`))
     // Every payment from the page carried a key: three paid, and the retry answered from the first.
     const metrics = await (await fetch(`${a.apiUrl}/metrics`)).text()
     expect(metrics).toMatch(/bsv_p2p_idempotent_calls_total\{method="pay"\} 4\b/)
@@ -234,6 +244,8 @@ test('a proposal above the payee’s limit waits for its answer: rejected, then 
     await expect(payee.getByTestId(`channel-${refused}`).getByTestId('channel-state')).toHaveAttribute('data-state', 'rejected')
     await expect(page.getByTestId(`channel-${refused}`).getByTestId('channel-state')).toHaveAttribute('data-state', 'rejected', { timeout: 15_000 })
     await expect(page.getByTestId(`channel-${refused}`).getByTestId('channel-close')).toHaveCount(0)
+    // The line under Open does not outlive the proposal it was about.
+    await expect(page.getByTestId('open-channel-message')).toHaveText('')
     expect(await walletTotal(a)).toBe(before)
 
     const accepted = await propose()
@@ -241,6 +253,12 @@ test('a proposal above the payee’s limit waits for its answer: rejected, then 
     await expect(payee.getByTestId(`channel-${accepted}`).getByTestId('channel-state')).toHaveAttribute('data-state', 'open', { timeout: 30_000 })
     await expect(page.getByTestId(`channel-${accepted}`).getByTestId('channel-state')).toHaveAttribute('data-state', 'open', { timeout: 30_000 })
     await expect(page.getByTestId(`channel-${accepted}`).getByTestId('pay-sats')).toBeVisible()
+    // …and follows it: the proposal it announced is open now.
+    await expect(page.getByTestId('open-channel-message')).toHaveText(/^Channel to .+ is open\.$/)
+    // Using the form again clears it.
+    await page.getByTestId('channel-capacity').fill('5000')
+    await expect(page.getByTestId('open-channel-message')).toHaveText('')
+    await page.getByTestId('channel-capacity').fill('')
     await expect(payee.getByTestId(`channel-${accepted}`).getByTestId('channel-accept')).toHaveCount(0)
   } finally {
     await payee.close()

@@ -1,6 +1,7 @@
+import { PrivateKey } from '@bsv/sdk'
 import { expect } from '@playwright/test'
-import { type DaemonProc, type DevnetProc, type RelayProc, freePort, startDaemon, startDevnet, startRelay, tempDir } from '../test/helpers/processes.js'
-import { apiResult, signIn, snapshot, test, useScheme } from './fixtures.js'
+import { type DaemonProc, type DevnetProc, type RelayProc, freePort, startDaemon, startDevnet, startRelay, tempDir, waitFor } from '../test/helpers/processes.js'
+import { apiResult, mineBlocks, satsText as sats, signIn, snapshot, test, useScheme, walletTotal } from './fixtures.js'
 
 // One relay and two daemons for the whole file; the tests run in order and share them.
 test.describe.configure({ mode: 'serial' })
@@ -181,4 +182,122 @@ test('every view, light and dark', async ({ page }) => {
   await page.getByRole('button', { name: 'Use dark theme' }).focus()
   await page.keyboard.press('Enter')
   await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark')
+})
+
+interface SendPreview {
+  sats: number
+  feeSats: number
+  totalSats: number
+  spendableSats: number
+}
+
+test('the send form refuses a wrong-network address as typed, shows fee and total before confirming, and Max empties the wallet', async ({ page }) => {
+  test.setTimeout(120_000)
+  // Two coins for A, so the fee of a two-input send differs from a one-input one.
+  const { address: funding } = await apiResult<{ address: string }>(a, 'getWallet')
+  for (const satoshis of [60_000, 40_000]) {
+    const res = await fetch(`${devnet.url}/devnet/faucet`, { method: 'POST', body: JSON.stringify({ address: funding, satoshis }) })
+    expect(res.status).toBe(200)
+  }
+  await mineBlocks(devnet.url)
+  await waitFor('A funded', async () => (await walletTotal(a)) === 100_000, 30_000, 200)
+  const { address: bAddress } = await apiResult<{ address: string }>(b, 'getWallet')
+
+  await signIn(page, a.apiUrl, a.token)
+  await page.getByTestId('nav-wallet').click()
+  await expect(page.getByTestId('wallet-total')).toHaveText(sats(100_000))
+  const address = page.getByTestId('send-address')
+  const amount = page.getByTestId('send-sats')
+  const addressMessage = page.getByTestId('send-address-message')
+  const dialog = page.getByTestId('confirm-dialog')
+
+  // A mainnet address on this devnet wallet: refused in words as it is typed, and Send opens no dialog.
+  await address.fill(new PrivateKey(4242).toAddress([0x00]))
+  await expect(addressMessage).toHaveText(/^That is a mainnet address, but this wallet is on devnet/)
+  await expect(addressMessage).toHaveAttribute('role', 'alert')
+  await expect(address).toHaveAttribute('aria-invalid', 'true')
+  await amount.fill('1000')
+  await page.getByTestId('send-submit').click()
+  await expect(addressMessage).toHaveText(/^That is a mainnet address/)
+  await expect(page.getByTestId('send-fee')).toHaveCount(0)
+  await expect(dialog).toHaveCount(0)
+
+  // The right address: accepted as typed; the fee and the total show before any dialog, as the wallet works them out.
+  await address.fill(bAddress)
+  await expect(addressMessage).toHaveText('A valid devnet address.')
+  await expect(address).not.toHaveAttribute('aria-invalid', 'true')
+  await amount.fill('70000')
+  const preview = await apiResult<SendPreview>(a, 'previewSend', { address: bAddress, sats: 70_000 })
+  expect(preview.totalSats).toBe(70_000 + preview.feeSats)
+  await expect(page.getByTestId('send-fee')).toHaveText(sats(preview.feeSats))
+  await expect(page.getByTestId('send-total')).toHaveText(sats(preview.totalSats))
+  await expect(dialog).toHaveCount(0)
+
+  // More than can be paid once the fee is added: said before any dialog, numbers formatted as everywhere.
+  await amount.fill('100000')
+  const shortfall = page.getByTestId('send-preview')
+  await expect(shortfall).toHaveText(/^Not enough coins: 100\s000 sats can be spent, and this needs 100\s\d{3} sats with the fee\.$/)
+  await expect(shortfall).toHaveAttribute('role', 'alert')
+  await page.getByTestId('send-submit').click()
+  await expect(page.getByTestId('send-sats-message')).toHaveText(/^Not enough coins: /)
+  await expect(page.getByTestId('send-sats-message')).toHaveAttribute('role', 'alert')
+  await expect(dialog).toHaveCount(0)
+
+  // The dialog repeats the fee and the total; the transaction sent pays exactly that fee.
+  await amount.fill('70000')
+  await page.getByTestId('send-submit').click()
+  await expect(dialog.getByTestId('confirm-fee')).toHaveText(sats(preview.feeSats))
+  await expect(dialog.getByTestId('confirm-total')).toHaveText(sats(preview.totalSats))
+  await page.getByTestId('confirm-yes').click()
+  await expect(page.getByTestId('send-message')).toContainText(`Sent ${sats(70_000)} (fee ${sats(preview.feeSats)})`, { timeout: 30_000 })
+  const txid = (await page.getByTestId('send-txid').textContent())!.trim()
+  const history = await apiResult<{ txid: string; fee: number }[]>(a, 'listTransactions')
+  expect(history.find((t) => t.txid === txid)?.fee).toBe(preview.feeSats)
+  const left = 100_000 - preview.totalSats
+  await expect(page.getByTestId('wallet-total')).toHaveText(sats(left))
+
+  // Max: everything spendable less the fee fills the amount, and sending it empties the wallet.
+  await address.fill(bAddress)
+  await page.getByTestId('send-max').click()
+  const max = await apiResult<SendPreview>(a, 'previewSend', { max: true })
+  expect(max.totalSats).toBe(left)
+  await expect(amount).toHaveValue(String(max.sats))
+  await expect(page.getByTestId('send-fee')).toHaveText(sats(max.feeSats))
+  await expect(page.getByTestId('send-total')).toHaveText(sats(left))
+  await page.getByTestId('send-submit').click()
+  await expect(dialog.getByTestId('confirm-total')).toHaveText(sats(left))
+  await page.getByTestId('confirm-yes').click()
+  await expect(page.getByTestId('send-message')).toContainText(`Sent ${sats(max.sats)} (fee ${sats(max.feeSats)})`, { timeout: 30_000 })
+  await expect(page.getByTestId('wallet-total')).toHaveText(sats(0))
+  expect(await walletTotal(a)).toBe(0)
+
+  // Max on an empty wallet says why, in the same words.
+  await page.getByTestId('send-max').click()
+  await expect(page.getByTestId('send-sats-message')).toHaveText(/^Not enough coins: 0 sats can be spent/)
+  await expect(amount).toHaveValue('')
+  await snapshot(page, 'wallet-send-empty')
+})
+
+test('at 400 px wide no view scrolls sideways; the app icon is the favicon, at /favicon.ico too', async ({ page }) => {
+  await page.setViewportSize({ width: 400, height: 800 })
+  await signIn(page, a.apiUrl, a.token)
+  for (const view of ['overview', 'peers', 'wallet', 'channels', 'settings']) {
+    await page.getByTestId(`nav-${view}`).click()
+    await expect(page.getByTestId(`view-${view}`)).toBeVisible()
+    await expect(page.getByTestId('app')).toHaveAttribute('data-ready', 'true')
+    const widths = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, body: document.body.scrollWidth }))
+    expect(widths, `${view} at 400 px`).toEqual({ page: 400, body: 400 })
+    await snapshot(page, `${view}-400px`)
+  }
+
+  const href = await page.locator('link[rel="icon"]').getAttribute('href')
+  expect(href).toBe('./favicon.ico')
+  for (const path of ['/favicon.ico', new URL(href!, `${a.apiUrl}/`).pathname]) {
+    const res = await page.request.get(`${a.apiUrl}${path}`)
+    expect(res.status(), path).toBe(200)
+    expect(res.headers()['content-type']).toBe('image/x-icon')
+    // An ICO header (reserved 0, type 1) with at least one image.
+    const body = await res.body()
+    expect([body.readUInt16LE(0), body.readUInt16LE(2), body.readUInt16LE(4) > 0]).toEqual([0, 1, true])
+  }
 })

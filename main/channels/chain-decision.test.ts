@@ -129,6 +129,17 @@ describe('decideChainAction over every channel shape and chain fact', () => {
     }
   })
 
+  it('a payee channel closing with nothing spent (restored from a backup) settles at once, at any height', () => {
+    let seen = 0
+    for (const { c, f, a } of all) {
+      if (c.role !== 'payee' || c.state !== 'closing' || c.spend !== null || c.seq === 0 || f.spend) continue
+      if (f.funding === null && c.fundingHeight === null && c.fundingHex !== null) continue
+      expect({ height: f.height, action: a.kind }).toEqual({ height: f.height, action: 'settle' })
+      seen++
+    }
+    expect(seen).toBeGreaterThan(0)
+  })
+
   it('acts only within what each record may do', () => {
     const allowed: Record<ChainAction['kind'], (c: ChannelRecord) => boolean> = {
       wait: () => true,

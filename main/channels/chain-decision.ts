@@ -139,7 +139,9 @@ export function decideChainAction(c: ChannelRecord, f: ChainFacts, p: ChainPolic
         if (f.height >= c.expiry && f.spend === null) return { kind: 'refund' }
       } else {
         const settled = c.state === 'closing' && c.spend?.kind === 'settlement' && f.spend === undefined
-        if (c.seq > 0 && f.height >= settleFrom && !settled) return { kind: 'settle' }
+        // Closing with nothing spent yet: restored from a backup, so it settles now, not near expiry.
+        const restored = c.state === 'closing' && c.spend === null
+        if (c.seq > 0 && (f.height >= settleFrom || restored) && !settled) return { kind: 'settle' }
       }
       if (f.funding && f.funding.height !== null && c.fundingHeight === null) return { kind: 'funding-height', height: f.funding.height }
       return { kind: 'wait' }

@@ -41,6 +41,8 @@ export class ChannelBook {
   onEnded: (c: ChannelRecord) => void = () => {}
   /** Anything that changes health (problems, counts). */
   onProblemsChanged: () => void = () => {}
+  /** A committed change: `state` for a new record, `amount` for a payment moving the amounts. */
+  onChanged: (c: ChannelRecord, kind: 'state' | 'amount') => void = () => {}
 
   constructor(private readonly components: ChannelBookComponents) {
     this.repo = new ChannelRepository(components.store)
@@ -54,6 +56,18 @@ export class ChannelBook {
     this.confirmations.clear()
     for (const c of this.repo.live((err) => this.components.logger.error('a stored channel does not fit its state; it is left untouched', { err, channelId: err.channelId }))) this.live.set(c.id, c)
     this.nextKey = this.repo.maxKeyIndex() + 1
+  }
+
+  /** The key index the next channel will get (every one below it was given once). */
+  get nextKeyIndex(): number {
+    return this.nextKey
+  }
+
+  /** A restored backup names key indexes given before: they are never given again. */
+  async reserveKeysBelow(next: number): Promise<void> {
+    if (next <= this.nextKey) return
+    await this.commit.run(() => this.repo.setKeyFloor(next))
+    this.nextKey = next
   }
 
   /**
@@ -99,6 +113,7 @@ export class ChannelBook {
       alongside?.()
     })
     this.live.set(c.id, c)
+    this.onChanged(c, 'state')
     this.emit(c)
   }
 
@@ -114,6 +129,7 @@ export class ChannelBook {
     } else {
       this.live.set(next.id, next)
     }
+    this.onChanged(next, 'state')
     this.emit(next)
     return next
   }
@@ -130,6 +146,8 @@ export class ChannelBook {
 
   /** Payments move amounts many times a millisecond: one event per channel per turn. */
   emitSoon(id: string): void {
+    const live = this.live.get(id)
+    if (live) this.onChanged(live, 'amount')
     if (this.emitQueued.has(id)) return
     this.emitQueued.add(id)
     setImmediate(() => {

@@ -13,6 +13,8 @@ import type { Libp2pNode } from '../p2p/libp2p.js'
 import { type PeerWatch, isConnected, probePeer } from '../p2p/peer-watch.js'
 import { type Store, isDiskFault } from '../store/index.js'
 import type { Logger, Metrics } from '../telemetry/index.js'
+import { ChannelBackupError, type ChannelBackupContent, openChannelBackup } from './channel-backup-file.js'
+import { ChannelBackupKeeper } from './channel-backup-keeper.js'
 import { ChannelBook, PROBLEM_CODES, type ProblemCode } from './channel-book.js'
 import { ChannelKeys } from './channel-keys.js'
 import { ChannelMailbox } from './channel-mailbox.js'
@@ -25,7 +27,7 @@ import { PayeeSide } from './payee-side.js'
 import { PayerSide, type PayerWallet } from './payer-side.js'
 import { ProposalLimits } from './proposal-limits.js'
 import { CHANNEL_PROTOCOL, ChannelLink, ChannelRefusal, type ChannelRequest, serveChannelStream } from './protocol.js'
-import type { ChannelRecord } from './records.js'
+import { type ChannelRecord, type FundedChannel, type PayeeClosing, type PayerClosing, isFunded } from './records.js'
 import { type BackendName, type SignatureBackend, selectBackend } from './signer.js'
 import { CHANNEL_STATUSES, type ChannelStatus } from './state-machine.js'
 import { asContractError, wireCodeOf } from './wire-errors.js'
@@ -36,6 +38,23 @@ export interface ChannelWallet extends PayerWallet {
   channelPrivateKey(index: number): Uint8Array
   /** A fresh address of the wallet's own, for a channel's payout (issued only once a channel is funded). */
   newChannelAddress(): Promise<{ address: string }>
+  /** The key sealing the channel backup file and whose wallet it is; null while no wallet is open. */
+  channelBackupSecret(): { key: Uint8Array; wallet: string } | null
+  addressPath(address: string): { chain: 0 | 1; idx: number } | null
+  /** Addresses of restored channels, watched from now on; refused whole if one is not the wallet's. */
+  adoptAddresses(list: readonly { address: string; chain: 0 | 1; idx: number }[]): void
+}
+
+/** What restoring a channel backup did. */
+export interface ChannelRestoreResult {
+  /** Channels this database did not have, now closing out on chain. */
+  restored: number
+  /** Payee channels the file held a newer settlement for. */
+  updated: number
+  /** Channels already here as new as in the file, or ended. */
+  unchanged: number
+  /** When the file was written (ms since the epoch). */
+  writtenAt: number
 }
 
 /** How often the set of payees kept within reach is brought up to date. */
@@ -89,9 +108,11 @@ export interface ChannelEngineInit {
   /** ... to at most this (default 5 min). */
   chainRetryMaxMs?: number
   backend?: BackendName
+  /** The channel backup file (channel-backup-keeper.ts): where it is kept and how often a payee's settlement reaches it; none without. */
+  backup?: { paths: readonly string[]; settlementEveryMs?: number }
 }
 
-export type ResolvedChannelOptions = Required<Omit<ChannelEngineInit, 'policy' | 'backend'>> & { autoAcceptMaxSats: number }
+export type ResolvedChannelOptions = Required<Omit<ChannelEngineInit, 'policy' | 'backend' | 'backup'>> & { autoAcceptMaxSats: number }
 
 export function resolveChannelOptions(init: ChannelEngineInit): ResolvedChannelOptions {
   const mainnet = init.network === 'mainnet'
@@ -135,6 +156,7 @@ export class ChannelEngine implements Startable {
   private readonly tip: ChainTip
   private readonly watch: ChainWatch
   private readonly links = new Map<string, ChannelLink>()
+  private readonly backup: ChannelBackupKeeper | null
   private disposables = new Disposables()
   private running = false
   private readonly log: Logger
@@ -159,6 +181,7 @@ export class ChannelEngine implements Startable {
       refused: metrics.counter({ name: 'channel_refused_total', help: 'Channel frames refused, by frame kind and wire code (framing and schema: before a handler)', labelNames: ['frame', 'code'] }),
       failures: metrics.counter({ name: 'channel_chain_action_failures_total', help: 'Failed channel chain actions, by action (retried with backoff)', labelNames: ['action'] }),
       problems: metrics.gauge({ name: 'channel_problems', help: 'Channels with a problem their owner must see, by problem', labelNames: ['code'] }),
+      recovered: metrics.counter({ name: 'channel_backup_recovered_total', help: 'Channels the database had lost (or held at an older settlement) and the channel backup file gave back at start' }),
       violations: metrics.counter({ name: 'channel_peer_violations_total', help: 'Answers of a payee caught lying or breaking the protocol, by kind', labelNames: ['kind'] }),
     }
     const policy: ChainPolicy = {
@@ -168,12 +191,16 @@ export class ChannelEngine implements Startable {
       endConfirmations: Math.max(1, this.opts.minFundingConfirmations),
     }
     const wallet = components.wallet
+    this.backup = init.backup
+      ? new ChannelBackupKeeper({ logger: components.logger.child('backup'), metrics, snapshot: () => this.backupSnapshot() }, { paths: init.backup.paths, ...(init.backup.settlementEveryMs === undefined ? {} : { settlementEveryMs: init.backup.settlementEveryMs }) })
+      : null
     const newPayoutAddress = async (): Promise<string> => (await wallet.newChannelAddress()).address
     const link = (peerId: string): ChannelLink => this.link(peerId)
     this.payer = new PayerSide(
       {
         book: this.book, mailbox: this.mailbox, keys: this.keys, tx: this.tx, tip: this.tip, wallet, chain: components.chain, newPayoutAddress, link,
         reach: (peerId, timeoutMs) => this.reach(peerId, timeoutMs),
+        secured: () => this.secureBackup(),
         connected: (peerId) => isConnected(components.node.libp2p, peerId),
         ownPeerId: () => components.node.libp2p.peerId.toString(), countPayment: (sats) => this.countPayment('payer', sats), violation: (kind) => this.m.violations.inc({ kind }), log: this.log,
       },
@@ -199,12 +226,19 @@ export class ChannelEngine implements Startable {
       { policy, retryBaseMs: this.opts.chainRetryBaseMs, retryMaxMs: this.opts.chainRetryMaxMs },
     )
     this.book.onEnded = (c) => this.forget(c)
+    // Payer amounts are not needed to recover (the refund covers them): only a payee's settlement is.
+    this.book.onChanged = (c, kind) => {
+      if (kind === 'state' || c.role === 'payee') this.backup?.changed(kind === 'state')
+    }
     this.book.onProblemsChanged = () => this.updateProblemGauge()
   }
 
   async start(): Promise<void> {
     this.disposables = new Disposables()
     this.book.load()
+    // Before the first write replaces the file: the database must not be behind it.
+    await this.reconcileWithBackup()
+    await this.backup?.start()
     const libp2p = this.components.node.libp2p
     await libp2p.handle(
       CHANNEL_PROTOCOL,
@@ -261,6 +295,7 @@ export class ChannelEngine implements Startable {
     // Operations in flight end quickly once their links are closed; their writes are committed below.
     await this.mailbox.idle(5_000)
     this.book.commit.flush()
+    await this.backup?.stop()
     this.keys.clear()
   }
 
@@ -290,6 +325,128 @@ export class ChannelEngine implements Startable {
       else if (c.state === 'proposed' || c.state === 'funding') pending++
     }
     return { open, pending, total: this.book.repo.count() }
+  }
+
+  /** Why the channel backup file is not current, for health; null while it is (or there is none). */
+  backupProblem(): string | null {
+    return this.backup?.problem()?.message ?? null
+  }
+
+  /** Writes the channel backup file to `path` (an export), whole or not at all. */
+  exportBackup(path: string): { channels: number } {
+    this.requireRunning()
+    if (!this.backup) throw new ContractError('invalid_state', 'this engine keeps no channel backup file')
+    return this.backup.exportTo(path)
+  }
+
+  /**
+   * Restores what a channel backup file holds, sealed with this wallet's words. A channel
+   * this database lacks comes back closing: nothing more is paid through it (the peer's
+   * state may be ahead of the file); the payee settles its newest settlement at once and
+   * the payer takes its refund at expiry unless the payee settles first. A payee channel
+   * held here at an older settlement takes the file's (after checking the payer's
+   * signature) and settles. Everything else is left as it is.
+   */
+  async restoreBackup(bytes: Uint8Array): Promise<ChannelRestoreResult> {
+    this.requireRunning()
+    const secret = this.components.wallet.channelBackupSecret()
+    if (!secret) throw new ContractError('invalid_state', 'the wallet is not open')
+    let content: ChannelBackupContent
+    try {
+      content = openChannelBackup(bytes, secret.key)
+    } catch (err) {
+      if (err instanceof ChannelBackupError) throw new ContractError('invalid_params', err.message, { reason: err.code })
+      throw err
+    }
+    if (content.network !== this.opts.network || content.wallet !== secret.wallet) throw new ContractError('invalid_params', `this channel backup belongs to another wallet (${content.network})`, { reason: 'another-wallet' })
+    const result = await this.applyBackup(content)
+    this.log.info('channel backup restored', { ...result, channels: content.channels.length })
+    void this.watch.check()
+    return result
+  }
+
+  /**
+   * At start: a channel backup file newer than the database (it was restored from an older
+   * backup, or lost its last writes) gives back what the database lacks, with a warning.
+   */
+  private async reconcileWithBackup(): Promise<void> {
+    const secret = this.components.wallet.channelBackupSecret()
+    if (!this.backup || !secret) return
+    const content = this.backup.readCurrent(secret.key)
+    if (!content || content.network !== this.opts.network || content.wallet !== secret.wallet) return
+    const behind = content.channels.filter(({ record }) => {
+      const here = this.book.find(record.id)
+      return !here || (record.role === 'payee' && here.role === 'payee' && isFunded(record) && isFunded(here) && record.seq > here.seq)
+    })
+    if (behind.length === 0) return
+    this.log.warn('the database is behind the channel backup file (restored from an older backup, or it lost its last writes): what it lacks comes back from the file and closes out on chain', {
+      channels: behind.map((c) => c.record.id), fileWrittenAt: new Date(content.writtenAt).toISOString(),
+    })
+    try {
+      const result = await this.applyBackup(content)
+      this.m.recovered.inc(result.restored + result.updated)
+    } catch (err) {
+      this.log.error('the channel backup file could not be applied at start; restore it with restoreChannelBackup', { err })
+    }
+  }
+
+  private async applyBackup(content: ChannelBackupContent): Promise<ChannelRestoreResult> {
+    for (const { record } of content.channels) {
+      // The key index must give the key the channel names as ours: the file was sealed by these words, so anything else is damage.
+      const ours = record.role === 'payer' ? record.payerPub : 'payeePub' in record ? record.payeePub : null
+      if (ours !== this.keys.publicHex(record.keyIndex)) throw new ContractError('invalid_params', `channel ${record.id} in the backup does not hold this wallet's key`, { reason: 'invalid' })
+    }
+    this.components.wallet.adoptAddresses(content.channels.flatMap((c) => c.addresses))
+    await this.book.reserveKeysBelow(content.nextKeyIndex)
+    const result: ChannelRestoreResult = { restored: 0, updated: 0, unchanged: 0, writtenAt: content.writtenAt }
+    for (const { record } of content.channels) {
+      await this.mailbox.run(record.id, async () => {
+        const here = this.book.find(record.id)
+        if (!here) {
+          this.verifyRestoredSettlement(record)
+          await this.book.insert(restoredRecord(record))
+          result.restored++
+          return
+        }
+        if (record.role === 'payee' && isFunded(record) && here.role === 'payee' && isFunded(here) && record.seq > here.seq && (here.state === 'open' || (here.state === 'closing' && here.spend === null)) && record.funding.txid === here.funding.txid && record.funding.vout === here.funding.vout) {
+          this.verifyRestoredSettlement(record)
+          await this.book.put({ ...here, seq: record.seq, paidSats: record.paidSats, lastSig: record.lastSig, state: 'closing', spend: null } as PayeeClosing)
+          result.updated++
+          return
+        }
+        result.unchanged++
+      })
+    }
+    this.updateGauge()
+    return result
+  }
+
+  /** A payee's settlement from a backup is believed only with the payer's valid signature over it. */
+  private verifyRestoredSettlement(c: ChannelRecord): void {
+    if (c.role !== 'payee' || !isFunded(c) || c.seq === 0 || c.lastSig === null) return
+    if (!this.tx.settlement(c).verify(c.paidSats, Buffer.from(c.lastSig, 'hex'), Buffer.from(c.payerPub, 'hex'), this.keys.backend)) {
+      throw new ContractError('invalid_params', `channel ${c.id} in the backup holds a settlement the payer did not sign`, { reason: 'invalid' })
+    }
+  }
+
+  /** What the channel backup file holds: every channel whose coins may be on chain, with the addresses it pays us at. */
+  private backupSnapshot(): { content: ChannelBackupContent; key: Uint8Array } | null {
+    const secret = this.components.wallet.channelBackupSecret()
+    if (!secret) return null
+    const channels: ChannelBackupContent['channels'] = []
+    for (const c of this.book.values()) {
+      const recoverable = isFunded(c) || (c.role === 'payer' && c.state === 'funding' && (c.step === 'refund-signed' || c.step === 'broadcast'))
+      if (!recoverable) continue
+      const own = c.role === 'payer' ? (c.state === 'funding' && c.role === 'payer' && 'built' in c ? c.built.payerAddress : (c as FundedChannel).payerAddress) : (c as FundedChannel).payeeAddress
+      const path = own ? this.components.wallet.addressPath(own) : null
+      channels.push({ record: c, addresses: path && own ? [{ address: own, ...path }] : [] })
+    }
+    return { content: { network: this.opts.network, wallet: secret.wallet, writtenAt: Date.now(), nextKeyIndex: this.book.nextKeyIndex, channels }, key: secret.key }
+  }
+
+  /** The payer's refund is in the channel backup file before its funding leaves; a file that cannot be written is already a warning and a health reason. */
+  private async secureBackup(): Promise<void> {
+    await this.backup?.flush().catch(() => {})
   }
 
   /** Problems that can cost money, for health. */
@@ -467,4 +624,15 @@ export class ChannelEngine implements Startable {
     if (!this.running) throw new ContractError('unavailable', 'the channel engine is not running')
     if (!this.components.wallet.ready) throw new ContractError('invalid_state', 'the wallet is not open')
   }
+}
+
+/**
+ * A channel from a backup as it comes back: closing out (the peer may be ahead of the
+ * file, so nothing more moves through it), or still funding with nothing reserved (the
+ * wallet's reservation was in the lost database).
+ */
+function restoredRecord(c: ChannelRecord): ChannelRecord {
+  if (c.state === 'open') return { ...c, state: 'closing', spend: null } as PayerClosing | PayeeClosing
+  if (c.role === 'payer' && c.state === 'funding' && c.step !== 'accepted') return { ...c, built: { ...c.built, reservationId: null } }
+  return c
 }

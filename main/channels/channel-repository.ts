@@ -95,9 +95,13 @@ export class ChannelRepository {
     return (this.prepare('SELECT state, COUNT(*) AS n FROM channels GROUP BY state').all() as { state: ChannelStatus; n: number }[]).map((r) => [r.state, r.n])
   }
 
-  /** The highest key index any channel ever took (keys are never reused), or -1. */
+  /** The highest key index given out: by a channel here, or by one a restored backup named. */
   maxKeyIndex(): number {
-    return (this.prepare('SELECT COALESCE(MAX(key_index), -1) AS n FROM channels').get() as { n: number }).n
+    return (this.prepare('SELECT MAX(COALESCE((SELECT MAX(key_index) FROM channels), -1), COALESCE((SELECT next - 1 FROM channel_key_floor WHERE id = 1), -1)) AS n').get() as { n: number }).n
+  }
+
+  setKeyFloor(next: number): void {
+    this.prepare('INSERT INTO channel_key_floor (id, next) VALUES (1, @next) ON CONFLICT (id) DO UPDATE SET next = MAX(next, @next)').run({ next })
   }
 
   /** The channel (of any state) that already names this funding outpoint, if another one does. */

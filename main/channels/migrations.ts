@@ -66,6 +66,12 @@ export const channelMigrations: readonly Migration[] = [
     rebuildsReferencedTable: true,
     up: (db) => rebuildChannels(db),
   },
+  {
+    // Key indexes a restored channel backup says were given out (to channels this database
+    // never held): a new channel never reuses one.
+    id: 'channels-004-key-floor',
+    up: `CREATE TABLE channel_key_floor (id INTEGER PRIMARY KEY CHECK (id = 1), next INTEGER NOT NULL CHECK (next >= 0)) STRICT;`,
+  },
 ]
 
 function rebuildChannels(db: Db): void {

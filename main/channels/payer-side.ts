@@ -53,6 +53,8 @@ export interface PayerSideComponents {
   link(peerId: string): ChannelLink
   /** Connected, or reached within `timeoutMs`; rejects `unavailable` (PeerUnreachableError) otherwise. */
   reach(peerId: string, timeoutMs: number): Promise<void>
+  /** The channel backup file holds what was just stored (awaited before a funding leaves). */
+  secured(): Promise<void>
   /** A connection to the peer is open now. */
   connected(peerId: string): boolean
   ownPeerId(): string
@@ -203,6 +205,8 @@ export class PayerSide {
     }
     // The refund is safe on disk before any coin moves into the 2-of-2.
     const signed = (await this.c.book.put({ ...c, step: 'refund-signed', built, refundPayeeSig: sig })) as PayerFundingSigned
+    // And in the channel backup file: a lost disk then costs nothing but the wait for expiry.
+    await this.c.secured()
     try {
       const { txid } = await this.c.chain.broadcaster.broadcast(built.hex)
       if (txid !== built.outpoint.txid) throw new Error(`the chain answered with txid ${txid}, expected ${built.outpoint.txid}`)

@@ -155,6 +155,11 @@ export const DAEMON_USAGE = `Usage: npm run daemon -- [options]
                         refused while the daemon runs or for another wallet's backup
   --accept-wallet ADDR  with --restore-backup: the backup's wallet, when the database there is too
                         damaged to tell whose it is
+  --restore-words-file F  once started, replace the wallet with the recovery words in file F
+                        (its keys, then a resync from the chain); with a passphrase the
+                        daemon's passphrase seals them
+  --restore-channels F  once started (and after --restore-words-file), restore channel backup
+                        file F: channels this wallet lacks come back and close out on chain
   -h, --help            this text
 
 Environment: BSV_P2P_DATA_DIR, BSV_P2P_NETWORK, BSV_P2P_CHAIN_URL, BSV_P2P_P2P_HOST, BSV_P2P_P2P_PORT,
@@ -187,6 +192,8 @@ export function configFromArgs(argv: string[]): CliOptions {
         'check-database': { type: 'boolean' },
         'restore-backup': { type: 'string' },
         'accept-wallet': { type: 'string' },
+        'restore-words-file': { type: 'string' },
+        'restore-channels': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }))
@@ -212,7 +219,7 @@ export function configFromArgs(argv: string[]): CliOptions {
   if (s('api-port') !== undefined) api.port = intFrom('--api-port', s('api-port')!)
   if (Object.keys(p2p).length) out.p2p = p2p
   if (Object.keys(api).length) out.api = api
-  return { config: out, configFile: s('config'), help: values.help === true, checkDatabase: values['check-database'] === true, extra: { passphraseFile: s('passphrase-file'), restoreBackup: s('restore-backup'), acceptWallet: s('accept-wallet') } }
+  return { config: out, configFile: s('config'), help: values.help === true, checkDatabase: values['check-database'] === true, extra: { passphraseFile: s('passphrase-file'), restoreBackup: s('restore-backup'), acceptWallet: s('accept-wallet'), restoreWordsFile: s('restore-words-file'), restoreChannels: s('restore-channels') } }
 }
 
 export function readConfigFile(path: string): Plain {

@@ -145,6 +145,12 @@ export const EngineConfigSchema = z
         chainPollMs: positiveInt.min(100).default(5_000),
         /** Before a payment, an open or a close: how long reaching a peer that is not connected may take before the call answers `unavailable`. */
         reachTimeoutMs: positiveInt.min(100).max(60_000).default(3_000),
+        /**
+         * The channel backup file takes a payee's newest settlement at most this long after it
+         * was acknowledged: payments acknowledged in the last interval before a lost disk are
+         * the most a payee can lose (changes of state are written at once).
+         */
+        backupEveryMs: positiveInt.min(100).max(60_000).default(2_000),
       })
       .strict()
       .prefault({}),

@@ -1,7 +1,8 @@
 // Entry point of the headless daemon. The polyfill must be the first import.
 import '../polyfill.js'
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { ContractError } from '../../shared/contract/index.js'
 import { ConfigError, DAEMON_USAGE, busyPorts, describeBusyPort, loadConfig } from '../config/index.js'
 import { ListenError } from '../p2p/index.js'
 import { DATABASE_FILE, DatabaseDamagedError, RestoreRefusedError, checkDatabaseFile, restoreBackup } from '../store/index.js'
@@ -142,9 +143,24 @@ async function main(): Promise<void> {
     process.exit(isStartupRefusal(err) ? EXIT_CONFIG : 1)
   }
   if (stopping) return
+  const { restoreWordsFile, restoreChannels } = loaded.cli.extra
+  const restored: Record<string, unknown> = {}
+  if (restoreWordsFile !== undefined || restoreChannels !== undefined) {
+    // A person recovering from a lost disk: words first (they open the channel file), then the channels.
+    try {
+      if (restoreWordsFile !== undefined) restored.wallet = (await daemon.engine.handlers.restoreWallet({ mnemonic: readFileSync(restoreWordsFile, 'utf8') })).address
+      if (restoreChannels !== undefined) restored.channels = await daemon.engine.handlers.restoreChannelBackup({ file: resolve(restoreChannels) })
+    } catch (err) {
+      const why = err instanceof ContractError || (err as NodeJS.ErrnoException).code === 'ENOENT' ? (err as Error).message : null
+      if (why === null) log.error('restore failed', { err })
+      process.stderr.write(`bsv-p2p daemon: restore refused: ${why ?? (err as Error).message}\n`)
+      await daemon.stop().catch((e: unknown) => log.error('stop failed', { err: e }))
+      process.exit(why === null ? 1 : EXIT_CONFIG)
+    }
+  }
   const info = daemon.info()
   log.info('daemon ready', { ...info })
-  process.stdout.write(`${JSON.stringify({ ready: true, ...info })}\n`)
+  process.stdout.write(`${JSON.stringify({ ready: true, ...info, ...(Object.keys(restored).length > 0 ? { restored } : {}) })}\n`)
 }
 
 void main()

@@ -1,6 +1,7 @@
-import { join } from 'node:path'
-import { type ApiHandlers, ContractError, type Health } from '../../shared/contract/index.js'
-import { ChannelEngine, channelHandlers, channelMigrations } from '../channels/index.js'
+import { statSync } from 'node:fs'
+import { basename, isAbsolute, join } from 'node:path'
+import { type ApiHandlers, ContractError, type ExportedBackup, type Health } from '../../shared/contract/index.js'
+import { CHANNEL_BACKUP_FILE, ChannelEngine, channelHandlers, channelMigrations } from '../channels/index.js'
 import { type ConfigSource, type EngineConfig, SettingsEditor } from '../config/index.js'
 import { IdempotencyLedger, type EngineHandlers, idempotencyMigrations, keyedHandlers } from '../idempotency/index.js'
 import { type NamedStartable, type Startable, startAll, stopAll } from '../lifecycle/index.js'
@@ -8,7 +9,7 @@ import { AnnouncementService, NodeProfile, profileMigrations } from '../p2p/disc
 import { peerHandlers } from '../p2p/handlers.js'
 import { MessagingService, messagingHandlers, messagingInitFromConfig, messagingMigrations } from '../p2p/messaging/index.js'
 import { P2PNode, p2pInitFromConfig } from '../p2p/node.js'
-import { BackupKeeper, type Migration, Store } from '../store/index.js'
+import { BackupKeeper, DatabaseChecker, type Migration, Store, copyFileAtomically } from '../store/index.js'
 import { type Logger, Metrics, contractChecks, createLogger, emitterListenerCount, registerListenerGauge, targetListenerCount, unexpectedErrorReporter } from '../telemetry/index.js'
 import { type Keystore, type WalletPart, createWalletPart, walletFingerprint, walletHandlers, walletIdentity, walletMigrations } from '../wallet/index.js'
 import { VERSION } from '../version.js'
@@ -62,6 +63,7 @@ export class Engine implements Startable {
   readonly channels: ChannelEngine
   readonly messaging: MessagingService
   readonly backups: BackupKeeper
+  private readonly checker: DatabaseChecker
   readonly discovery: AnnouncementService
   readonly profile: NodeProfile
   readonly settings: SettingsEditor
@@ -95,6 +97,7 @@ export class Engine implements Startable {
       { store: this.store, logger: this.logger.child('backups'), metrics: this.metrics },
       { dir: join(init.config.dataDir, 'backups'), extraDir: bk.extraDir, everyMs: bk.everyMs, keep: bk.keep, onStop: bk.onStop, identify: walletIdentity },
     )
+    this.checker = new DatabaseChecker({ store: this.store, logger: this.logger.child('backups'), metrics: this.metrics }, { dataDir: init.config.dataDir })
     this.p2p = new P2PNode({ ...components, logger: this.logger.child('p2p') }, p2pInitFromConfig(init.config))
     this.messaging = new MessagingService(
       { node: this.p2p, store: this.store, logger: this.logger.child('messaging'), metrics: this.metrics, events: this.events, watch: () => (this.p2p.isRunning ? this.p2p.watch : null) },
@@ -142,6 +145,10 @@ export class Engine implements Startable {
         window: ch.window,
         chainPollMs: ch.chainPollMs,
         reachTimeoutMs: ch.reachTimeoutMs,
+        backup: {
+          paths: [join(init.config.dataDir, 'backups', CHANNEL_BACKUP_FILE), ...(bk.extraDir ? [join(bk.extraDir, CHANNEL_BACKUP_FILE)] : [])],
+          settlementEveryMs: ch.backupEveryMs,
+        },
       },
     )
     this.settings = new SettingsEditor({ logger: this.logger, events: this.events }, init.config, init.configSource ?? { file: join(init.config.dataDir, 'config.json'), overrides: {} })
@@ -191,6 +198,11 @@ export class Engine implements Startable {
           // Logged (with its stack) and counted by the keeper; the caller gets why, in words.
           throw new ContractError('unavailable', `the backup failed: ${(err as Error).message}`)
         }),
+      checkDatabase: async () => {
+        if (this.state !== 'running') throw new ContractError('unavailable', 'the engine is not running')
+        return this.checker.check()
+      },
+      exportBackup: async ({ dir }) => this.exportBackup(dir),
       ...peerHandlers(this.p2p),
       getSettings: async () => this.settings.get(),
       updateSettings: async (update) => this.settings.update(update),
@@ -245,7 +257,7 @@ export class Engine implements Startable {
     const channelProblems = running ? this.channels.problems() : []
     const listeners = running ? { bound: this.p2p.listening().length, missing: this.p2p.missingListeners() } : undefined
     const messagingProblems = running ? this.messaging.problems() : []
-    const backupProblem = running ? this.backups.problem() : null
+    const backupProblem = running ? [this.checker.problem(), this.backups.problem(), this.channels.backupProblem()].filter((p) => p !== null).join('; ') || null : null
     const storeFault = running ? this.store.writeFault : null
     const { status, reasons } = assessHealth({ running, relay, chain, channelProblems, messagingProblems, storeFault, backupProblem, ...(listeners ? { listeners } : {}) })
     const memory = process.memoryUsage()
@@ -262,6 +274,37 @@ export class Engine implements Startable {
       memory: { rss: memory.rss, heapUsed: memory.heapUsed },
       ...(chain ? { chain } : {}),
       ...(running ? { channels: this.channels.counts() } : {}),
+    }
+  }
+
+  /**
+   * A fresh database backup and the channel backup file, written into `dir` (another disk):
+   * each whole or not at all, so an export cut short leaves nothing that looks like a backup.
+   */
+  private async exportBackup(dir: string): Promise<ExportedBackup> {
+    if (this.state !== 'running') throw new ContractError('unavailable', 'the engine is not running')
+    if (!isAbsolute(dir)) throw new ContractError('invalid_params', 'give the folder as an absolute path', { field: 'dir' })
+    let isDir = false
+    try {
+      isDir = statSync(dir).isDirectory()
+    } catch {
+      // Answered below as "no such folder".
+    }
+    if (!isDir) throw new ContractError('invalid_params', `no folder at ${dir}`, { field: 'dir' })
+    const db = await this.backups.backupNow('request').catch((err: unknown) => {
+      throw new ContractError('unavailable', `the backup failed: ${(err as Error).message}`)
+    })
+    const database = { ...db, file: join(dir, basename(db.file)) }
+    const channelsFile = join(dir, CHANNEL_BACKUP_FILE)
+    try {
+      copyFileAtomically(db.file, database.file)
+      const { channels } = this.channels.exportBackup(channelsFile)
+      this.logger.info('backup exported', { dir, database: database.file, channels })
+      return { dir, database, channelsFile, channels }
+    } catch (err) {
+      if (err instanceof ContractError) throw err
+      this.logger.warn('a backup export failed', { err, dir })
+      throw new ContractError('unavailable', `the export to ${dir} failed: ${(err as Error).message}`)
     }
   }
 

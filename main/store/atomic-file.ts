@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, closeSync, copyFileSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 
 /**
@@ -21,6 +21,28 @@ export function writeFileAtomically(path: string, content: string | Uint8Array, 
     throw err
   }
   syncFolder(dirname(path))
+}
+
+/**
+ * Copies `from` to `to` whole or not at all (a copy beside it named `partial`, owner-only,
+ * flushed, then renamed, and the folder flushed): a crash leaves no half file at `to`.
+ */
+export function copyFileAtomically(from: string, to: string, partial = `${to}.tmp-${process.pid}`): void {
+  try {
+    copyFileSync(from, partial)
+    chmodSync(partial, 0o600)
+    const fd = openSync(partial, 'r+')
+    try {
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(partial, to)
+  } catch (err) {
+    rmSync(partial, { force: true })
+    throw err
+  }
+  syncFolder(dirname(to))
 }
 
 /** Flushes a folder, so a rename or a new file in it survives a crash. */

@@ -1,9 +1,9 @@
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { syncFolder } from './atomic-file.js'
+import { copyFileAtomically } from './atomic-file.js'
 import { verifyBackup } from './backups.js'
-import { DIR_MODE, ensurePrivateFile } from './data-dir.js'
+import { DIR_MODE } from './data-dir.js'
 import { DATABASE_FILE, type Db } from './database.js'
 
 /** A restore that must not happen (the engine runs, the backup is bad or of another wallet); nothing was changed. */
@@ -59,23 +59,8 @@ export function restoreBackup(dataDir: string, backupFile: string, opts: { ident
     mkdirSync(replacedInto, { mode: DIR_MODE })
     for (const f of moving) renameSync(join(dataDir, f), join(replacedInto, f))
   }
-  const partial = `${current}.restoring`
-  try {
-    copyFileSync(backupFile, partial)
-    ensurePrivateFile(partial)
-    // On disk before it is named.
-    const fd = openSync(partial, 'r+')
-    try {
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-    renameSync(partial, current)
-    syncFolder(dataDir)
-  } catch (err) {
-    rmSync(partial, { force: true })
-    throw err
-  }
+  // A restore cut short leaves `.restoring`, never a half database under the real name.
+  copyFileAtomically(backupFile, current, `${current}.restoring`)
   return { restored: current, wallet, replacedInto }
 }
 

@@ -34,6 +34,15 @@ export function feeFor(sizeBytes: number, feeRateSatsPerKb: number): number {
   return Math.ceil((sizeBytes * feeRateSatsPerKb) / 1000)
 }
 
+/** The order selection takes coins in: confirmed first, then largest first. */
+function selectionOrder(coins: readonly Coin[]): Coin[] {
+  return [...coins].sort((a, b) => {
+    const ca = a.height === null ? 1 : 0
+    const cb = b.height === null ? 1 : 0
+    return ca - cb || b.satoshis - a.satoshis || a.txid.localeCompare(b.txid) || a.vout - b.vout
+  })
+}
+
 export type Selection =
   | { ok: true; coins: Coin[]; fee: number; change: number; total: number }
   | { ok: false; available: number; needed: number }
@@ -46,11 +55,7 @@ export type Selection =
 export function selectCoins(coins: readonly Coin[], amount: number, feeRateSatsPerKb: number): Selection {
   if (!Number.isSafeInteger(amount) || amount <= 0) throw new RangeError('amount must be a positive integer')
   if (!(feeRateSatsPerKb >= 0)) throw new RangeError('fee rate must be non-negative')
-  const sorted = [...coins].sort((a, b) => {
-    const ca = a.height === null ? 1 : 0
-    const cb = b.height === null ? 1 : 0
-    return ca - cb || b.satoshis - a.satoshis || a.txid.localeCompare(b.txid) || a.vout - b.vout
-  })
+  const sorted = selectionOrder(coins)
   const chosen: Coin[] = []
   let total = 0
   for (const coin of sorted) {
@@ -69,4 +74,28 @@ export function selectCoins(coins: readonly Coin[], amount: number, feeRateSatsP
   }
   const available = coins.reduce((s, c) => s + c.satoshis, 0)
   return { ok: false, available, needed: amount + feeFor(estimateSize(Math.max(1, chosen.length), 2), feeRateSatsPerKb) }
+}
+
+export type MaxSend = { ok: true; sats: number; fee: number; coins: Coin[] } | { ok: false; available: number; needed: number }
+
+/**
+ * The most a single send can pay: over the prefixes of the coins in selection order (as
+ * selectCoins takes them, at most MAX_INPUTS), the largest amount less the fee of a
+ * transaction without change. A coin worth less than the fee its input costs is left out.
+ * selectCoins(coins, sats) then picks exactly these coins, leaves no change and pays
+ * exactly this fee: for every earlier prefix `total - fee` is smaller, so none suffices.
+ */
+export function maxSendable(coins: readonly Coin[], feeRateSatsPerKb: number): MaxSend {
+  if (!(feeRateSatsPerKb >= 0)) throw new RangeError('fee rate must be non-negative')
+  const sorted = selectionOrder(coins)
+  let best: { sats: number; fee: number; count: number } | null = null
+  let total = 0
+  for (let i = 0; i < sorted.length && i < MAX_INPUTS; i++) {
+    total += sorted[i]!.satoshis
+    const fee = feeFor(estimateSize(i + 1, 1), feeRateSatsPerKb)
+    if (total - fee > (best?.sats ?? 0)) best = { sats: total - fee, fee, count: i + 1 }
+  }
+  const available = coins.reduce((s, c) => s + c.satoshis, 0)
+  if (!best) return { ok: false, available, needed: 1 + feeFor(estimateSize(1, 1), feeRateSatsPerKb) }
+  return { ok: true, sats: best.sats, fee: best.fee, coins: sorted.slice(0, best.count) }
 }

@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto'
 import { HD, Mnemonic, type PrivateKey } from '@bsv/sdk'
 import { ContractError } from '../../shared/contract/index.js'
 import type { Network } from '../config/schema.js'
@@ -40,12 +41,14 @@ export class WalletKeys {
   private readonly chains: [HD, HD]
   private readonly prefix: number
   private readonly channelChain: HD
+  private readonly seed: Uint8Array
 
   constructor(
     readonly mnemonic: string,
     readonly network: Network,
   ) {
-    const root = HD.fromSeed(Mnemonic.fromString(mnemonic).toSeed())
+    this.seed = Uint8Array.from(Mnemonic.fromString(mnemonic).toSeed())
+    const root = HD.fromSeed([...this.seed])
     const account = root.derive(ACCOUNT_PATH[network])
     this.channelChain = root.derive(CHANNEL_ACCOUNT_PATH[network]).deriveChild(0)
     this.chains = [account.deriveChild(0), account.deriveChild(1)]
@@ -59,6 +62,11 @@ export class WalletKeys {
   /** The key of payment channel number `index` (m/44'/coin'/1'/0/index). */
   channelPrivateKey(index: number): PrivateKey {
     return this.channelChain.deriveChild(index).privKey
+  }
+
+  /** A 32-byte key for `purpose` (e.g. sealing a backup), derived from the seed: the same words give it anywhere. */
+  secretFor(purpose: string): Uint8Array {
+    return new Uint8Array(hkdfSync('sha256', this.seed, Buffer.from(`bsv-p2p ${purpose}`, 'utf8'), Buffer.from(this.network, 'utf8'), 32))
   }
 
   address(chain: AddressChain, index: number): string {

@@ -81,6 +81,10 @@ export class WalletRepository {
     if (a.issued) this.db.prepare('UPDATE wallet_addresses SET issued = 1 WHERE address = ?').run(a.address)
   }
 
+  addressPath(address: string): { chain: AddressChain; idx: number } | null {
+    return (this.db.prepare('SELECT chain, idx FROM wallet_addresses WHERE address = ?').get(address) as { chain: AddressChain; idx: number } | undefined) ?? null
+  }
+
   addresses(): AddressRow[] {
     const rows = this.db.prepare('SELECT address, chain, idx, issued, used FROM wallet_addresses ORDER BY chain, idx').all() as { address: string; chain: AddressChain; idx: number; issued: number; used: number }[]
     return rows.map((r) => ({ ...r, issued: r.issued === 1, used: r.used === 1 }))

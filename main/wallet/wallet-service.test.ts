@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Mnemonic, Transaction } from '@bsv/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ContractError, type WalletInfo } from '../../shared/contract/index.js'
+import { ContractError, type WalletInfo, methods } from '../../shared/contract/index.js'
 import { ChainUnavailableError } from '../chain/chain.js'
 import { WhatsOnChainClient } from '../chain/woc-client.js'
 import { DevnetServer } from '../chain/devnet/devnet-server.js'
@@ -109,6 +109,63 @@ describe('wallet on a devnet', () => {
     const self = await w.wallet.send({ address: w.wallet.info().address, sats: 1_000 })
     await w.wallet.sync()
     expect(w.wallet.info().balance.unconfirmed).toBe(5_000 - self.fee)
+  })
+
+  it('previews a send (fee, total, max) reserving and writing nothing; the sends then pay exactly what was previewed', async () => {
+    const w = await wallet()
+    const payee = await wallet()
+    for (const sats of [20_000, 7_000, 300]) await faucet(url, w.wallet.info().address, sats)
+    await mine(url)
+    await w.wallet.sync()
+    const to = payee.wallet.info().address
+    const handlers = walletHandlers(w.wallet)
+    const tables = ['wallet_keys', 'wallet_addresses', 'wallet_utxos', 'wallet_transactions', 'wallet_pending_sends']
+    const everything = (): string => JSON.stringify(tables.map((t) => w.store.db.prepare(`SELECT * FROM ${t} ORDER BY rowid`).all()))
+    const before = everything()
+
+    const preview = await handlers.previewSend({ address: to, sats: 10_000 })
+    expect(preview.sats).toBe(10_000)
+    expect(preview.feeSats).toBeGreaterThan(0)
+    expect(preview.totalSats).toBe(10_000 + preview.feeSats)
+    expect(preview.spendableSats).toBe(27_300)
+    // Without an address (the Max button before one is typed) the numbers are the same.
+    expect(await handlers.previewSend({ sats: 10_000 })).toEqual(preview)
+    const max = await handlers.previewSend({ address: to, max: true })
+    expect(max.totalSats).toBe(27_300)
+    expect(max.sats).toBe(27_300 - max.feeSats)
+    expect(max.feeSats).toBeGreaterThan(preview.feeSats)
+
+    // Refused as a send would be, with the numbers in the details.
+    const mainnetAddr = new WalletKeys('abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about', 'mainnet').address(0, 0)
+    expect(await contractCode(handlers.previewSend({ address: mainnetAddr, sats: 1_000 }))).toBe('wrong_network')
+    expect(await contractCode(handlers.previewSend({ address: mainnetAddr, max: true }))).toBe('wrong_network')
+    expect(await contractCode(handlers.previewSend({ address: 'mxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', sats: 1_000 }))).toBe('invalid_address')
+    const short = await handlers.previewSend({ address: to, sats: max.sats + 1 }).catch((e: unknown) => e)
+    expect(short).toBeInstanceOf(ContractError)
+    expect(short).toMatchObject({ code: 'insufficient_funds', details: { available: 27_300 } })
+    expect(((short as ContractError).details as { needed: number }).needed).toBeGreaterThan(27_300)
+    // The contract takes an amount or max, never both, never neither.
+    const params = methods.previewSend.params
+    expect(params.safeParse({ address: to, sats: 1 }).success).toBe(true)
+    expect(params.safeParse({ max: true }).success).toBe(true)
+    for (const bad of [{}, { sats: 1, max: true }, { max: false }, { sats: 0 }, { sats: 1.5 }, { address: to }, { sats: 1, idempotencyKey: 'a1b2c3d4-e5f6-4789-9abc-def012345678' }]) {
+      expect(params.safeParse(bad).success, JSON.stringify(bad)).toBe(false)
+    }
+    // Nothing reserved, nothing written.
+    expect(everything()).toBe(before)
+
+    const sent = await handlers.send({ address: to, sats: 10_000 }, null)
+    expect(sent.fee).toBe(preview.feeSats)
+    await w.wallet.sync()
+    const rest = await handlers.previewSend({ address: to, max: true })
+    expect(rest.totalSats).toBe(27_300 - preview.totalSats)
+    const all = await handlers.send({ address: to, sats: rest.sats }, null)
+    expect(all.fee).toBe(rest.feeSats)
+    await mine(url)
+    await Promise.all([w.wallet.sync(), payee.wallet.sync()])
+    expect(w.wallet.info().balance).toEqual({ confirmed: 0, unconfirmed: 0 })
+    expect(payee.wallet.info().balance.confirmed).toBe(10_000 + rest.sats)
+    expect(await contractCode(handlers.previewSend({ max: true }))).toBe('insufficient_funds')
   })
 
   it('20 concurrent sends from one wallet: no UTXO selected twice, every accepted send valid on the devnet', async () => {

@@ -11,7 +11,7 @@ import type { Logger, Metrics } from '../telemetry/index.js'
 import { parseAddress } from './addresses.js'
 import { type SendInput, buildSignedSend } from './build-send.js'
 import { scanUtxos, unknownSpenders, usedByHistory as usedByHistoryOf } from './chain-scan.js'
-import { selectCoins } from './coin-selection.js'
+import { maxSendable, selectCoins } from './coin-selection.js'
 import { type Keystore, PassphraseKeystore, PlainKeystore, WrongPassphraseError, sealedKind } from './keystore.js'
 import { type AddressChain, WalletKeys, assertValidMnemonic, generateMnemonic } from './mnemonic.js'
 import { type ChainOutput, type PendingSend, WalletRepository } from './wallet-repository.js'
@@ -59,6 +59,11 @@ export class WalletLockedError extends Error {
 export { WrongPassphraseError }
 
 const MAX_SYNC_ROUNDS = 20
+
+/** The refusal of a send (or a preview, or a channel's funding) the coins cannot pay; details carry the numbers. */
+function notEnoughCoins(p: { available: number; needed: number }): ContractError {
+  return new ContractError('insufficient_funds', `not enough coins: ${p.available} sat spendable, ${p.needed} sat needed with the fee`, { available: p.available, needed: p.needed })
+}
 
 /**
  * The HD wallet: keys sealed at rest, UTXOs in SQLite synced from the chain, coin
@@ -174,6 +179,29 @@ export class WalletService implements Startable {
   }
 
   /**
+   * A send as it would be made now, made nowhere: the same address checks, coin selection
+   * and fee model as `send`, over the coins available at this moment, reserving nothing
+   * and writing nothing. With `max`, the most one send can pay (everything spendable less
+   * the fee). Refuses as `send` would: a wrong address, not enough coins.
+   */
+  previewSend(params: { address?: string; sats?: number; max?: boolean }): { sats: number; feeSats: number; totalSats: number; spendableSats: number } {
+    this.requireKeys()
+    if (params.address !== undefined) parseAddress(params.address, this.init.network)
+    const coins = this.repo.availableCoins()
+    const spendableSats = coins.reduce((s, c) => s + c.satoshis, 0)
+    if (params.max) {
+      const most = maxSendable(coins, this.feeRate)
+      if (!most.ok) throw notEnoughCoins(most)
+      return { sats: most.sats, feeSats: most.fee, totalSats: most.sats + most.fee, spendableSats }
+    }
+    const sats = params.sats
+    if (sats === undefined || !Number.isSafeInteger(sats) || sats <= 0) throw new ContractError('invalid_params', 'sats must be a positive whole number', { field: 'sats' })
+    const selection = selectCoins(coins, sats, this.feeRate)
+    if (!selection.ok) throw notEnoughCoins(selection)
+    return { sats, feeSats: selection.fee, totalSats: sats + selection.fee, spendableSats }
+  }
+
+  /**
    * With a key, a retry follows the send its first attempt made: the chain took it (its
    * answer again), or it is still unconfirmed (`unavailable`, pending, as the first time).
    * Only a send that certainly never happened (refused, or never signed) is made again.
@@ -207,7 +235,7 @@ export class WalletService implements Startable {
     })()
     if (!plan.ok) {
       this.sendsTotal.inc({ result: 'insufficient_funds' })
-      throw new ContractError('insufficient_funds', `not enough coins: ${plan.available} sat spendable, ${plan.needed} sat needed with the fee`, { available: plan.available, needed: plan.needed })
+      throw notEnoughCoins(plan)
     }
     this.sending.add(sendId)
     let signed: { rawHex: string; txid: string } | null = null
@@ -326,6 +354,30 @@ export class WalletService implements Startable {
     return Uint8Array.from(this.requireKeys().channelPrivateKey(index).toArray('be', 32))
   }
 
+  /** The key sealing the channel backup file, and whose wallet it is (its first receive address); null while no wallet is open. */
+  channelBackupSecret(): { key: Uint8Array; wallet: string } | null {
+    if (!this.keys) return null
+    return { key: this.keys.secretFor('channel backup'), wallet: this.keys.address(0, 0) }
+  }
+
+  /** Where `address` sits in this wallet's keys, or null when it is not one of its addresses. */
+  addressPath(address: string): { chain: AddressChain; idx: number } | null {
+    return this.repo.addressPath(address)
+  }
+
+  /**
+   * Addresses a restored channel pays to: watched (and kept out of new issues) from now on,
+   * so the settlement or refund counts in the balance however far past the gap limit they
+   * are. Refused whole if one is not this wallet's own.
+   */
+  adoptAddresses(list: readonly { address: string; chain: AddressChain; idx: number }[]): void {
+    const keys = this.requireKeys()
+    for (const a of list) if (keys.address(a.chain, a.idx) !== a.address) throw new ContractError('invalid_params', `address ${a.address} is not this wallet's (chain ${a.chain}, index ${a.idx})`)
+    this.components.store.db.transaction(() => {
+      for (const a of list) this.repo.insertAddress({ ...a, issued: true })
+    })()
+  }
+
   /**
    * Coins for a channel's funding tx, reserved (same rules as a send: selection and
    * reservation in one SQLite transaction), with their keys and a fresh change address.
@@ -347,7 +399,7 @@ export class WalletService implements Startable {
       this.repo.insertAddress({ address: changeAddress, chain: 1, idx, issued: true })
       return { ...selection, changeAddress }
     })()
-    if (!plan.ok) throw new ContractError('insufficient_funds', `not enough coins: ${plan.available} sat spendable, ${plan.needed} sat needed with the fee`, { available: plan.available, needed: plan.needed })
+    if (!plan.ok) throw notEnoughCoins(plan)
     const owned = new Map(this.repo.addresses().map((a) => [a.address, a]))
     const utxos = new Map(this.repo.utxos().map((u) => [`${u.txid}:${u.vout}`, u]))
     const coins = plan.coins.map((coin) => {

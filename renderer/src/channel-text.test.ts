@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { type Channel, ContractError } from '../../shared/contract/index.js'
-import { CHANNEL_FAILURE_TEXT, EXAMPLE_PEER_ID, blocksUntil, channelProgress, closeFailureHint, hoursFromNow, isCancellable, parseSats, payeeAwayCloseText, peerIdProblem, refundWait, remainingSats } from './channel-text.js'
+import { CHANNEL_FAILURE_TEXT, EXAMPLE_PEER_ID, blocksUntil, channelAnnouncement, channelProgress, closeFailureHint, hoursFromNow, isCancellable, openOutcome, parseSats, payeeAwayCloseText, peerIdProblem, refundWait, remainingSats } from './channel-text.js'
+import { formatSats } from './human.js'
 
 const channel = (over: Partial<Channel> = {}): Channel => ({
   id: 'c'.repeat(32),
@@ -118,5 +119,31 @@ describe('channel text', () => {
     expect(closeFailureHint(new ContractError('unavailable', 'x', { refundHeight: '500', blocksLeft: 12 }))).toBeNull()
     expect(closeFailureHint(new ContractError('timeout', 'x', { refundHeight: 500, blocksLeft: 12, hoursLeft: 2 }))).toBeNull()
     expect(closeFailureHint(new Error('boom'))).toBeNull()
+  })
+})
+
+describe('the line under Open', () => {
+  it('follows the channel it made, and goes once that channel is no longer open or proposed', () => {
+    expect(openOutcome('12D3KooW…abc', 'open', 'open')).toBe('Channel to 12D3KooW…abc is open.')
+    expect(openOutcome('bob', 'proposed', 'proposed')).toBe('Proposed to bob. It opens once they accept.')
+    // Accepted since: the proposal line would be stale.
+    expect(openOutcome('bob', 'proposed', 'open')).toBe('Channel to bob is open.')
+    expect(openOutcome('bob', 'funding', 'funding')).toBe('Channel to bob is funding.')
+    for (const now of ['closing', 'closed', 'refunded', 'failed', 'rejected'] as const) expect(openOutcome('bob', 'open', now)).toBeNull()
+  })
+})
+
+describe('the channel list’s live region', () => {
+  const row = (id: string, over: Partial<Channel>): Channel => channel({ id, ...over })
+  it('announces only what changed, never the first snapshot', () => {
+    const peerOf = (c: Channel): string => (c.peerId === 'p' ? 'bob' : c.peerId)
+    const first = channelAnnouncement(new Map(), [row('a'.repeat(32), { state: 'open', peerId: 'p', role: 'payer', paidSats: 0 })], peerOf)
+    expect(first.text).toBeNull()
+    const same = channelAnnouncement(first.summaries, [row('a'.repeat(32), { state: 'open', peerId: 'p', role: 'payer', paidSats: 0 })], peerOf)
+    expect(same.text).toBeNull()
+    const paid = channelAnnouncement(same.summaries, [row('a'.repeat(32), { state: 'open', peerId: 'p', role: 'payer', paidSats: 1_500 })], peerOf)
+    expect(paid.text).toBe(`You pay bob: open, ${formatSats(1_500)} paid.`)
+    const more = channelAnnouncement(paid.summaries, [row('a'.repeat(32), { state: 'closing', peerId: 'p', role: 'payer', paidSats: 1_500 }), row('b'.repeat(32), { state: 'proposed', peerId: 'p', role: 'payee', paidSats: 0 })], peerOf)
+    expect(more.text).toBe(`You pay bob: closing, ${formatSats(1_500)} paid. bob pays you: proposed, ${formatSats(0)} received.`)
   })
 })

@@ -163,3 +163,32 @@ export function closeFailureHint(err: unknown): string | null {
   const w = refundWait(err)
   return w ? payeeAwayCloseText(w) : null
 }
+
+/**
+ * The line under Open about the channel it made, as that channel is now: a proposal that
+ * opened says so, and one that closed, failed or was refused leaves no line behind.
+ */
+export function openOutcome(peer: string, answered: Channel['state'], now: Channel['state']): string | null {
+  if (now === 'open') return `Channel to ${peer} is open.`
+  if (now === 'proposed') return `Proposed to ${peer}. It opens once they accept.`
+  if (now === 'funding' && answered === 'funding') return `Channel to ${peer} is funding.`
+  return null
+}
+
+/** One sentence a screen reader says about a channel: who pays whom, its state, and what moved. */
+export function channelSummary(c: Channel, peer: string): string {
+  const who = c.role === 'payer' ? `You pay ${peer}` : `${peer} pays you`
+  return `${who}: ${CHANNEL_STATE_TEXT[c.state].label.toLowerCase()}, ${formatSats(c.paidSats)} ${c.role === 'payer' ? 'paid' : 'received'}.`
+}
+
+/**
+ * What the channel list's one live region says after a change: the summaries of the channels
+ * that changed since `before` (new ones included), or null when none did. The first snapshot
+ * (an empty `before`) is shown, not announced.
+ */
+export function channelAnnouncement(before: ReadonlyMap<string, string>, channels: readonly Channel[], peerOf: (c: Channel) => string): { summaries: Map<string, string>; text: string | null } {
+  const summaries = new Map(channels.map((c) => [c.id, channelSummary(c, peerOf(c))]))
+  if (before.size === 0) return { summaries, text: null }
+  const changed = [...summaries].filter(([id, text]) => before.get(id) !== text).map(([, text]) => text)
+  return { summaries, text: changed.length > 0 ? changed.join(' ') : null }
+}

@@ -20,6 +20,11 @@ describe('human words', () => {
     expect(humanError(new TypeError('x is undefined'))).toBe('Something went wrong. Please try again.')
     // Channel refusals: the engine's own sentence when it has one, a sentence for the code when not.
     expect(humanError(new ContractError('insufficient_funds', 'not enough coins: 500 sat spendable, 50100 sat needed with the fee'))).toBe('Not enough coins: 500 sat spendable, 50100 sat needed with the fee')
+    // With the numbers in its details, a shortfall is formatted as every other amount.
+    expect(humanError(new ContractError('insufficient_funds', 'not enough coins: 500 sat spendable, 50100 sat needed with the fee', { available: 500, needed: 50_100 }))).toBe(
+      `Not enough coins: ${formatSats(500)} can be spent, and this needs ${formatSats(50_100)} with the fee.`,
+    )
+    expect(humanError(new ContractError('insufficient_funds', 'the payment exceeds the capacity', { reason: 'exceeds-capacity' }))).toBe('The payment exceeds the capacity')
     for (const code of ['not_found', 'conflict', 'invalid_state', 'insufficient_funds', 'rejected', 'timeout', 'unavailable', 'forbidden', 'wrong_passphrase'] as const) {
       expect(humanError(new ContractError(code, ''))).toMatch(/^[A-Z].*\.$/)
     }

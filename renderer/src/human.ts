@@ -54,9 +54,19 @@ const CODE_TEXT: Partial<Record<ErrorCode, string>> = {
 export function humanError(err: unknown): string {
   if (err instanceof ContractError) {
     if (err.code === 'invalid_params') return humanInvalidParams(err)
+    if (err.code === 'insufficient_funds') {
+      const { available, needed } = (err.details ?? {}) as { available?: unknown; needed?: unknown }
+      // The numbers from the details, formatted as everywhere else (the service's own text has raw digits).
+      if (Number.isSafeInteger(available) && Number.isSafeInteger(needed)) return notEnoughCoins(available as number, needed as number)
+    }
     return CODE_TEXT[err.code] && !isSpecific(err) ? CODE_TEXT[err.code]! : capitalise(err.message)
   }
   return 'Something went wrong. Please try again.'
+}
+
+/** The one wording of a shortfall: what can be spent and what was needed, fee included. */
+export function notEnoughCoins(available: number, needed: number): string {
+  return `Not enough coins: ${formatSats(available)} can be spent, and this needs ${formatSats(needed)} with the fee.`
 }
 
 export function isUnauthorized(err: unknown): boolean {

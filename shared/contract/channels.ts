@@ -90,6 +90,18 @@ export const CHANNEL_HISTORY_MAX = 1000
 const ById = z.object({ channelId: ChannelIdSchema }).strict()
 const ByIdKeyed = z.object({ channelId: ChannelIdSchema, ...idempotent }).strict()
 
+export const ChannelRestoreSchema = z.object({
+  /** Channels this wallet did not have, now closing out on chain (payee: settles now; payer: the refund at expiry unless the payee settles). */
+  restored: z.number().int().nonnegative(),
+  /** Payee channels the file held a newer settlement for (now settling). */
+  updated: z.number().int().nonnegative(),
+  /** Channels already as new here, or ended. */
+  unchanged: z.number().int().nonnegative(),
+  /** When the file was written (ms since the epoch). */
+  writtenAt: z.number().int().nonnegative(),
+})
+export type ChannelRestore = z.infer<typeof ChannelRestoreSchema>
+
 export const channelMethods = {
   openChannel: method(
     'Open a payment channel to a peer, funded from the wallet; resolves once open (or pending at the peer). `expiry` is the block height from which the refund is valid (default: now + channels.expiryBlocks). A peer that cannot be reached is answered `unavailable` at once (within channels.reachTimeoutMs, 3 s, or `timeoutMs` if shorter) and no channel is made, no coins locked.',
@@ -113,6 +125,17 @@ export const channelMethods = {
     'One channel with its payment history (newest first, at most CHANNEL_HISTORY_MAX).',
     ById,
     ChannelSchema.extend({ payments: z.array(ChannelPaymentSchema) }),
+  ),
+  restoreChannelBackup: method(
+    'Restore the channel backup file (made by this wallet: restore the wallet from its recovery words first). Give the file as base64 `data` (as read by the app), or as a `file` path on the machine the node runs on. Channels this wallet lacks come back closing: the payee settles its newest backed-up settlement at once, the payer gets its refund at expiry unless the payee settles first. Running it again changes nothing.',
+    z
+      .object({
+        data: z.string().min(1).max(90_000_000).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64').optional(),
+        file: z.string().min(1).max(4096).optional(),
+      })
+      .strict()
+      .refine((p) => (p.data === undefined) !== (p.file === undefined), { message: 'give either data or file' }),
+    ChannelRestoreSchema,
   ),
 }
 

@@ -67,6 +67,28 @@ export const BackupSchema = z.object({
 })
 export type Backup = z.infer<typeof BackupSchema>
 
+export const ExportedBackupSchema = z.object({
+  /** The folder both files were written to. */
+  dir: z.string(),
+  /** A fresh, checked copy of the database. */
+  database: BackupSchema,
+  /** The channel backup file (sealed with the wallet's recovery words). */
+  channelsFile: z.string(),
+  /** Channels in it (those whose coins may be on chain). */
+  channels: z.number().int().nonnegative(),
+})
+export type ExportedBackup = z.infer<typeof ExportedBackupSchema>
+
+export const DatabaseCheckSchema = z.object({
+  /** No problem found. */
+  ok: z.boolean(),
+  file: z.string(),
+  /** What SQLite found, in its words (at most 20; empty when ok). */
+  problems: z.array(z.string()),
+  ms: z.number().int().nonnegative(),
+})
+export type DatabaseCheck = z.infer<typeof DatabaseCheckSchema>
+
 export const healthMethods = {
   getHealth: method('The engine health snapshot.', z.object({}).strict().default({}), HealthSchema),
   restartNode: method(
@@ -78,6 +100,16 @@ export const healthMethods = {
     'Back the database up now (SQLite online backup, checked before it is kept, in the rotation of backups.keep). Backups are also made every backups.everyMs and on every clean stop; restore one with `--restore-backup` while the node is stopped.',
     z.object({}).strict().default({}),
     BackupSchema,
+  ),
+  checkDatabase: method(
+    "SQLite's thorough check (`integrity_check`) of the running database: every page, record and index. The engine pauses while it reads (about 12 ms per MiB). Damage found is also a health reason until a check finds none; the way out is a backup (`--restore-backup`).",
+    z.object({}).strict().default({}),
+    DatabaseCheckSchema,
+  ),
+  exportBackup: method(
+    'Write a fresh database backup and the channel backup file into a folder that exists (another disk, a USB stick): the database restores with `--restore-backup`; the channel file with restoreChannelBackup after restoring the wallet from its recovery words.',
+    z.object({ dir: z.string().min(1).max(4096) }).strict(),
+    ExportedBackupSchema,
   ),
 }
 

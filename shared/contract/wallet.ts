@@ -46,6 +46,18 @@ export const WalletTransactionSchema = z.object({
 })
 export type WalletTransaction = z.infer<typeof WalletTransactionSchema>
 
+export const SendPreviewSchema = z.object({
+  /** What the recipient gets. */
+  sats: SatoshisSchema,
+  /** The miner fee of that send, at the wallet's fee rate. */
+  feeSats: SatoshisSchema,
+  /** sats + feeSats: what leaves the wallet. */
+  totalSats: SatoshisSchema,
+  /** Everything the wallet could spend right now (coins not held by a send in flight). */
+  spendableSats: SatoshisSchema,
+})
+export type SendPreview = z.infer<typeof SendPreviewSchema>
+
 const MnemonicTextSchema = z
   .string()
   .min(20)
@@ -55,6 +67,15 @@ const MnemonicTextSchema = z
 export const walletMethods = {
   getWallet: method('The wallet: network, receive address and balance in satoshis.', z.object({}).strict().default({}), WalletSchema),
   newAddress: method('Derive a fresh receive address and make it the current one.', z.object({ ...idempotent }).strict().default({}), z.object({ address: z.string() })),
+  previewSend: method(
+    'A send as it would be made now, made nowhere: its fee and total; with `max: true`, everything spendable less the fee. Reserves and writes nothing; refuses as `send` would.',
+    // One strict object (not a union): an unknown key is refused by name, as everywhere else.
+    z
+      .object({ address: AddressTextSchema.optional(), sats: SatoshisSchema.min(1).optional(), max: z.literal(true).optional() })
+      .strict()
+      .refine((p) => (p.sats === undefined) !== (p.max === undefined), { message: 'must give either sats or max: true, not both' }),
+    SendPreviewSchema,
+  ),
   send: method(
     'Pay an address from the wallet; resolves once the chain accepted the transaction.',
     z.object({ address: AddressTextSchema, sats: SatoshisSchema.min(1), ...idempotent }).strict(),

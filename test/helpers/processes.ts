@@ -111,8 +111,10 @@ export interface DaemonProc extends Proc {
   token: string
   peerId: string
   dataDir: string
-  call: <T = unknown>(method: string, params?: unknown) => Promise<{ status: number; body: { ok: boolean; result?: T; error?: { code: string; message: string } } }>
+  call: <T = unknown>(method: string, params?: unknown) => Promise<{ status: number; body: { ok: boolean; result?: T; error?: { code: string; message: string; details?: Record<string, unknown> } } }>
   health: () => Promise<Record<string, any>>
+  /** The daemon's ready line (its addresses, and what a start-time restore did). */
+  ready: Record<string, unknown>
 }
 
 export async function startDaemon(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, opts: { logLevel?: string | null } = {}): Promise<DaemonProc> {
@@ -120,7 +122,7 @@ export async function startDaemon(dataDir: string, args: string[] = [], env: Nod
   // The log level is a flag unless the caller leaves it to the config file (logLevel: null).
   const logLevel = opts.logLevel === null ? [] : ['--log-level', opts.logLevel ?? 'debug']
   const proc = runEntry(HOST_ENTRIES.daemon, ['--data-dir', dataDir, '--network', 'devnet', '--p2p-host', '127.0.0.1', '--p2p-port', '0', '--api-port', '0', '--no-mdns', ...logLevel, ...args], { env })
-  const ready = JSON.parse(await firstLine(proc)) as { apiUrl: string; peerId: string }
+  const ready = JSON.parse(await firstLine(proc)) as { apiUrl: string; peerId: string } & Record<string, unknown>
   const token = readFileSync(join(dataDir, 'api-token'), 'utf8').trim()
   const call: DaemonProc['call'] = async (method, params = {}) => {
     const res = await fetch(`${ready.apiUrl}/api/${method}`, {
@@ -131,7 +133,30 @@ export async function startDaemon(dataDir: string, args: string[] = [], env: Nod
     return { status: res.status, body: (await res.json()) as never }
   }
   const health = async () => (await (await fetch(`${ready.apiUrl}/health`)).json()) as Record<string, any>
-  return { ...proc, apiUrl: ready.apiUrl, peerId: ready.peerId, token, dataDir, call, health }
+  return { ...proc, apiUrl: ready.apiUrl, peerId: ready.peerId, token, dataDir, call, health, ready }
+}
+
+/** A call that must succeed: its result, or a thrown error naming the code and message. */
+export async function apiOk<T>(d: DaemonProc, method: string, params: unknown = {}): Promise<T> {
+  const res = await d.call<T>(method, params)
+  if (!res.body.ok) throw new Error(`${method}: ${res.body.error?.code} ${res.body.error?.message}`)
+  return res.body.result as T
+}
+
+/** Coins from the devnet faucet to the daemon's wallet; resolves once the wallet sees them. */
+export async function fundDaemon(devnetUrl: string, d: DaemonProc, sats: number): Promise<void> {
+  const { address } = await apiOk<{ address: string }>(d, 'getWallet')
+  const res = await fetch(`${devnetUrl}/devnet/faucet`, { method: 'POST', body: JSON.stringify({ address, satoshis: sats }) })
+  if (res.status !== 200) throw new Error(`faucet: ${res.status} ${await res.text()}`)
+  await waitFor('wallet funded', async () => {
+    const w = await apiOk<{ balance: { confirmed: number; unconfirmed: number } }>(d, 'getWallet')
+    return w.balance.confirmed + w.balance.unconfirmed >= sats
+  })
+}
+
+export async function mineBlocks(devnetUrl: string, blocks: number): Promise<void> {
+  const res = await fetch(`${devnetUrl}/devnet/mine`, { method: 'POST', body: JSON.stringify({ blocks }) })
+  if (res.status !== 200) throw new Error(`mine: ${res.status} ${await res.text()}`)
 }
 
 export interface RelayProc extends Proc {

@@ -83,7 +83,12 @@ describe('app store sync', () => {
     expect(t.calls).toEqual([])
     t.setState('open')
     expect(t.calls).toEqual(expect.arrayContaining(['getHealth', 'getSettings', 'listPeers']))
+    // Before any snapshot nothing counts as loaded: an empty list means "loading", not "none".
+    expect(store.getState().loaded).toEqual({})
     answerOthers(t)
+    await tick()
+    expect(store.getState().loaded).toMatchObject({ channels: true, wallet: true })
+    expect(store.getState().loaded.peers).toBeUndefined()
     // A peers event arrives while listPeers is in flight: the older snapshot must not win.
     t.emit('peers', [peer('12D3KooWEventPeer')])
     t.answer('listPeers', { ok: true, result: [] })
@@ -95,6 +100,10 @@ describe('app store sync', () => {
     expect(s.peers.map((p) => p.peerId)).toEqual(['12D3KooWEventPeer'])
     expect(s.health?.peerId).toBe('A')
     expect(s.loadErrors.settings).toBe('Settings are away')
+    // The overtaken peers snapshot still counts as arrived; the refused settings one does not.
+    expect(s.loaded.peers).toBe(true)
+    expect(s.loaded.health).toBe(true)
+    expect(s.loaded.settings).toBeUndefined()
 
     // A malformed event is dropped by the schema check.
     t.emit('health', { status: 'bogus' })
@@ -104,6 +113,8 @@ describe('app store sync', () => {
     expect(store.getState().connection).toBe('reconnecting')
     t.setState('open')
     expect(store.getState().ready).toBe(false)
+    // Reconnecting keeps what was loaded: last known data, not a loading state.
+    expect(store.getState().loaded.peers).toBe(true)
     t.answer('getSettings', { ok: true, result: settings })
     t.answer('getHealth', { ok: true, result: health('B') })
     t.answer('listPeers', { ok: true, result: [peer('12D3KooWSnapshotPeer')] })

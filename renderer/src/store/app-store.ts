@@ -20,6 +20,11 @@ export interface SyncState {
   ready: boolean
   /** The service refused our credentials: the web UI goes back to its login page. */
   unauthorized: boolean
+  /**
+   * Domain name -> true once a snapshot of it arrived (kept across reconnects: what is shown
+   * then is last known, not missing). Before that an empty list means "not loaded yet", not "none".
+   */
+  loaded: Record<string, true>
   /** Domain name -> a human message for its last failed snapshot load. */
   loadErrors: Record<string, string>
   /** When the shown data was last known to be current (a snapshot load or an event); null before the first. */
@@ -31,7 +36,7 @@ export type AppStore = StoreApi<AppState>
 
 export function createAppStore(): AppStore {
   const initial = Object.assign({}, ...DOMAINS.map((d) => d.initial)) as DomainState
-  return createStore<AppState>()(() => ({ ...initial, connection: 'connecting', ready: false, unauthorized: false, loadErrors: {}, lastSyncedAt: null }))
+  return createStore<AppState>()(() => ({ ...initial, connection: 'connecting', ready: false, unauthorized: false, loaded: {}, loadErrors: {}, lastSyncedAt: null }))
 }
 
 /**
@@ -67,8 +72,10 @@ export function startSync(store: AppStore, connection: Connection): () => void {
           const partial = await domain.load(connection.api)
           if (stopped || mine !== generation) return
           const overtaken = versions.get(domain.name) !== before
-          if (overtaken && !domain.merge) return
-          store.setState((s) => ({ ...((overtaken ? domain.merge!(partial, s) : partial) as Partial<AppState>), loadErrors: without(s.loadErrors, domain.name) }))
+          const loaded = (s: AppState): Partial<AppState> => (s.loaded[domain.name] ? {} : { loaded: { ...s.loaded, [domain.name]: true } })
+          // Overtaken by an event: the event's state stands, and the domain counts as loaded.
+          if (overtaken && !domain.merge) return store.setState((s) => ({ ...loaded(s), loadErrors: without(s.loadErrors, domain.name) }))
+          store.setState((s) => ({ ...((overtaken ? domain.merge!(partial, s) : partial) as Partial<AppState>), ...loaded(s), loadErrors: without(s.loadErrors, domain.name) }))
         } catch (err) {
           if (stopped || mine !== generation) return
           if (isUnauthorized(err)) store.setState({ unauthorized: true })

@@ -41,7 +41,11 @@ export function Overview(): ReactElement {
   const live = useAppState(liveness)
   const lastSyncedAt = useAppState((s) => s.lastSyncedAt)
   if (!health) {
-    return <p className="empty">{loadError ?? 'Loading the node’s health…'}</p>
+    return (
+      <p className={loadError ? 'empty field-error' : 'empty'} role={loadError ? 'alert' : 'status'}>
+        {loadError ?? 'Loading the node’s health…'}
+      </p>
+    )
   }
   const status = live === 'live' ? health.status : live === 'connecting' ? 'unknown' : live
   const words = HEALTH_TEXT[status]

@@ -38,7 +38,7 @@ function ConnectForm(): ReactElement {
           name="multiaddr"
           className="mono-input"
           value={address}
-          placeholder={EXAMPLE_ADDRESS}
+          placeholder={`e.g. ${EXAMPLE_ADDRESS}`}
           autoComplete="off"
           spellCheck={false}
           aria-invalid={message ? true : undefined}
@@ -105,6 +105,7 @@ export function Peers(): ReactElement {
   const relays = useAppState((s) => s.health?.relay.relays)
   const relayPeers = useMemo(() => relayPeerIds((relays ?? []).map((r) => r.multiaddr)), [relays])
   const loadError = useAppState((s) => s.loadErrors.peers)
+  const loaded = useAppState((s) => s.loaded.peers === true)
   const [messaging, setMessaging] = useState<Peer | null>(null)
   const returnFocus = useRef<HTMLElement | null>(null)
   const canMessage = isMethodName('sendMessage')
@@ -118,11 +119,21 @@ export function Peers(): ReactElement {
             Directory
           </h3>
           <span className="muted" data-testid="peer-count">
-            {peers.length === 0 ? 'No peers yet' : `${connected} of ${peers.length} connected`}
+            {peers.length === 0 && !loaded ? (loadError ? 'Not loaded' : 'Loading…') : peers.length === 0 ? 'No peers yet' : `${connected} of ${peers.length} connected`}
           </span>
         </div>
-        {loadError && <p className="field-error">{loadError}</p>}
-        {peers.length === 0 ? (
+        {loadError && (
+          <p className="field-error" role="alert">
+            {loadError}
+          </p>
+        )}
+        {peers.length === 0 && !loaded ? (
+          loadError ? null : (
+            <p className="empty" data-testid="peers-loading">
+              <span className="spinner small" aria-hidden="true" /> Loading the directory…
+            </p>
+          )
+        ) : peers.length === 0 ? (
           <p className="empty">Peers you connect to or discover appear here.</p>
         ) : (
           <ul className="peer-list">

@@ -10,7 +10,13 @@ import { SendForm } from './wallet/SendForm.js'
 export function Wallet(): ReactElement {
   const wallet = useAppState((s) => s.wallet)
   const loadError = useAppState((s) => s.loadErrors.wallet)
-  if (!wallet) return <p className="empty">{loadError ?? 'Loading the wallet…'}</p>
+  if (!wallet) {
+    return (
+      <p className={loadError ? 'empty field-error' : 'empty'} role={loadError ? 'alert' : 'status'}>
+        {loadError ?? 'Loading the wallet…'}
+      </p>
+    )
+  }
   if (!wallet.ready) {
     return (
       <div className="stack">

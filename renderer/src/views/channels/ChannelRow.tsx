@@ -104,7 +104,7 @@ export function ChannelRow({ channel: c, height, peerName }: { channel: Channel;
       )}
 
       {progress && (
-        <div className="channel-progress" role="status" data-testid="channel-progress">
+        <div className="channel-progress" data-testid="channel-progress">
           {PENDING.has(c.state) && !awaitingUs && <div className="progress-bar" aria-hidden="true" />}
           <p>{progress}</p>
         </div>

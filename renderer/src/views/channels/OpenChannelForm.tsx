@@ -1,6 +1,6 @@
 import { type FormEvent, type ReactElement, useCallback, useId, useMemo, useState } from 'react'
 import type { WalletInfo } from '../../../../shared/contract/index.js'
-import { EXAMPLE_PEER_ID, MIN_CAPACITY_SATS, parseSats, peerIdProblem } from '../../channel-text.js'
+import { EXAMPLE_PEER_ID, MIN_CAPACITY_SATS, openOutcome, parseSats, peerIdProblem } from '../../channel-text.js'
 import { formatSats, shortPeerId } from '../../human.js'
 import { useApp, useAppState } from '../app-context.js'
 import { useKeyedAction } from '../use-action.js'
@@ -17,6 +17,7 @@ export function OpenChannelForm({ relayIds }: { relayIds: Set<string> }): ReactE
   const { connection } = useApp()
   const id = useId()
   const peers = useAppState((s) => s.peers)
+  const channels = useAppState((s) => s.channels)
   const ownPeerId = useAppState((s) => s.health?.peerId)
   const wallet = useAppState(selectWallet)
   const [peerId, setPeerId] = useState('')
@@ -60,7 +61,10 @@ export function OpenChannelForm({ relayIds }: { relayIds: Set<string> }): ReactE
   }
 
   const result = action.result
-  const status = action.error ?? (result ? (result.state === 'proposed' ? `Proposed to ${shortPeerId(result.peerId)}. It opens once they accept.` : `Channel to ${shortPeerId(result.peerId)} is ${result.state}.`) : null)
+  // What became of the channel since: the words follow it, and go once it is no longer open or proposed.
+  const now = result ? (channels.find((c) => c.id === result.id)?.state ?? result.state) : null
+  const outcome = result && now ? openOutcome(shortPeerId(result.peerId), result.state, now) : null
+  const status = action.error ?? outcome
   return (
     <form className="card channel-form" onSubmit={(e) => void submit(e)} noValidate aria-labelledby={`${id}-title`} data-testid="open-channel-form">
       <h3 id={`${id}-title`} className="section-title">
@@ -74,7 +78,7 @@ export function OpenChannelForm({ relayIds }: { relayIds: Set<string> }): ReactE
             id={`${id}-peer`}
             className="mono-input"
             value={peerId}
-            placeholder={EXAMPLE_PEER_ID}
+            placeholder={`e.g. ${EXAMPLE_PEER_ID}`}
             autoComplete="off"
             spellCheck={false}
             disabled={action.pending}
@@ -104,6 +108,7 @@ export function OpenChannelForm({ relayIds }: { relayIds: Set<string> }): ReactE
                     onClick={() => {
                       setPeerId(p.peerId)
                       setProblems((x) => ({ ...x, peer: undefined }))
+                      action.reset()
                     }}
                   >
                     {p.name ? `${p.name} · ` : ''}
@@ -120,7 +125,7 @@ export function OpenChannelForm({ relayIds }: { relayIds: Set<string> }): ReactE
             id={`${id}-capacity`}
             inputMode="numeric"
             value={capacity}
-            placeholder="50000"
+            placeholder="e.g. 50000"
             autoComplete="off"
             disabled={action.pending}
             aria-invalid={problems.capacity ? true : undefined}

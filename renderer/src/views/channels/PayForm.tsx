@@ -43,7 +43,7 @@ export function PayForm({ channel }: { channel: Channel }): ReactElement {
             id={`${id}-sats`}
             inputMode="numeric"
             value={amount}
-            placeholder="1000"
+            placeholder="e.g. 1000"
             autoComplete="off"
             disabled={action.pending}
             aria-invalid={problem ? true : undefined}
@@ -66,11 +66,12 @@ export function PayForm({ channel }: { channel: Channel }): ReactElement {
         </button>
       </div>
       {away && (
-        <p id={`${id}-away`} className="field-help pay-unreachable" role="status" data-testid="pay-unreachable">
+        <p id={`${id}-away`} className="field-help pay-unreachable" data-testid="pay-unreachable">
           {away}
         </p>
       )}
-      <p id={`${id}-msg`} className={message ? 'field-error' : 'field-help'} role={message ? 'alert' : 'status'} data-testid="pay-message">
+      {/* A failure is an alert; a payment made is said by the channel list's one live region. */}
+      <p id={`${id}-msg`} className={message ? 'field-error' : 'field-help'} role={message ? 'alert' : undefined} data-testid="pay-message">
         {message ?? (action.result ? `Paid. The peer holds the signed payment (${formatSats(action.result.paidSats)} in total).` : `Up to ${formatSats(remaining)}. A payment counts once the peer has stored it.`)}
       </p>
     </form>

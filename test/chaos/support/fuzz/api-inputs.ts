@@ -20,7 +20,7 @@ export interface ApiContext {
 
 /** Methods that may get a schema-valid call from the barrage: it must then answer without a 5xx. */
 export const SAFE_WHEN_VALID: ReadonlySet<MethodName> = new Set<MethodName>([
-  'getHealth', 'listPeers', 'listMessages', 'searchMessages', 'getSettings', 'getProfile', 'updateProfile', 'getWallet', 'listTransactions', 'send',
+  'getHealth', 'listPeers', 'listMessages', 'searchMessages', 'getSettings', 'getProfile', 'updateProfile', 'getWallet', 'listTransactions', 'previewSend', 'send',
   'acceptChannel', 'rejectChannel', 'pay', 'listChannels', 'getChannel',
 ])
 
@@ -38,6 +38,8 @@ function base(r: Prng, name: MethodName, ctx: ApiContext): Json {
       return { query: r.chance(0.5) ? r.pick(NASTY_STRINGS).slice(0, 512) : r.text(r.int(20)), limit: r.between(1, 500) }
     case 'send':
       return { address: ctx.address, sats: r.between(1, 1e9) }
+    case 'previewSend':
+      return r.pick<Json>([{ address: ctx.address, sats: r.between(1, 1e9) }, { sats: r.between(1, 1e9) }, { address: ctx.address, max: true }, { max: true }])
     case 'updateProfile':
       return { name: r.chance(0.2) ? null : r.text(r.between(1, 64)), services: r.chance(0.5) ? [] : [{ name: 'fuzz', priceSats: r.between(0, 1e6), description: r.text(r.int(40)) }] }
     case 'updateSettings':
