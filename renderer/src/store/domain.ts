@@ -1,7 +1,7 @@
 import type { ApiClient, EventName, EventPayload } from '../../../shared/contract/index.js'
 
 /**
- * One domain of the UI state (health, peers; wallet, channels and messages later): its
+ * One domain of the UI state (health, peers, profile, settings, wallet, channels): its
  * initial state, how to load its snapshot, and how each of its events changes it. A new
  * domain is a new file exporting one of these plus one entry in DOMAINS.
  */
