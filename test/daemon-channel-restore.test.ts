@@ -6,15 +6,8 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type DaemonProc, type DevnetProc, apiOk, fundDaemon, mineBlocks, runEntry, startDaemon, startDevnet, tempDir, waitFor, HOST_ENTRIES } from './helpers/processes.js'
-
-interface ChannelView {
-  id: string
-  state: string
-  seq: number
-  paidSats: number
-  settlementTxid: string | null
-}
+import { type ChannelView, devnetDaemon, directAddr, fundWallet, ok } from './helpers/devnet-daemons.js'
+import { type DaemonProc, type DevnetProc, HOST_ENTRIES, mineBlocks, runEntry, startDevnet, tempDir, waitFor } from './helpers/processes.js'
 
 const cleanups: (() => Promise<unknown> | void)[] = []
 let devnet: DevnetProc
@@ -33,8 +26,7 @@ function dir(prefix: string): string {
 }
 
 async function daemon(dataDir: string, args: string[] = []): Promise<DaemonProc> {
-  writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ wallet: { syncIntervalMs: 500 }, chain: { pollIntervalMs: 1000 }, channels: { chainPollMs: 300 } }))
-  const d = await startDaemon(dataDir, ['--chain-url', devnet.url, ...args], {}, { logLevel: 'warn' })
+  const d = await devnetDaemon(devnet, dataDir, args)
   cleanups.push(() => d.kill('SIGKILL'))
   return d
 }
@@ -43,29 +35,28 @@ describe('a lost disk, restored from the CLI', () => {
   it('exports both backups, loses both data dirs, and gets the channel money back from words and channel file', async () => {
     const payer = await daemon(dir('bsv-p2p-lost-payer-'))
     const payee = await daemon(dir('bsv-p2p-lost-payee-'))
-    await fundDaemon(devnet.url, payer, 500_000)
-    const direct = ((await payee.health()).multiaddrs as string[]).find((m) => m.startsWith('/ip4/127.0.0.1/tcp/'))!
-    await apiOk(payer, 'connectPeer', { multiaddr: direct })
-    const { id } = await apiOk<ChannelView>(payer, 'openChannel', { peerId: payee.peerId, capacitySats: 100_000 })
+    await fundWallet(devnet, payer, 500_000)
+    await ok(payer, 'connectPeer', { multiaddr: await directAddr(payee) })
+    const { id } = await ok<ChannelView>(payer, 'openChannel', { peerId: payee.peerId, capacitySats: 100_000 })
     let paid = 0
     for (let i = 1; i <= 20; i++) {
-      await apiOk(payer, 'pay', { channelId: id, sats: i })
+      await ok(payer, 'pay', { channelId: id, sats: i })
       paid += i
     }
 
     // The export: one call each, into a folder that outlives the data dir.
     const offsite = { payer: dir('bsv-p2p-usb-payer-'), payee: dir('bsv-p2p-usb-payee-') }
-    const exported = await apiOk<{ database: { file: string }; channelsFile: string; channels: number }>(payee, 'exportBackup', { dir: offsite.payee })
+    const exported = await ok<{ database: { file: string }; channelsFile: string; channels: number }>(payee, 'exportBackup', { dir: offsite.payee })
     expect(exported).toMatchObject({ channelsFile: join(offsite.payee, 'channels.bsvchan'), channels: 1 })
     expect(statSync(exported.database.file).size).toBeGreaterThan(0)
     expect(existsSync(exported.channelsFile)).toBe(true)
-    expect((await apiOk<{ channels: number }>(payer, 'exportBackup', { dir: offsite.payer })).channels).toBe(1)
+    expect((await ok<{ channels: number }>(payer, 'exportBackup', { dir: offsite.payer })).channels).toBe(1)
     const refused = await payer.call('exportBackup', { dir: 'relative/folder' })
     expect(refused.body.error).toMatchObject({ code: 'invalid_params', details: { field: 'dir' } })
 
     const words = {
-      payer: (await apiOk<{ mnemonic: string }>(payer, 'backupWallet', { passphrase: 'unused on devnet' })).mnemonic,
-      payee: (await apiOk<{ mnemonic: string }>(payee, 'backupWallet', { passphrase: 'unused on devnet' })).mnemonic,
+      payer: (await ok<{ mnemonic: string }>(payer, 'backupWallet', { passphrase: 'unused on devnet' })).mnemonic,
+      payee: (await ok<{ mnemonic: string }>(payee, 'backupWallet', { passphrase: 'unused on devnet' })).mnemonic,
     }
     const wordsFile = { payer: join(offsite.payer, 'words.txt'), payee: join(offsite.payee, 'words.txt') }
     writeFileSync(wordsFile.payer, words.payer)
@@ -84,17 +75,17 @@ describe('a lost disk, restored from the CLI', () => {
     // Fresh data dirs: the words, then the channel file.
     const payee2 = await daemon(dir('bsv-p2p-restored-payee-'), ['--restore-words-file', wordsFile.payee, '--restore-channels', exported.channelsFile])
     expect(payee2.ready.restored).toMatchObject({ channels: { restored: 1, updated: 0 } })
-    await waitFor('the restored payee to settle', async () => (await apiOk<ChannelView>(payee2, 'getChannel', { channelId: id })).settlementTxid !== null, 30_000)
-    expect(await apiOk<ChannelView>(payee2, 'getChannel', { channelId: id })).toMatchObject({ state: 'closing', paidSats: paid, seq: 20 })
+    await waitFor('the restored payee to settle', async () => (await ok<ChannelView>(payee2, 'getChannel', { channelId: id })).settlementTxid !== null, 30_000)
+    expect(await ok<ChannelView>(payee2, 'getChannel', { channelId: id })).toMatchObject({ state: 'closing', paidSats: paid, seq: 20 })
     await mineBlocks(devnet.url, 1)
-    await waitFor('the settlement confirmed', async () => (await apiOk<ChannelView>(payee2, 'getChannel', { channelId: id })).state === 'closed', 30_000)
-    await waitFor('the payee wallet to hold what it was paid', async () => (await apiOk<{ balance: { confirmed: number } }>(payee2, 'getWallet')).balance.confirmed === paid, 30_000)
+    await waitFor('the settlement confirmed', async () => (await ok<ChannelView>(payee2, 'getChannel', { channelId: id })).state === 'closed', 30_000)
+    await waitFor('the payee wallet to hold what it was paid', async () => (await ok<{ balance: { confirmed: number } }>(payee2, 'getWallet')).balance.confirmed === paid, 30_000)
 
     const payer2 = await daemon(dir('bsv-p2p-restored-payer-'), ['--restore-words-file', wordsFile.payer, '--restore-channels', join(offsite.payer, 'channels.bsvchan')])
     expect(payer2.ready.restored).toMatchObject({ channels: { restored: 1 } })
-    await waitFor('the restored payer to see the settlement', async () => (await apiOk<ChannelView>(payer2, 'getChannel', { channelId: id })).state === 'closed', 30_000)
-    expect(await apiOk<ChannelView>(payer2, 'getChannel', { channelId: id })).toMatchObject({ paidSats: paid })
+    await waitFor('the restored payer to see the settlement', async () => (await ok<ChannelView>(payer2, 'getChannel', { channelId: id })).state === 'closed', 30_000)
+    expect(await ok<ChannelView>(payer2, 'getChannel', { channelId: id })).toMatchObject({ paidSats: paid })
     // Restoring the same file again over the API changes nothing.
-    expect(await apiOk(payer2, 'restoreChannelBackup', { file: join(offsite.payer, 'channels.bsvchan') })).toMatchObject({ restored: 0, updated: 0, unchanged: 1 })
+    expect(await ok(payer2, 'restoreChannelBackup', { file: join(offsite.payer, 'channels.bsvchan') })).toMatchObject({ restored: 0, updated: 0, unchanged: 1 })
   }, 240_000)
 })

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Metrics, silentLogger } from '../telemetry/index.js'
+import { type Logger, Metrics, silentLogger } from '../telemetry/index.js'
 import { WalletKeys, generateMnemonic } from '../wallet/mnemonic.js'
 import { type ChannelBackupContent, openChannelBackup, sealChannelBackup } from './channel-backup-file.js'
 import { CHANNEL_BACKUP_FILE, ChannelBackupKeeper } from './channel-backup-keeper.js'
@@ -27,7 +27,7 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) removeDir(d)
 })
 
-function setup(opts: { paths?: string[]; channels?: number } = {}) {
+function setup(opts: { paths?: string[]; channels?: number; logger?: Logger } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'bsv-chan-keeper-'))
   dirs.push(dir)
   let seq = 0
@@ -36,7 +36,7 @@ function setup(opts: { paths?: string[]; channels?: number } = {}) {
   const paths = opts.paths ?? [join(dir, 'backups', CHANNEL_BACKUP_FILE)]
   const keeper = new ChannelBackupKeeper(
     {
-      logger: silentLogger,
+      logger: opts.logger ?? silentLogger,
       metrics: new Metrics(),
       snapshot: () => {
         snapshots++
@@ -84,10 +84,16 @@ describe('ChannelBackupKeeper', () => {
     const blocked = mkdtempSync(join(tmpdir(), 'bsv-chan-keeper-blocked-'))
     dirs.push(blocked)
     writeFileSync(join(blocked, 'not-a-folder'), 'x')
-    const t = setup({ paths: [join(blocked, 'not-a-folder', CHANNEL_BACKUP_FILE)] })
+    const warned: string[] = []
+    const logger: Logger = { ...silentLogger, warn: (m) => void warned.push(m), child: () => logger }
+    const t = setup({ paths: [join(blocked, 'not-a-folder', CHANNEL_BACKUP_FILE)], logger })
     await t.keeper.start()
     await expect(t.keeper.flush()).rejects.toThrow(/could not be written/)
     expect(t.keeper.problem()?.message).toMatch(/not-a-folder/)
+    // A place that keeps refusing is warned of once for the spell, not at every retry.
+    await expect(t.keeper.flush()).rejects.toThrow(/could not be written/)
+    await expect(t.keeper.flush()).rejects.toThrow(/could not be written/)
+    expect(warned.filter((m) => m.includes('could not be written'))).toHaveLength(1)
 
     // A second place failing alone is reported, but the first holds the file.
     const u = setup()

@@ -165,6 +165,8 @@ export class ChannelBackupKeeper implements Startable {
     const bytes = sealChannelBackup(snap.content, snap.key)
     let firstOk = true
     const failed: string[] = []
+    // A disk that stays full fails every retry: warned once when the spell starts.
+    const spellStarts = this.failure === null
     for (const [i, path] of this.init.paths.entries()) {
       try {
         const owner = this.ownership(path, snap.key)
@@ -177,7 +179,7 @@ export class ChannelBackupKeeper implements Startable {
       } catch (err) {
         if (i === 0) firstOk = false
         failed.push(`${path}: ${(err as Error).message}`)
-        this.components.logger.warn('the channel backup file could not be written; channel money written since the last good file is not in it', { err, path, channels: snap.content.channels.length })
+        this.components.logger[spellStarts ? 'warn' : 'debug']('the channel backup file could not be written; channel money written since the last good file is not in it', { err, path, channels: snap.content.channels.length })
       }
     }
     if (failed.length > 0) {

@@ -1,15 +1,9 @@
-import { Utils } from '@bsv/sdk'
+import { P2PKH_VERSION, readAddress } from '../../shared/address.js'
 import { ContractError } from '../../shared/contract/index.js'
 import type { Network } from '../config/schema.js'
 
 /** P2PKH version bytes. The devnet uses testnet's, so testnet tools read its addresses. */
-export const P2PKH_PREFIX: Readonly<Record<Network, number>> = { mainnet: 0x00, testnet: 0x6f, devnet: 0x6f }
-const KNOWN_PREFIXES = new Map<number, string>([
-  [0x00, 'mainnet'],
-  [0x6f, 'testnet/devnet'],
-  [0x05, 'mainnet P2SH'],
-  [0xc4, 'testnet P2SH'],
-])
+export const P2PKH_PREFIX: Readonly<Record<Network, number>> = P2PKH_VERSION
 
 export interface ParsedAddress {
   address: string
@@ -17,37 +11,24 @@ export interface ParsedAddress {
   pubkeyHash: number[]
 }
 
+const INVALID: Record<'malformed' | 'checksum' | 'p2sh' | 'not-p2pkh', string> = {
+  malformed: 'not a Base58 address',
+  checksum: 'the address checksum does not match: check it for typos',
+  p2sh: 'P2SH addresses are not supported on BSV',
+  'not-p2pkh': 'not a P2PKH address',
+}
+
 /**
  * A Base58Check P2PKH address of this network, or a ContractError: 'invalid_address'
  * (malformed, bad checksum, not P2PKH) or 'wrong_network' (valid, but for another network).
  */
 export function parseAddress(address: string, network: Network): ParsedAddress {
-  const text = address.trim()
-  if (!/^[1-9A-HJ-NP-Za-km-z]{26,40}$/.test(text)) throw new ContractError('invalid_address', 'not a Base58 address', { field: 'address' })
-  let decoded: { prefix: number[] | string; data: number[] | string }
-  try {
-    decoded = Utils.fromBase58Check(text)
-  } catch {
-    throw new ContractError('invalid_address', 'the address checksum does not match: check it for typos', { field: 'address' })
-  }
-  const prefix = decoded.prefix as number[]
-  const data = decoded.data as number[]
-  if (prefix.length !== 1 || data.length !== 20) throw new ContractError('invalid_address', 'not a P2PKH address', { field: 'address' })
-  const version = prefix[0]!
-  if (version !== P2PKH_PREFIX[network]) {
-    const other = KNOWN_PREFIXES.get(version)
-    if (version === 0x05 || version === 0xc4) throw new ContractError('invalid_address', 'P2SH addresses are not supported on BSV', { field: 'address' })
-    if (other) throw new ContractError('wrong_network', `this is a ${other} address; the wallet is on ${network}`, { field: 'address' })
-    throw new ContractError('invalid_address', 'unknown address version', { field: 'address' })
-  }
-  return { address: text, pubkeyHash: data }
+  const read = readAddress(address, network)
+  if (read.ok) return { address: read.address, pubkeyHash: read.pubkeyHash }
+  if (read.problem === 'wrong-network') throw new ContractError('wrong_network', `this is a ${read.network} address; the wallet is on ${network}`, { field: 'address' })
+  throw new ContractError('invalid_address', INVALID[read.problem], { field: 'address' })
 }
 
 export function isValidAddress(address: string, network: Network): boolean {
-  try {
-    parseAddress(address, network)
-    return true
-  } catch {
-    return false
-  }
+  return readAddress(address, network).ok
 }

@@ -15,7 +15,7 @@ import { tempDir, waitFor } from '../helpers/processes.js'
 import { scaled } from './profile.js'
 import { scenarioSetup } from './support/scenario.js'
 import { connectionStorm, dialers, errorCodes, type StormResult } from './support/connection-storm.js'
-import { type ChannelView, devnetDaemon, directAddr, fundWallet, ok } from './support/fuzz/devnet-daemons.js'
+import { type ChannelView, devnetDaemon, directAddr, fundWallet, ok } from '../helpers/devnet-daemons.js'
 import { chaosSeed, prng } from './support/fuzz/prng.js'
 import { MessageTraffic, PaymentTraffic, failureCounts } from './support/traffic.js'
 

@@ -13,7 +13,7 @@ import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type DaemonProc, type DevnetProc, freePort, startDevnet, tempDir, waitFor } from '../helpers/processes.js'
 import { scaled } from './profile.js'
-import { type ChannelView, devnetDaemon, directAddr, fundWallet, ok, txOutputs } from './support/fuzz/devnet-daemons.js'
+import { type ChannelView, devnetDaemon, directAddr, fundWallet, ok, txOutputs } from '../helpers/devnet-daemons.js'
 import { chaosSeed, prng } from './support/fuzz/prng.js'
 
 const PAYMENTS = scaled({ short: 1_000, full: 10_000 })

@@ -18,7 +18,7 @@ import { openChannelBackup } from '../../main/channels/index.js'
 import { WalletKeys } from '../../main/wallet/mnemonic.js'
 import { type DaemonProc, type DevnetProc, HOST_ENTRIES, firstLine, freePort, mineBlocks, runEntry, startDevnet, tempDir, waitFor } from '../helpers/processes.js'
 import { scaled } from './profile.js'
-import { type ChannelView, devnetDaemon, directAddr, fundWallet, ok } from './support/fuzz/devnet-daemons.js'
+import { type ChannelView, devnetDaemon, directAddr, fundWallet, ok } from '../helpers/devnet-daemons.js'
 import { chaosSeed, prng } from './support/fuzz/prng.js'
 
 const DAMAGE = ['page-headers', 'wal-frames', 'wal-cut', 'db-truncated', 'shm-deleted'] as const

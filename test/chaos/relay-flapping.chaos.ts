@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest'
 import { type DaemonProc, HOST_ENTRIES, type RelayProc, firstLine, freePort, runEntry, startRelay, tempDir, waitFor } from '../helpers/processes.js'
 import { scaled } from './profile.js'
 import { scenarioSetup } from './support/scenario.js'
-import { type ChannelView, devnetDaemon, fundWallet, ok } from './support/fuzz/devnet-daemons.js'
+import { type ChannelView, devnetDaemon, fundWallet, ok } from '../helpers/devnet-daemons.js'
 import { chaosSeed, prng } from './support/fuzz/prng.js'
 import { MessageTraffic, PaymentTraffic, RssSampler, failureCounts } from './support/traffic.js'
 

@@ -136,24 +136,7 @@ export async function startDaemon(dataDir: string, args: string[] = [], env: Nod
   return { ...proc, apiUrl: ready.apiUrl, peerId: ready.peerId, token, dataDir, call, health, ready }
 }
 
-/** A call that must succeed: its result, or a thrown error naming the code and message. */
-export async function apiOk<T>(d: DaemonProc, method: string, params: unknown = {}): Promise<T> {
-  const res = await d.call<T>(method, params)
-  if (!res.body.ok) throw new Error(`${method}: ${res.body.error?.code} ${res.body.error?.message}`)
-  return res.body.result as T
-}
-
-/** Coins from the devnet faucet to the daemon's wallet; resolves once the wallet sees them. */
-export async function fundDaemon(devnetUrl: string, d: DaemonProc, sats: number): Promise<void> {
-  const { address } = await apiOk<{ address: string }>(d, 'getWallet')
-  const res = await fetch(`${devnetUrl}/devnet/faucet`, { method: 'POST', body: JSON.stringify({ address, satoshis: sats }) })
-  if (res.status !== 200) throw new Error(`faucet: ${res.status} ${await res.text()}`)
-  await waitFor('wallet funded', async () => {
-    const w = await apiOk<{ balance: { confirmed: number; unconfirmed: number } }>(d, 'getWallet')
-    return w.balance.confirmed + w.balance.unconfirmed >= sats
-  })
-}
-
+/** Mines `blocks` blocks on the devnet at once. */
 export async function mineBlocks(devnetUrl: string, blocks: number): Promise<void> {
   const res = await fetch(`${devnetUrl}/devnet/mine`, { method: 'POST', body: JSON.stringify({ blocks }) })
   if (res.status !== 200) throw new Error(`mine: ${res.status} ${await res.text()}`)

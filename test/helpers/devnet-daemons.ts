@@ -1,9 +1,9 @@
-// Daemon processes on a devnet process for the chaos scenarios: start with a small config,
+// Daemon processes on a devnet process for the process tests and chaos scenarios: start with a small config,
 // call the API expecting success, fund a wallet from the faucet.
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Transaction } from '@bsv/sdk'
-import { type DaemonProc, type DevnetProc, startDaemon, waitFor } from '../../../helpers/processes.js'
+import { type DaemonProc, type DevnetProc, startDaemon, waitFor } from './processes.js'
 
 export interface ChannelView {
   id: string
