@@ -4,6 +4,8 @@ import '../main/polyfill.js'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { CPU_PROFILE_DIR_ENV } from '../test/helpers/processes.js'
+import { describeRun, finishRunMetadata, type RunMetadata, startRunMetadata } from './run-metadata.js'
 import type { BenchResult } from './types.js'
 
 type Suite = { name: string; run: (quick: boolean) => Promise<BenchResult[]> }
@@ -16,6 +18,7 @@ const SUITES: Suite[] = [
   { name: 'wallet', run: async (quick) => (await import('./wallet.bench.js')).runWalletBench({ quick }) },
   { name: 'api', run: async (quick) => (await import('./api.bench.js')).runApiBench({ quick }) },
   { name: 'backups', run: async (quick) => (await import('./backups.bench.js')).runBackupsBench({ quick }) },
+  { name: 'messages-render', run: async (quick) => (await import('./messages-render.bench.js')).runMessagesRenderBench({ quick }) },
 ]
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean', default: false } } })
@@ -23,13 +26,15 @@ const only = values.only ? new Set(values.only.split(',')) : null
 const results: BenchResult[] = []
 const failed: { suite: string; error: string }[] = []
 const started = new Date()
-const dir = join(import.meta.dirname, 'results')
+// A profiled run's figures are slowed by the profiler: they stay beside its profiles.
+const dir = process.env[CPU_PROFILE_DIR_ENV] ?? join(import.meta.dirname, 'results')
 mkdirSync(dir, { recursive: true })
 const file = join(dir, `${started.toISOString().replace(/[:.]/g, '-')}.json`)
-const cpuCount = (await import('node:os')).cpus().length
+// Commit, machine, load and CPU baselines are recorded here, once for every suite.
+let meta: RunMetadata = startRunMetadata({ cwd: join(import.meta.dirname, '..') })
 // Written after every suite, so a long run that is stopped or fails late keeps what it measured.
 const save = (complete: boolean): void =>
-  writeFileSync(file, `${JSON.stringify({ date: started.toISOString(), node: process.version, cpus: cpuCount, quick: values.quick, complete, failed, results }, null, 2)}\n`)
+  writeFileSync(file, `${JSON.stringify({ date: started.toISOString(), node: process.version, cpus: meta.machine.cores, quick: values.quick, complete, ...meta, failed, results }, null, 2)}\n`)
 
 for (const suite of SUITES) {
   if (only && !only.has(suite.name)) continue
@@ -51,6 +56,8 @@ const rows = results.map((r) => [r.suite ?? '', r.name, `${fmt(r.value)} ${r.uni
 const header = ['suite', 'benchmark', 'value', 'p50', 'p95', 'p99', 'max', 'baseline (same run)', 'ratio', 'target']
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
 const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
+meta = finishRunMetadata(meta)
+process.stdout.write(`${describeRun(meta).join('\n')}\n\n`)
 process.stdout.write(`${[line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')}\n`)
 
 save(true)

@@ -104,7 +104,7 @@ test('while the peer is away the GUI says so, keeps the message, and Pay is held
 
   // The message is kept, not refused: the send answers `pending` at once.
   await peerRow(page).getByRole('button', { name: 'Message' }).click()
-  const dialog = page.getByTestId('message-dialog')
+  const dialog = page.getByTestId('thread-view')
   await expect(dialog).toBeVisible()
   await dialog.getByTestId('message-text').fill(TEXT)
   const sentAt = Date.now()
@@ -121,7 +121,7 @@ test('while the peer is away the GUI says so, keeps the message, and Pay is held
   const [stored] = await ok<MessageView[]>(a, 'listMessages', { peerId: b.peerId, limit: 1 })
   expect(stored).toMatchObject({ direction: 'out', status: 'pending', text: TEXT })
 
-  // The open dialog says so too.
+  // The open conversation says so too.
   await expect(dialog.getByTestId('conversation-reachability')).toHaveAttribute('data-reachability', 'unreachable', { timeout: 20_000 })
   await expect(dialog.getByTestId('conversation-reachability')).toHaveText(/^Unreachable/)
   await expect(mine.getByTestId('message-status')).toHaveText(/Waiting for the peer/)
@@ -130,7 +130,8 @@ test('while the peer is away the GUI says so, keeps the message, and Pay is held
     await snapshot(page, 'offline-peer-message')
   }
   await useScheme(page, 'light')
-  await dialog.getByRole('button', { name: 'Close' }).click()
+  // Back to Peers: the conversation (in the Messages view) is left.
+  await openView(page, 'peers')
   await expect(dialog).toHaveCount(0)
   await expect(peerRow(page)).toHaveAttribute('data-reachability', 'unreachable')
   await expect(peerRow(page).getByTestId('peer-reachability')).toHaveText(/^Unreachable/)
@@ -156,20 +157,21 @@ test('when the peer returns the message is delivered and Pay works again', async
   await openView(page, 'peers')
   await expect(peerRow(page)).toHaveAttribute('data-reachability', 'unreachable')
   await peerRow(page).getByRole('button', { name: 'Message' }).click()
-  const dialog = page.getByTestId('message-dialog')
+  const dialog = page.getByTestId('thread-view')
   const mine = dialog.getByTestId('message').filter({ hasText: TEXT })
   await expect(mine).toHaveAttribute('data-status', 'pending')
 
   // B back on the same port, with the same data dir (identity, config, channel).
   b = await startDaemon(b.dataDir, bArgs)
 
-  // A finds B by itself (its retries) and delivers; the open dialog follows live.
+  // A finds B by itself (its retries) and delivers; the open conversation follows live.
   await expect(mine).toHaveAttribute('data-status', 'delivered', { timeout: 30_000 })
   await expect(mine.getByTestId('message-status')).toHaveText('Delivered')
   await expect(dialog.getByTestId('conversation-reachability')).toHaveAttribute('data-reachability', 'connected')
   const inbox = await ok<MessageView[]>(b, 'listMessages', { peerId: a.peerId })
   expect(inbox.filter((m) => m.text === TEXT)).toEqual([expect.objectContaining({ direction: 'in', status: 'received', peerId: a.peerId })])
-  await dialog.getByRole('button', { name: 'Close' }).click()
+  // Back to Peers: the conversation (in the Messages view) is left.
+  await openView(page, 'peers')
   await expect(dialog).toHaveCount(0)
   await expect(peerRow(page)).toHaveAttribute('data-reachability', 'connected')
 

@@ -254,7 +254,13 @@ test('restore: a malformed phrase is refused before asking; a real one replaces 
   const { mnemonic } = await ok<{ mnemonic: string }>(a, 'backupWallet', { passphrase: PASSPHRASE })
   const aTxids = new Set((await ok<TxView[]>(a, 'listTransactions')).map((t) => t.txid))
   await signIn(page, b.apiUrl, b.token)
-  await page.getByTestId('nav-wallet').click()
+  // Restore lives in Settings, behind a warning that must be acknowledged first.
+  await page.getByTestId('nav-settings').click()
+  await expect(page.getByTestId('restore-warning')).toContainText('Restoring replaces this wallet')
+  await expect(page.getByTestId('restore-mnemonic')).toHaveCount(0)
+  await expect(page.getByTestId('restore-reveal')).toBeDisabled()
+  await page.getByTestId('restore-acknowledge').check()
+  await page.getByTestId('restore-reveal').click()
   const phrase = page.getByTestId('restore-mnemonic')
   await phrase.fill('abandon abandon abandon')
   await page.getByTestId('restore-submit').click()
@@ -269,6 +275,7 @@ test('restore: a malformed phrase is refused before asking; a real one replaces 
   await expect(phrase).toHaveValue('')
   // B now holds what A holds, found on the chain.
   const aTotal = await walletTotal(a)
+  await page.getByTestId('nav-wallet').click()
   await expect(page.getByTestId('wallet-total')).toHaveText(sats(aTotal), { timeout: 30_000 })
   const bTxids = (await ok<TxView[]>(b, 'listTransactions')).map((t) => t.txid)
   expect(bTxids.some((t) => aTxids.has(t))).toBe(true)

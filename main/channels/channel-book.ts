@@ -134,10 +134,30 @@ export class ChannelBook {
     return next
   }
 
-  view(c: ChannelRecord): Channel {
+  /** `archivedAt` when the caller already read it (a listing); otherwise an ended channel's is read from disk. */
+  view(c: ChannelRecord, archivedAt?: number | null): Channel {
     const conf = this.confirmations.get(c.id)
-    const view: ChannelView = { problem: this.problems.get(c.id) ?? null, fundingConfirmations: conf?.confirmations ?? null, requiredConfirmations: conf?.required ?? null }
+    const view: ChannelView = {
+      problem: this.problems.get(c.id) ?? null,
+      fundingConfirmations: conf?.confirmations ?? null,
+      requiredConfirmations: conf?.required ?? null,
+      archivedAt: archivedAt !== undefined ? archivedAt : isTerminal(c.state) ? this.repo.archivedAt(c.id) : null,
+    }
     return toChannel(c, view)
+  }
+
+  /**
+   * Archives an ended channel: hidden from the listing, kept on disk with its payments.
+   * The row's `updatedAt` moves with it, so a view that overtakes an older one wins.
+   */
+  async archive(id: string): Promise<Channel | null> {
+    const now = Date.now()
+    const changed = await this.commit.run(() => this.repo.archive(id, now))
+    const c = this.find(id)
+    if (!c) return null
+    const view = this.view(c)
+    if (changed) this.components.events.emit('channels', view)
+    return view
   }
 
   emit(c: ChannelRecord): void {

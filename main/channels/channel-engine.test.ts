@@ -96,4 +96,44 @@ describe('channel engine: open, pay, close', () => {
     const next = await payer.engine.open({ peerId: payee.peerId, capacitySats: Math.min(400_000, spendable - 10_000) })
     expect(next.state).toBe('open')
   }, 30_000)
+
+  it('archives ended channels only: hidden from the listing, kept on disk with their payments', async () => {
+    const all = payer.engine.list()
+    const closed = all.find((c) => c.state === 'closed')!
+    const failed = all.find((c) => c.state === 'failed')!
+    const live = all.find((c) => c.state === 'open')!
+    await expect(payer.engine.archive(live.id)).rejects.toMatchObject({ code: 'invalid_state', details: { reason: 'channel-live' } })
+    await expect(payer.engine.archive('f'.repeat(32))).rejects.toMatchObject({ code: 'not_found' })
+
+    const events: Channel[] = []
+    const off = payer.events.on('channels', (c) => events.push(c))
+    const archived = await payer.engine.archive(closed.id)
+    expect(archived).toMatchObject({ id: closed.id, state: 'closed', paidSats: 1500, archivedAt: expect.any(String) as string })
+    expect(Date.parse(archived.updatedAt)).toBeGreaterThanOrEqual(Date.parse(closed.updatedAt))
+    await payer.engine.archive(failed.id)
+    // Again: answered as it is, no second event.
+    expect((await payer.engine.archive(closed.id)).archivedAt).toBe(archived.archivedAt)
+    off()
+    expect(events.map((e) => [e.id, e.archivedAt !== null])).toEqual([
+      [closed.id, true],
+      [failed.id, true],
+    ])
+
+    expect(payer.engine.list().map((c) => c.id)).toEqual(all.filter((c) => c.id !== closed.id && c.id !== failed.id).map((c) => c.id))
+    expect(payer.engine.list({ archived: true }).map((c) => c.id).sort()).toEqual([closed.id, failed.id].sort())
+    expect(payer.engine.get(closed.id)).toMatchObject({ archivedAt: archived.archivedAt, seq: 200 })
+    expect(payer.engine.get(closed.id).payments).toHaveLength(200)
+    // The payee's own view is its own: archiving is local.
+    expect(payee.engine.list().some((c) => c.id === closed.id)).toBe(true)
+    // The wallet keeps the funding in its history, and names the (archived) channel and its peer.
+    const history = payer.engine.describeTransactions(payer.wallet.listTransactions({ limit: 500 }))
+    expect(history.find((t) => t.txid === closed.fundingTxid)?.channel).toEqual({ id: closed.id, peerId: payee.peerId, kind: 'funding' })
+    expect(history.filter((t) => t.channel === undefined).length).toBeGreaterThan(0)
+    await payee.wallet.sync()
+    const earned = payee.engine.describeTransactions(payee.wallet.listTransactions({ limit: 500 }))
+    expect(earned.find((t) => t.txid === closed.settlementTxid)).toMatchObject({ direction: 'in', sats: 1500, channel: { id: closed.id, peerId: payer.peerId, kind: 'settlement' } })
+    // A restart reads the archive back.
+    payer.engine.book.load()
+    expect(payer.engine.list({ archived: true }).map((c) => c.id).sort()).toEqual([closed.id, failed.id].sort())
+  }, 30_000)
 })

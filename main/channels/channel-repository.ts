@@ -87,6 +87,30 @@ export class ChannelRepository {
     return out
   }
 
+  /** Archives an ended channel (a live one is left alone); false when it was not archivable or already archived. */
+  archive(id: string, now: number): boolean {
+    return this.prepare("UPDATE channels SET archived_at = @now, updated_at = @now WHERE id = @id AND archived_at IS NULL AND state IN ('closed', 'refunded', 'failed', 'rejected')").run({ id, now }).changes === 1
+  }
+
+  /** When the channel was archived (ms since the epoch), or null. */
+  archivedAt(id: string): number | null {
+    return (this.prepare('SELECT archived_at AS at FROM channels WHERE id = ?').get(id) as { at: number | null } | undefined)?.at ?? null
+  }
+
+  /** Every archived channel and when it was archived. */
+  archived(): Map<string, number> {
+    return new Map((this.prepare('SELECT id, archived_at AS at FROM channels WHERE archived_at IS NOT NULL').all() as { id: string; at: number }[]).map((r) => [r.id, r.at]))
+  }
+
+  /** The channels (any state, archived too) whose funding, settlement or refund is one of `txids`. */
+  byTxids(txids: readonly string[]): { id: string; peerId: string; fundingTxid: string | null; settlementTxid: string | null; refundTxid: string | null }[] {
+    if (txids.length === 0) return []
+    return this.prepare(
+      `SELECT id, peer_id AS peerId, funding_txid AS fundingTxid, settlement_txid AS settlementTxid, refund_txid AS refundTxid FROM channels
+       WHERE funding_txid IN (SELECT value FROM json_each(@list)) OR settlement_txid IN (SELECT value FROM json_each(@list)) OR refund_txid IN (SELECT value FROM json_each(@list))`,
+    ).all({ list: JSON.stringify(txids) }) as { id: string; peerId: string; fundingTxid: string | null; settlementTxid: string | null; refundTxid: string | null }[]
+  }
+
   count(): number {
     return (this.prepare('SELECT COUNT(*) AS n FROM channels').get() as { n: number }).n
   }
@@ -147,6 +171,8 @@ export class ChannelRepository {
 
 /** What the engine knows of a channel beyond its record (live, not stored). */
 export interface ChannelView {
+  /** When its owner archived it (ms since the epoch); ended channels only. */
+  archivedAt?: number | null
   problem: { code: (typeof CHANNEL_PROBLEMS)[number]; message: string; since: number } | null
   fundingConfirmations: number | null
   requiredConfirmations: number | null
@@ -177,6 +203,7 @@ export function toChannel(c: ChannelRecord, view: ChannelView = NO_VIEW): Channe
     refundTxid: spend?.kind === 'refund' ? spend.txid : null,
     createdAt: new Date(c.createdAt).toISOString(),
     updatedAt: new Date(c.updatedAt).toISOString(),
+    archivedAt: view.archivedAt == null ? null : new Date(view.archivedAt).toISOString(),
   }
 }
 

@@ -5,7 +5,7 @@ import type { EngineHandlers } from '../idempotency/index.js'
 import { MAX_CHANNEL_BACKUP_BYTES } from './channel-backup-file.js'
 import type { ChannelEngine } from './channel-engine.js'
 
-type ChannelMethod = 'openChannel' | 'acceptChannel' | 'rejectChannel' | 'pay' | 'closeChannel' | 'listChannels' | 'getChannel' | 'restoreChannelBackup'
+type ChannelMethod = 'openChannel' | 'acceptChannel' | 'rejectChannel' | 'pay' | 'closeChannel' | 'listChannels' | 'archiveChannel' | 'getChannel' | 'restoreChannelBackup'
 
 export function channelHandlers(engine: ChannelEngine): Pick<EngineHandlers, ChannelMethod> {
   return {
@@ -20,7 +20,8 @@ export function channelHandlers(engine: ChannelEngine): Pick<EngineHandlers, Cha
     },
     pay: (p, scope) => engine.pay(p, scope),
     closeChannel: ({ channelId, timeoutMs }, scope) => engine.close(channelId, scope, timeoutMs),
-    listChannels: async () => engine.list(),
+    listChannels: async (p) => engine.list(p),
+    archiveChannel: ({ channelId }) => engine.archive(channelId),
     getChannel: async ({ channelId }) => engine.get(channelId),
     restoreChannelBackup: async ({ data, file }) => engine.restoreBackup(data !== undefined ? Buffer.from(data, 'base64') : await readBackupFile(file ?? '')),
   }

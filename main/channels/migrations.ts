@@ -72,6 +72,13 @@ export const channelMigrations: readonly Migration[] = [
     id: 'channels-004-key-floor',
     up: `CREATE TABLE channel_key_floor (id INTEGER PRIMARY KEY CHECK (id = 1), next INTEGER NOT NULL CHECK (next >= 0)) STRICT;`,
   },
+  {
+    // Archived: hidden by its owner, kept (with its payments, and the wallet's transactions).
+    // Outside the record's columns, so saving a record never touches it; only an ended channel
+    // may carry it.
+    id: 'channels-005-archive',
+    up: `ALTER TABLE channels ADD COLUMN archived_at INTEGER CHECK (archived_at IS NULL OR state IN ('closed', 'refunded', 'failed', 'rejected'));`,
+  },
 ]
 
 function rebuildChannels(db: Db): void {

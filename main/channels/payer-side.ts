@@ -7,6 +7,7 @@ import { ContractError } from '../../shared/contract/index.js'
 import { BroadcastRejectedError, type ChainBroadcaster, type ChainLookup } from '../chain/chain.js'
 import type { Network } from '../config/schema.js'
 import type { Effect, IdempotencyScope } from '../idempotency/index.js'
+import { PeerUnreachableError } from '../p2p/peer-watch.js'
 import { isDiskFault } from '../store/index.js'
 import type { Logger } from '../telemetry/index.js'
 import { parseAddress } from '../wallet/addresses.js'
@@ -96,7 +97,12 @@ export class PayerSide {
     const fees = this.c.tx.fees(this.init.feeRateSatsPerKb)
     if (params.capacitySats <= fees.settlementFeeSats + fees.refundFeeSats + 1) throw new ContractError('invalid_params', 'the capacity does not cover the channel fees', { field: 'capacitySats' })
     // A peer that cannot be reached gets no channel record and locks no coins.
-    await this.c.reach(params.peerId, Math.min(params.timeoutMs ?? this.init.reachTimeoutMs, this.init.reachTimeoutMs))
+    const reachMs = Math.min(params.timeoutMs ?? this.init.reachTimeoutMs, this.init.reachTimeoutMs)
+    try {
+      await this.c.reach(params.peerId, reachMs)
+    } catch (err) {
+      throw unreachableForOpen(err, params.peerId, reachMs, this.c.log)
+    }
     const height = await this.c.tip.height()
     const expiry = params.expiry ?? height + this.init.defaultExpiryBlocks
     if (expiry <= height + this.init.closeMarginBlocks) throw new ContractError('invalid_params', `expiry must be above height ${height + this.init.closeMarginBlocks}`, { field: 'expiry' })
@@ -543,4 +549,19 @@ export class PayerSide {
     if (c === 'wrong-role') throw new ChannelRefusal('unexpected', 'we are paid in this channel; only the payer is sent this')
     return c as PayerChannel
   }
+}
+
+/**
+ * The refusal of an open whose payee cannot be reached, in words a person can act on;
+ * libp2p's own text (addresses, dial errors) goes to the details and the log.
+ */
+function unreachableForOpen(err: unknown, peerId: string, reachMs: number, log: Logger): unknown {
+  if (!(err instanceof PeerUnreachableError)) return err
+  log.info('channel not opened: the peer cannot be reached', { peerId, reason: err.reason })
+  const seconds = Math.max(1, Math.round(reachMs / 1000))
+  return new ContractError(
+    'unavailable',
+    `That peer could not be reached: it is not connected and did not answer within ${seconds} s. Check that it is online (or connect to it from Peers) and try again. No channel was made and no coins were locked.`,
+    { peerId, reachable: false, reason: err.reason },
+  )
 }

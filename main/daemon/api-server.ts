@@ -5,6 +5,7 @@ import { WebSocket, WebSocketServer } from 'ws'
 import { type DispatchOptions, dispatch } from '../../shared/contract/dispatch.js'
 import { type ApiHandlers, type Envelope, type ErrorPayload, type Health, IDEMPOTENCY_HEADER, isIdempotentMethod } from '../../shared/contract/index.js'
 import type { EventBus } from '../engine/event-bus.js'
+import { MessageEventCoalescer } from '../engine/event-coalescer.js'
 import { Disposables, type Startable } from '../lifecycle/index.js'
 import { type Logger, type Metrics, contractChecks, unexpectedErrorReporter } from '../telemetry/index.js'
 import { tokenMatches } from './api-token.js'
@@ -186,7 +187,8 @@ export class ApiServer implements Startable {
     this.listener = listener
     this.wss = wss
     this.boundPort = (listener.address() as AddressInfo).port
-    this.disposables.add(this.components.events.onAny((event, payload) => this.broadcast(event, payload)))
+    // `message` events leave as `messages` batches (at most one per 100 ms), as over IPC.
+    this.disposables.add(new MessageEventCoalescer(this.components.events).onAny((event, payload) => this.broadcast(event, payload)))
     // Dead clients are found by ping; one interval for all of them.
     this.disposables.interval(() => {
       for (const ws of wss.clients) {

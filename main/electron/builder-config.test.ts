@@ -21,12 +21,20 @@ describe('electron-builder.yml', () => {
     await expect(validateConfiguration(config, new DebugLogger(false))).resolves.toBeUndefined()
   })
 
-  it('packs what the app needs, unpacks and rebuilds the native module, and targets every platform', async () => {
+  it('packs what the app needs, its own Electron build of the native module, never rebuilds node_modules, and targets every platform', async () => {
     const config = await load()
     const files = (config.files as (string | { filter: string[] })[]).flatMap((f) => (typeof f === 'string' ? [f] : f.filter))
-    expect(files).toEqual(expect.arrayContaining(['dist/**', 'assets/**', 'package.json']))
-    expect(config.asarUnpack).toEqual(expect.arrayContaining(['**/node_modules/better-sqlite3/**', '**/*.node']))
-    expect(config.npmRebuild).toBe(true)
+    expect(files).toEqual(expect.arrayContaining(['dist/**', 'assets/**', 'package.json', '!**/node_modules/better-sqlite3/{build,deps,src}/**']))
+    expect(config.asarUnpack).toEqual(expect.arrayContaining(['**/*.node']))
+    // A rebuild in place would leave node_modules built for Electron: `npm test` and the daemon would break.
+    expect(config.npmRebuild).toBe(false)
+    for (const [key, platform] of [
+      ['linux', 'linux'],
+      ['mac', 'darwin'],
+      ['win', 'win32'],
+    ] as const) {
+      expect(config[key].extraResources).toEqual([{ from: `native/electron-${platform}-\${arch}/better_sqlite3.node`, to: 'native/better_sqlite3.node' }])
+    }
     expect(config.linux.target).toEqual(['AppImage', 'deb'])
     expect(config.mac.target).toBe('dmg')
     expect(config.win.target).toBe('nsis')

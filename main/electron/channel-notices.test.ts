@@ -24,6 +24,7 @@ const channel = (over: Partial<Channel> = {}): Channel => ({
   refundTxid: null,
   createdAt: new Date(0).toISOString(),
   updatedAt: new Date(0).toISOString(),
+  archivedAt: null,
   ...over,
 })
 

@@ -1,5 +1,5 @@
 import type { Channel } from '../../shared/contract/index.js'
-import type { DesktopNotice } from './notifications.js'
+import { type DesktopNotice, type PeerNamer, shortPeerName } from './notifications.js'
 
 /** What a notice needs to remember of a channel between two of its events. */
 export interface ChannelMemory {
@@ -8,7 +8,6 @@ export interface ChannelMemory {
   problem?: NonNullable<Channel['problem']>['code'] | null
 }
 
-const shortPeerId = (id: string): string => (id.length <= 16 ? id : `${id.slice(0, 10)}…${id.slice(-6)}`)
 const sats = (n: number): string => `${n.toLocaleString('en-US')} sat${n === 1 ? '' : 's'}`
 
 /**
@@ -16,8 +15,8 @@ const sats = (n: number): string => `${n.toLocaleString('en-US')} sat${n === 1 ?
  * said (undefined: never seen). A channel emits on every save (each payment, each chain
  * check), so only a change of state or a grown amount is news; repeats say nothing.
  */
-export function channelNotice(prev: ChannelMemory | undefined, next: Channel): DesktopNotice | null {
-  const peer = shortPeerId(next.peerId)
+export function channelNotice(prev: ChannelMemory | undefined, next: Channel, peerName: PeerNamer = shortPeerName): DesktopNotice | null {
+  const peer = peerName(next.peerId)
   if (prev === undefined || prev.state !== next.state) {
     switch (next.state) {
       case 'proposed':
@@ -53,6 +52,9 @@ export function channelNotice(prev: ChannelMemory | undefined, next: Channel): D
 export class ChannelNoticeTracker {
   private readonly known = new Map<string, ChannelMemory>()
 
+  /** `peerName`: how notices name the peer (the user's contact name where there is one). */
+  constructor(private readonly peerName: PeerNamer = shortPeerName) {}
+
   /** Channels known before any event; never overwrites what an event already told. */
   seed(channels: readonly Channel[]): void {
     for (const c of channels) if (!this.known.has(c.id)) this.known.set(c.id, { state: c.state, paidSats: c.paidSats, problem: c.problem?.code ?? null })
@@ -62,6 +64,6 @@ export class ChannelNoticeTracker {
     const prev = this.known.get(channel.id)
     // An amount never goes back: a late event carrying an older amount changes nothing.
     this.known.set(channel.id, { state: channel.state, paidSats: Math.max(channel.paidSats, prev?.paidSats ?? 0), problem: channel.problem?.code ?? null })
-    return channelNotice(prev, channel)
+    return channelNotice(prev, channel, this.peerName)
   }
 }

@@ -1,5 +1,6 @@
 import { IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL } from '../../shared/bridge.js'
 import { dispatch } from '../../shared/contract/dispatch.js'
+import { MessageEventCoalescer } from '../engine/event-coalescer.js'
 import type { ApiHandlers, Envelope } from '../../shared/contract/index.js'
 import { type Logger, contractChecks, unexpectedErrorReporter } from '../telemetry/index.js'
 
@@ -72,7 +73,8 @@ export function bindContractIpc(components: ContractIpcComponents, init: Contrac
     if (typeof method !== 'string') return { ok: false, error: { code: 'unknown_method', message: 'method must be a string' } } satisfies Envelope<never>
     return dispatch(handlers, method, params, dispatchOptions)
   })
-  const offEvents = events.onAny((event, payload) => {
+  // `message` events leave as `messages` batches (at most one per 100 ms), as over the WebSocket.
+  const offEvents = new MessageEventCoalescer(events).onAny((event, payload) => {
     const wc = init.webContents()
     if (!wc || wc.isDestroyed()) return
     try {

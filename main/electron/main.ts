@@ -9,7 +9,9 @@ import { createLogger } from '../telemetry/index.js'
 import { createAppProtocolHandler } from './app-protocol.js'
 import { ChannelNoticeTracker } from './channel-notices.js'
 import { bindContractIpc } from './ipc.js'
-import { NoticeLimiter, noticeFor } from './notifications.js'
+import { electronNativeBinding } from './native-binding.js'
+import { MessageNotices } from './message-notices.js'
+import { NoticeLimiter, noticeFor, peerNamer } from './notifications.js'
 import { APP_ENTRY_URL, APP_ORIGIN, APP_SCHEME, APP_SCHEME_PRIVILEGES, hardenSession, hardenWebContents, secureWebPreferences } from './security.js'
 import { SafeStorageKeystore } from './safe-storage-keystore.js'
 import { TrayController } from './tray.js'
@@ -22,6 +24,10 @@ process.umask(0o077)
 
 // Must happen before 'ready': gives app:// a real, secure origin.
 protocol.registerSchemesAsPrivileged([APP_SCHEME_PRIVILEGES])
+
+// A data dir of its own (BSV_P2P_DATA_DIR) is an instance of its own: its own single-instance
+// lock and Chromium profile, so a second wallet, or the Electron e2e, runs beside the usual one.
+if (process.env.BSV_P2P_DATA_DIR) app.setPath('userData', join(process.env.BSV_P2P_DATA_DIR, 'electron'))
 
 if (!app.requestSingleInstanceLock()) {
   app.quit()
@@ -42,10 +48,12 @@ function run(): void {
   // The wallet seed is sealed by the OS keychain; safeStorage is only used once the app is
   // ready, which is when the engine starts.
   const keystore = new SafeStorageKeystore(safeStorage)
+  // node_modules' better-sqlite3 is built for Node; the app loads the one built for Electron.
+  const nativeBinding = electronNativeBinding({ packaged: app.isPackaged, resourcesPath: process.resourcesPath, appPath: appDir, platform: process.platform, arch: process.arch })
   const engine = new EngineHost({
     config,
     reload: readConfig,
-    build: (engineConfig, events) => new Engine({ config: engineConfig, logger, walletKeystore: keystore, configSource: { file: configFile, overrides }, events }),
+    build: (engineConfig, events) => new Engine({ config: engineConfig, logger, walletKeystore: keystore, configSource: { file: configFile, overrides }, events, nativeBinding }),
     logger: log,
   })
 
@@ -153,13 +161,29 @@ function run(): void {
       onQuit: () => void quit(),
     })
 
+    // What the tray shows, for the Electron e2e (e2e/electron-app.spec.ts) to read in this process.
+    if (process.env.BSV_P2P_E2E_HOOKS === '1') Object.assign(globalThis, { bsvP2PTrayState: () => tray?.state ?? null })
     unbindIpc = bindContractIpc({ ipcMain, handlers: engine.handlers, events: engine.events, logger: log }, { origin: APP_ORIGIN, webContents: () => (window && !window.isDestroyed() ? window.webContents : null) })
     offs.push(engine.events.on('health', (health) => tray?.update(health)))
     const limiter = new NoticeLimiter()
-    const channelNotices = new ChannelNoticeTracker()
+    // Notices name a peer as the user named it (Contacts), else as it announces itself.
+    const peerName = peerNamer((id) => engine.current.peerName(id))
+    const channelNotices = new ChannelNoticeTracker(peerName)
+    // Messages: unread count in the tray; a notice only while the window is hidden, floods summarised.
+    const messageNotices = new MessageNotices({
+      show: (n) => Notification.isSupported() && new Notification(n).show(),
+      windowSeen: () => !!window && !window.isDestroyed() && window.isVisible() && window.isFocused(),
+      peerName,
+    })
+    offs.push(
+      engine.events.on('unread', (u) => tray?.setUnread(u.total)),
+      engine.events.on('message', (m) => messageNotices.observe(m)),
+      () => messageNotices.dispose(),
+    )
     offs.push(
       engine.events.onAny((event, payload) => {
-        const notice = noticeFor(event, payload as never, channelNotices)
+        if (event === 'message') return
+        const notice = noticeFor(event, payload as never, channelNotices, peerName)
         const admitted = notice && limiter.admit(notice, Date.now())
         if (admitted && Notification.isSupported()) new Notification(admitted).show()
       }),
@@ -180,6 +204,10 @@ function run(): void {
       .catch((err: unknown) => log.warn('cannot list channels for notices', { err }))
     // The window opens on a running engine, so its first snapshots are complete.
     tray.update(engine.current.health())
+    engine.handlers
+      .getUnread({})
+      .then((u) => tray?.setUnread(u.total))
+      .catch((err: unknown) => log.warn('cannot count unread messages for the tray', { err }))
     window = createWindow()
   })
 }

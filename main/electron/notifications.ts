@@ -6,7 +6,24 @@ export interface DesktopNotice {
   body: string
 }
 
-type Rule<E extends EventName> = (payload: EventPayload<E>) => DesktopNotice | null
+/** How a notice names a peer: the user's contact name, else its announced name, else a short id. */
+export type PeerNamer = (peerId: string) => string
+
+export const shortPeerName: PeerNamer = (id) => (id.length <= 16 ? id : `${id.slice(0, 10)}…${id.slice(-6)}`)
+
+/** A namer from a lookup of the user's or announced name (the engine's `peerName`), with the short id as the fallback. */
+export function peerNamer(lookup: (peerId: string) => string | undefined): PeerNamer {
+  return (id) => {
+    try {
+      return lookup(id) ?? shortPeerName(id)
+    } catch {
+      // A stopped or restarting engine cannot look names up; a notice still goes out.
+      return shortPeerName(id)
+    }
+  }
+}
+
+type Rule<E extends EventName> = (payload: EventPayload<E>, peerName: PeerNamer) => DesktopNotice | null
 
 /**
  * Which events deserve a desktop notification, as pure rules per event. Channel changes
@@ -14,16 +31,14 @@ type Rule<E extends EventName> = (payload: EventPayload<E>) => DesktopNotice | n
  * through a ChannelNoticeTracker instead; health changes are the tray's job and never pop up.
  */
 export const NOTIFICATION_RULES: { [E in EventName]?: Rule<E> } = {
-  message: (m) => (m.direction === 'in' && m.status === 'received' ? { title: `Message from ${shortPeerId(m.peerId)}`, body: preview(m.text) } : null),
+  message: (m, peerName) => (m.direction === 'in' && m.status === 'received' ? { title: `Message from ${peerName(m.peerId)}`, body: preview(m.text) } : null),
 }
 
-export function noticeFor<E extends EventName>(event: E, payload: EventPayload<E>, channels?: ChannelNoticeTracker): DesktopNotice | null {
+export function noticeFor<E extends EventName>(event: E, payload: EventPayload<E>, channels?: ChannelNoticeTracker, peerName: PeerNamer = shortPeerName): DesktopNotice | null {
   if (event === 'channels') return channels ? channels.observe(payload as EventPayload<'channels'>) : null
   const rule = NOTIFICATION_RULES[event] as Rule<E> | undefined
-  return rule ? rule(payload) : null
+  return rule ? rule(payload, peerName) : null
 }
-
-const shortPeerId = (id: string): string => (id.length <= 16 ? id : `${id.slice(0, 10)}…${id.slice(-6)}`)
 
 function preview(text: string): string {
   const oneLine = text.replace(/\s+/g, ' ').trim()

@@ -33,6 +33,8 @@ export class TrayController<Image, Menu> {
   private tray: TrayLike<Image, Menu> | null
   private shown: TrayState | null = null
   private image: TrayIcon = 'offline'
+  private health: Health | null = null
+  private unread = 0
 
   constructor(private readonly delegate: TrayControllerDelegate<Image, Menu>) {
     this.tray = delegate.createTray(delegate.images.offline)
@@ -40,10 +42,17 @@ export class TrayController<Image, Menu> {
     this.update(null)
   }
 
+  /** Unread received messages (the engine's `unread` event), shown in the tooltip and menu. */
+  setUnread(total: number): void {
+    this.unread = total
+    this.update(this.health)
+  }
+
   update(health: Health | null): void {
+    this.health = health
     const tray = this.tray
     if (!tray) return
-    const next = trayStateFor(health)
+    const next = trayStateFor(health, this.unread)
     if (sameTrayState(this.shown, next)) return
     if (this.image !== next.icon) tray.setImage(this.delegate.images[next.icon])
     this.image = next.icon

@@ -3,6 +3,7 @@ import { basename, isAbsolute, join } from 'node:path'
 import { type ApiHandlers, ContractError, type ExportedBackup, type Health } from '../../shared/contract/index.js'
 import { CHANNEL_BACKUP_FILE, ChannelEngine, channelHandlers, channelMigrations } from '../channels/index.js'
 import { type ConfigSource, type EngineConfig, SettingsEditor } from '../config/index.js'
+import { ContactBook, contactHandlers, contactMigrations } from '../contacts/index.js'
 import { IdempotencyLedger, type EngineHandlers, idempotencyMigrations, keyedHandlers } from '../idempotency/index.js'
 import { type NamedStartable, type Startable, startAll, stopAll } from '../lifecycle/index.js'
 import { AnnouncementService, NodeProfile, profileMigrations } from '../p2p/discovery/index.js'
@@ -31,6 +32,8 @@ export interface EngineInit {
   configSource?: ConfigSource
   /** The host's event bus, which outlives this engine when the host restarts it (EngineHost). */
   events?: EventBus
+  /** better-sqlite3's build for this runtime (the app's, for Electron's ABI); default: the package's own, Node's. */
+  nativeBinding?: string
 }
 
 export class EngineStateError extends Error {
@@ -43,7 +46,7 @@ type EngineState = 'stopped' | 'starting' | 'running' | 'stopping'
 const LIBP2P_EVENT_TYPES = ['peer:discovery', 'peer:connect', 'peer:disconnect', 'peer:reconnect-failure', 'peer:identify', 'peer:update', 'self:peer:update', 'transport:listening', 'transport:close', 'connection:prune', 'connection:open', 'connection:close'] as const
 
 /** Every part's migrations, in apply order. A new part appends its list here. */
-const MIGRATIONS: readonly Migration[] = [...walletMigrations, ...messagingMigrations, ...channelMigrations, ...profileMigrations, ...idempotencyMigrations]
+const MIGRATIONS: readonly Migration[] = [...walletMigrations, ...messagingMigrations, ...channelMigrations, ...profileMigrations, ...idempotencyMigrations, ...contactMigrations]
 
 /**
  * The composition root: builds every part once, starts them in dependency order and stops
@@ -66,6 +69,7 @@ export class Engine implements Startable {
   private readonly checker: DatabaseChecker
   readonly discovery: AnnouncementService
   readonly profile: NodeProfile
+  readonly contacts: ContactBook
   readonly settings: SettingsEditor
   readonly idempotency: IdempotencyLedger
   readonly handlers: ApiHandlers
@@ -90,7 +94,7 @@ export class Engine implements Startable {
     this.events.reportListenerErrors(unexpectedErrorReporter(this.logger, listenerErrors, 'event-bus'))
     const components = { logger: this.logger, metrics: this.metrics }
 
-    this.store = new Store({ dataDir: init.config.dataDir, migrations: MIGRATIONS })
+    this.store = new Store({ dataDir: init.config.dataDir, migrations: MIGRATIONS, nativeBinding: init.nativeBinding })
     this.idempotency = new IdempotencyLedger({ store: this.store, logger: this.logger.child('idempotency'), metrics: this.metrics })
     const bk = init.config.backups
     this.backups = new BackupKeeper(
@@ -113,6 +117,7 @@ export class Engine implements Startable {
         },
       },
     )
+    this.contacts = new ContactBook({ store: this.store, events: this.events, logger: this.logger.child('contacts') })
     this.profile = new NodeProfile({ store: this.store, announcer: this.discovery, events: this.events, logger: this.logger.child('profile') })
     this.wallet = createWalletPart(
       init.config,
@@ -174,6 +179,7 @@ export class Engine implements Startable {
       // Right after the store: it stops just before it, so the stop's backup holds everything.
       { name: 'backups', part: this.backups },
       { name: 'idempotency', part: this.idempotency },
+      { name: 'contacts', part: this.contacts },
       { name: 'p2p', part: this.p2p },
       { name: 'p2p-changes', part: this.forward(() => this.p2p.subscribe((change) => this.notify(change))) },
       { name: 'messaging', part: this.messaging },
@@ -211,6 +217,9 @@ export class Engine implements Startable {
       ...walletHandlers(this.wallet.wallet),
       ...messagingHandlers(this.messaging),
       ...channelHandlers(this.channels),
+      ...contactHandlers(this.contacts),
+      // Channel transactions name their channel and peer (the wallet alone knows neither).
+      listTransactions: async ({ limit, before }) => this.channels.describeTransactions(this.wallet.wallet.listTransactions({ limit, before })),
     }
     // A restore's phrase and passphrase are never stored, not even hashed: the wallet it
     // makes (its first address) and whether it is encrypted make two restores "the same".
@@ -306,6 +315,11 @@ export class Engine implements Startable {
       this.logger.warn('a backup export failed', { err, dir })
       throw new ContractError('unavailable', `the export to ${dir} failed: ${(err as Error).message}`)
     }
+  }
+
+  /** How the user knows a peer: their own name for it, else the name it announces; undefined when neither. */
+  peerName(peerId: string): string | undefined {
+    return this.contacts.nameOf(peerId) ?? this.p2p.directory.get(peerId)?.name
   }
 
   /** Changes of any part, for the health publisher and hosts. */

@@ -333,7 +333,10 @@ export class P2PNode implements Startable {
       this.directory.markDisconnected(evt.detail.toString())
     })
     on('peer:discovery', (evt) => {
-      if (self(evt.detail.id)) return
+      // libp2p also reports as "discovered" a peer its store first hears of through a failed
+      // dial (it records the failure's time): that is no sign the peer exists, and a mistyped
+      // id must not become a directory entry. Real discovery comes with addresses.
+      if (self(evt.detail.id) || evt.detail.multiaddrs.length === 0) return
       const peerId = evt.detail.id.toString()
       this.directory.upsert({
         peerId,

@@ -3,11 +3,11 @@ import { join } from 'node:path'
 import type { Counter, Gauge, Histogram } from 'prom-client'
 import type { Startable } from '../lifecycle/index.js'
 import type { Logger, Metrics } from '../telemetry/index.js'
-import Database from 'better-sqlite3'
 import { syncFolder } from './atomic-file.js'
 import { DIR_MODE } from './data-dir.js'
 import type { Db } from './database.js'
 import { checkIntegrity } from './integrity.js'
+import { type SqliteBinding, openSqlite } from './sqlite.js'
 import type { Store } from './store.js'
 
 export interface BackupKeeperInit {
@@ -128,13 +128,13 @@ export class BackupKeeper implements Startable {
     try {
       await this.components.store.db.backup(partial)
       // A plain rollback-journal file: it opens alone, with no -wal or -shm beside it.
-      const plain = new Database(partial)
+      const plain = openSqlite(partial, this.components.store.binding)
       try {
         plain.pragma('journal_mode = DELETE')
       } finally {
         plain.close()
       }
-      const wallet = verifyBackup(partial, this.init.identify)
+      const wallet = verifyBackup(partial, this.init.identify, this.components.store.binding)
       syncFile(partial)
       renameSync(partial, file)
       syncFolder(dir)
@@ -152,7 +152,7 @@ export class BackupKeeper implements Startable {
     const target = join(dir, file.slice(file.lastIndexOf('/') + 1))
     const partial = `${target}.partial`
     copyFileSync(file, partial)
-    verifyBackup(partial, this.init.identify)
+    verifyBackup(partial, this.init.identify, this.components.store.binding)
     syncFile(partial)
     renameSync(partial, target)
     syncFolder(dir)
@@ -191,8 +191,8 @@ export function listBackups(dir: string): string[] {
 }
 
 /** A backup file is sound (`quick_check`); returns whose wallet it holds (or null). Throws when it is not. */
-export function verifyBackup(file: string, identify?: (db: Db) => string | null): string | null {
-  const db = new Database(file, { readonly: true, fileMustExist: true })
+export function verifyBackup(file: string, identify?: (db: Db) => string | null, binding: SqliteBinding = {}): string | null {
+  const db = openSqlite(file, { readonly: true, fileMustExist: true, ...binding })
   try {
     const report = checkIntegrity(db, 'quick')
     if (!report.ok) throw new Error(`the backup ${file} does not check out: ${report.problems.slice(0, 3).join('; ')}`)

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import { DIR_MODE, ensurePrivateFile } from './data-dir.js'
+import { type SqliteBinding, openSqlite } from './sqlite.js'
 
 export type Db = Database.Database
 
@@ -23,7 +24,7 @@ export class MigrationError extends Error {
 
 export const DATABASE_FILE = 'engine.sqlite'
 
-export interface OpenDatabaseOptions {
+export interface OpenDatabaseOptions extends SqliteBinding {
   /** Milliseconds a writer waits for a lock before SQLITE_BUSY. */
   busyTimeoutMs?: number
   readonly?: boolean
@@ -38,7 +39,7 @@ export function openDatabase(dataDir: string, opts: OpenDatabaseOptions = {}): D
   const file = join(dataDir, DATABASE_FILE)
   // SQLite creates the WAL and shared-memory files with the database file's mode.
   if (!opts.readonly) ensurePrivateFile(file)
-  const db = new Database(file, { readonly: opts.readonly ?? false })
+  const db = openSqlite(file, { readonly: opts.readonly ?? false, nativeBinding: opts.nativeBinding })
   try {
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`)
     if (!opts.readonly) {

@@ -6,3 +6,4 @@ export { DIR_MODE, FILE_MODE, ensurePrivateFile, secureDataDir } from './data-di
 export { type DatabaseCheck, DatabaseChecker, DatabaseDamagedError, checkDatabaseFile, checkIntegrity, type IntegrityReport } from './integrity.js'
 export { BackupKeeper, listBackups, verifyBackup, type BackupInfo, type BackupKeeperInit } from './backups.js'
 export { RestoreRefusedError, restoreBackup, type RestoreResult } from './restore.js'
+export { NativeModuleError, openSqlite, type SqliteBinding } from './sqlite.js'

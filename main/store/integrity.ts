@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import type { Counter } from 'prom-client'
 import type { Logger, Metrics } from '../telemetry/index.js'
 import { DATABASE_FILE, type Db, openDatabase } from './database.js'
+import type { SqliteBinding } from './sqlite.js'
 import type { Store } from './store.js'
 
 /** At most this many problems are read back from a check: enough to tell what is wrong. */
@@ -55,11 +56,11 @@ export class DatabaseDamagedError extends Error {
 }
 
 /** Checks the database of `dataDir` from a read-only connection (a running engine may keep writing meanwhile). */
-export function checkDatabaseFile(dataDir: string, mode: 'quick' | 'full' = 'full'): IntegrityReport & { file: string } {
+export function checkDatabaseFile(dataDir: string, mode: 'quick' | 'full' = 'full', binding: SqliteBinding = {}): IntegrityReport & { file: string } {
   const file = join(dataDir, DATABASE_FILE)
   let db: Db
   try {
-    db = openDatabase(dataDir, { readonly: true })
+    db = openDatabase(dataDir, { readonly: true, nativeBinding: binding.nativeBinding })
   } catch (err) {
     if (isDamageError(err)) return { ok: false, problems: [(err as Error).message], file }
     throw err

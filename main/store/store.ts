@@ -4,8 +4,9 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { DATABASE_FILE, type Db, type Migration, migrate, openDatabase } from './database.js'
 import { DatabaseDamagedError, checkDatabaseFile, isDamageError } from './integrity.js'
+import type { SqliteBinding } from './sqlite.js'
 
-export interface StoreInit {
+export interface StoreInit extends SqliteBinding {
   dataDir: string
   migrations: readonly Migration[]
   busyTimeoutMs?: number
@@ -55,6 +56,11 @@ export class Store implements Startable {
     return this.connection
   }
 
+  /** The better-sqlite3 build this store opens with, for the parts that open their own connections (backups). */
+  get binding(): SqliteBinding {
+    return { nativeBinding: this.init.nativeBinding }
+  }
+
   get isOpen(): boolean {
     return this.connection !== null
   }
@@ -70,12 +76,12 @@ export class Store implements Startable {
     secureDataDir(this.init.dataDir)
     const file = join(this.init.dataDir, DATABASE_FILE)
     if (existsSync(file)) {
-      const report = checkDatabaseFile(this.init.dataDir, 'quick')
+      const report = checkDatabaseFile(this.init.dataDir, 'quick', this.binding)
       if (!report.ok) throw new DatabaseDamagedError(file, report.problems)
     }
     let db: Db
     try {
-      db = openDatabase(this.init.dataDir, { busyTimeoutMs: this.init.busyTimeoutMs })
+      db = openDatabase(this.init.dataDir, { busyTimeoutMs: this.init.busyTimeoutMs, nativeBinding: this.init.nativeBinding })
     } catch (err) {
       if (isDamageError(err)) throw new DatabaseDamagedError(file, [(err as Error).message])
       throw err

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { type Channel, ContractError } from '../../shared/contract/index.js'
-import { CHANNEL_FAILURE_TEXT, EXAMPLE_PEER_ID, blocksUntil, channelAnnouncement, channelProgress, closeFailureHint, hoursFromNow, isCancellable, openOutcome, parseSats, payeeAwayCloseText, peerIdProblem, refundWait, remainingSats } from './channel-text.js'
+import { CHANNEL_FAILURE_TEXT, EXAMPLE_PEER_ID, blocksUntil, channelBreakdown, isArchivable, channelAnnouncement, channelProgress, closeFailureHint, hoursFromNow, isCancellable, openOutcome, parseSats, payeeAwayCloseText, peerIdProblem, refundWait, remainingSats } from './channel-text.js'
 import { formatSats } from './human.js'
 
 const channel = (over: Partial<Channel> = {}): Channel => ({
@@ -23,12 +23,14 @@ const channel = (over: Partial<Channel> = {}): Channel => ({
   refundTxid: null,
   createdAt: new Date(0).toISOString(),
   updatedAt: new Date(0).toISOString(),
+  archivedAt: null,
   ...over,
 })
 
 describe('channel text', () => {
   it('accepts a peer id and explains every other input', () => {
-    expect(peerIdProblem(` ${EXAMPLE_PEER_ID} `)).toBeNull()
+    const real = '12D3KooWJbQnRkY3Lh3SmwS3EhF9SZ7mRDC2f2XvC3nTqpCtpQm2'
+    expect(peerIdProblem(` ${real} `)).toBeNull()
     expect(peerIdProblem('')).toMatch(/Choose a peer/)
     expect(peerIdProblem(`/ip4/127.0.0.1/tcp/1/p2p/${EXAMPLE_PEER_ID}`)).toMatch(/part after \/p2p\//)
     expect(peerIdProblem('not-a-peer-id')).toMatch(/not a peer ID/)
@@ -145,5 +147,28 @@ describe('the channel list’s live region', () => {
     expect(paid.text).toBe(`You pay bob: open, ${formatSats(1_500)} paid.`)
     const more = channelAnnouncement(paid.summaries, [row('a'.repeat(32), { state: 'closing', peerId: 'p', role: 'payer', paidSats: 1_500 }), row('b'.repeat(32), { state: 'proposed', peerId: 'p', role: 'payee', paidSats: 0 })], peerOf)
     expect(more.text).toBe(`You pay bob: closing, ${formatSats(1_500)} paid. bob pays you: proposed, ${formatSats(0)} received.`)
+  })
+
+  it('splits the capacity into paid, settlement fee and what is left, adding up', () => {
+    const open = channelBreakdown(channel({ capacitySats: 10_000, paidSats: 2_000, settlementFeeSats: 520 }))
+    expect(open).toMatchObject({ capacitySats: 10_000, paidSats: 2_000, feeSats: 520, leftSats: 7_480 })
+    expect(open.paidSats + open.feeSats + open.leftSats).toBe(open.capacitySats)
+    expect(open.text).toBe(`${formatSats(10_000)} capacity = ${formatSats(2_000)} paid + ${formatSats(520)} settlement fee + ${formatSats(7_480)} left to pay`)
+    const payee = channelBreakdown(channel({ role: 'payee', state: 'closed', capacitySats: 10_000, paidSats: 9_480, settlementFeeSats: 520 }))
+    expect(payee.text).toBe(`${formatSats(10_000)} capacity = ${formatSats(9_480)} received + ${formatSats(520)} settlement fee + ${formatSats(0)} back to the payer`)
+    expect(payee.paidSats + payee.feeSats + payee.leftSats).toBe(10_000)
+    // A channel too small for its fee: what is shown still adds up.
+    const tiny = channelBreakdown(channel({ capacitySats: 300, paidSats: 0, settlementFeeSats: 520 }))
+    expect(tiny.paidSats + tiny.feeSats + tiny.leftSats).toBe(300)
+  })
+
+  it('offers archiving for ended channels not yet archived, and refuses the example peer id', () => {
+    expect(isArchivable(channel({ state: 'failed' }))).toBe(true)
+    expect(isArchivable(channel({ state: 'closed' }))).toBe(true)
+    expect(isArchivable(channel({ state: 'open' }))).toBe(false)
+    expect(isArchivable(channel({ state: 'closing' }))).toBe(false)
+    expect(isArchivable(channel({ state: 'closed', archivedAt: new Date(0).toISOString() }))).toBe(false)
+    expect(peerIdProblem(EXAMPLE_PEER_ID)).toMatch(/example/)
+    expect(peerIdProblem(` ${EXAMPLE_PEER_ID} `)).toMatch(/example/)
   })
 })

@@ -29,6 +29,7 @@ export function peerIdProblem(input: string, ownPeerId?: string): string | null 
   if (text.startsWith('/')) return 'That is a peer address. Paste only the peer ID, the part after /p2p/.'
   if (!PeerIdTextSchema.safeParse(text).success || !PEER_ID_SHAPE.test(text)) return `That is not a peer ID. A peer ID looks like ${EXAMPLE_PEER_ID.slice(0, 12)}… (52 characters).`
   if (ownPeerId && text === ownPeerId) return 'That is your own node. A channel needs another peer.'
+  if (text === EXAMPLE_PEER_ID) return 'That is the example peer ID, not a real peer. Pick a connected peer or paste their peer ID.'
   return null
 }
 
@@ -52,6 +53,32 @@ export function parseSats(input: string, bounds: { min: number; max?: number; ma
 /** What the payer can still pay: the capacity less the settlement fee and what was paid. */
 export function remainingSats(c: Channel): number {
   return Math.max(0, c.capacitySats - c.settlementFeeSats - c.paidSats)
+}
+
+/** A channel's capacity split into what was paid, the settlement's fee and what is left; the four add up. */
+export interface ChannelBreakdown {
+  capacitySats: number
+  paidSats: number
+  feeSats: number
+  leftSats: number
+  /** The sum in words, e.g. "10 000 sats capacity = 2 000 sats paid + 520 sats settlement fee + 7 480 sats left to pay". */
+  text: string
+}
+
+export function channelBreakdown(c: Channel): ChannelBreakdown {
+  const left = remainingSats(c)
+  // Paid + fee can only pass the capacity in a channel that holds less than its fee; then the fee shown is what it can take.
+  const fee = Math.min(c.settlementFeeSats, Math.max(0, c.capacitySats - c.paidSats))
+  const payer = c.role === 'payer'
+  const live = c.state === 'proposed' || c.state === 'funding' || c.state === 'open'
+  const leftWords = payer ? (live ? 'left to pay' : 'back to you') : live ? 'can still be received' : 'back to the payer'
+  const text = `${formatSats(c.capacitySats)} capacity = ${formatSats(c.paidSats)} ${payer ? 'paid' : 'received'} + ${formatSats(fee)} settlement fee + ${formatSats(left)} ${leftWords}`
+  return { capacitySats: c.capacitySats, paidSats: c.paidSats, feeSats: fee, leftSats: left, text }
+}
+
+/** The states an owner can archive a channel in (it ended; nothing of it is left to watch). */
+export function isArchivable(c: Channel): boolean {
+  return c.archivedAt === null && (c.state === 'closed' || c.state === 'refunded' || c.state === 'failed' || c.state === 'rejected')
 }
 
 /** "in 12 blocks (about 2 h)", "now" once reached; null when the height is unknown. */

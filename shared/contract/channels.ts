@@ -69,8 +69,13 @@ export const ChannelSchema = z.object({
   refundTxid: TxidSchema.nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
+  /** When the owner archived this ended channel (hidden from listChannels unless asked for; kept with its payments); null while not archived. */
+  archivedAt: z.string().nullable(),
 })
 export type Channel = z.infer<typeof ChannelSchema>
+
+/** The states a channel can be archived in: it has ended, and no coin of it is left to watch. */
+export const ARCHIVABLE_STATES = ['closed', 'refunded', 'failed', 'rejected'] as const satisfies readonly (typeof CHANNEL_STATES)[number][]
 
 export const ChannelPaymentSchema = z.object({
   seq: z.number().int().positive(),
@@ -120,7 +125,16 @@ export const channelMethods = {
     z.object({ channelId: ChannelIdSchema, timeoutMs: TimeoutMsSchema.optional(), ...idempotent }).strict(),
     ChannelSchema,
   ),
-  listChannels: method('Every channel, newest first.', z.object({}).strict().default({}), z.array(ChannelSchema)),
+  listChannels: method(
+    'Every channel, newest first: those not archived, or with `archived: true` only the archived ones.',
+    z.object({ archived: z.boolean().optional() }).strict().default({}),
+    z.array(ChannelSchema),
+  ),
+  archiveChannel: method(
+    'Hide an ended channel (closed, refunded, failed or rejected) from listChannels; it stays in the database with its payments, and the wallet history keeps its transactions. A live channel is refused (`invalid_state`, details.reason `channel-live`). Archiving an archived channel answers it as it is. The `channels` event carries the change.',
+    ByIdKeyed,
+    ChannelSchema,
+  ),
   getChannel: method(
     'One channel with its payment history (newest first, at most CHANNEL_HISTORY_MAX).',
     ById,

@@ -33,6 +33,7 @@ export const IDEMPOTENT_METHODS = [
   'acceptChannel',
   'rejectChannel',
   'closeChannel',
+  'archiveChannel',
   'sendMessage',
   'retryMessage',
   'deleteMessage',
@@ -40,6 +41,8 @@ export const IDEMPOTENT_METHODS = [
   'newAddress',
   'updateSettings',
   'updateProfile',
+  'setContact',
+  'removeContact',
 ] as const
 export type IdempotentMethod = (typeof IDEMPOTENT_METHODS)[number]
 

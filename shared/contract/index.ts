@@ -1,6 +1,7 @@
 import type { z } from 'zod'
 import type { MethodSpec } from './define.js'
 import { channelEvents, channelMethods } from './channels.js'
+import { contactEvents, contactMethods } from './contacts.js'
 import { healthEvents, healthMethods } from './health.js'
 import { messageEvents, messageMethods } from './messages.js'
 import { peerEvents, peerMethods } from './peers.js'
@@ -16,6 +17,7 @@ export * from './messages.js'
 export * from './settings.js'
 export * from './wallet.js'
 export * from './channels.js'
+export * from './contacts.js'
 
 /**
  * The one list of methods. Every transport (Electron IPC, the daemon's HTTP and
@@ -29,6 +31,7 @@ export const methods = {
   ...settingsMethods,
   ...walletMethods,
   ...channelMethods,
+  ...contactMethods,
 } satisfies Record<string, MethodSpec>
 
 export const events = {
@@ -38,6 +41,7 @@ export const events = {
   ...settingsEvents,
   ...walletEvents,
   ...channelEvents,
+  ...contactEvents,
 } satisfies Record<string, z.ZodType>
 
 export type Methods = typeof methods

@@ -32,6 +32,28 @@ export const MessageSchema = z.object({
 })
 export type Message = z.infer<typeof MessageSchema>
 
+/** Most messages one `messages` batch carries over a transport (the rest: `resync`). */
+export const MESSAGE_BATCH_MAX = 500
+export const CONVERSATION_LIST_MAX = 1_000
+
+export const ConversationSchema = z.object({
+  peerId: z.string(),
+  /** The newest message with this peer. */
+  last: MessageSchema,
+  /** Received messages after the read marker (markConversationRead); kept in the database. */
+  unread: z.number().int().nonnegative(),
+  /** Every stored message with this peer, both directions. */
+  total: z.number().int().nonnegative(),
+})
+export type Conversation = z.infer<typeof ConversationSchema>
+
+export const UnreadSchema = z.object({
+  total: z.number().int().nonnegative(),
+  /** Only peers with unread messages. */
+  byPeer: z.record(z.string(), z.number().int().positive()),
+})
+export type Unread = z.infer<typeof UnreadSchema>
+
 export const messageMethods = {
   sendMessage: method(
     'Send a direct message. It is stored here first, then delivered in order, at the pace the peer accepts, whenever the peer can be reached. Resolves `delivered` once the peer has stored it, or `pending` when it could not be delivered yet: at once when the peer cannot be reached, else after `timeoutMs` (default messaging.deadlineMs, 30 s); with `timeoutMs` the call waits that long even for a peer that is away. A pending message is sent on reconnect, discovery, a relay reservation and retries with backoff, and fails after messaging.pendingExpiryMs (7 days). `rate_limited` (with `retryAfterMs` and `queued`) when 16,384 messages already wait for that peer, or messaging.maxPendingTotal (100,000) or maxPendingBytes (256 MiB) for all peers; `payload_too_large` or `rejected` when the peer refused it.',
@@ -70,11 +92,30 @@ export const messageMethods = {
       .strict(),
     z.array(MessageSchema),
   ),
+  listConversations: method(
+    'One entry per peer messages were exchanged with, the most recent conversation first: its newest message, how many are unread and how many are stored.',
+    z.object({ limit: z.number().int().min(1).max(CONVERSATION_LIST_MAX).default(200) }).strict().prefault({}),
+    z.array(ConversationSchema),
+  ),
+  getUnread: method('Unread received messages: the total and per peer.', z.object({}).strict().prefault({}), UnreadSchema),
+  markConversationRead: method(
+    'Marks the received messages with a peer read up to `upToSeq` (inclusive). Idempotent: the marker only moves forward. Answers the unread counts after it.',
+    z.object({ peerId: PeerIdTextSchema, upToSeq: z.number().int().nonnegative() }).strict(),
+    UnreadSchema,
+  ),
 }
 
 export const messageEvents = {
   /** A message received; an outbound message kept waiting (pending: its peer is away or slow, or it was retried), delivered or failed. */
   message: MessageSchema,
+  /**
+   * What the transports (IPC, WebSocket) send instead of single `message` events: the
+   * messages of one window (at most one batch per 100 ms, MESSAGE_BATCH_MAX, newest per seq).
+   * `resync`: some were left out; reload what is shown from listMessages/listConversations.
+   */
+  messages: z.object({ messages: z.array(MessageSchema).max(MESSAGE_BATCH_MAX), resync: z.boolean() }),
+  /** The unread counts changed (a message received, a conversation marked read); at most a few per second. */
+  unread: UnreadSchema,
   /** An outbound message deleted (deleteMessage). */
   messageDeleted: z.object({ seq: z.number().int().positive(), peerId: z.string(), id: z.string() }),
 }

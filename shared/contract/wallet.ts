@@ -43,6 +43,8 @@ export const WalletTransactionSchema = z.object({
   /** Null while unconfirmed. */
   height: z.number().int().nonnegative().nullable(),
   createdAt: z.string(),
+  /** The payment channel this transaction funded, settled or refunded, when it is one of a channel's (archived ones too). */
+  channel: z.object({ id: z.string(), peerId: z.string(), kind: z.enum(['funding', 'settlement', 'refund']) }).optional(),
 })
 export type WalletTransaction = z.infer<typeof WalletTransactionSchema>
 

@@ -54,9 +54,18 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL')
 })
 
+/**
+ * `npm run profile` (bench/profile.ts) sets this: every process started here then writes a
+ * CPU profile there when it exits. Node 20 refuses --cpu-prof in NODE_OPTIONS, so the flag
+ * has to be on the command line of each child.
+ */
+export const CPU_PROFILE_DIR_ENV = 'BSV_P2P_CPU_PROF_DIR'
+
 export function runEntry(entry: string, args: string[], opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Proc {
   const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : []
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...loader, join(ROOT, entry), ...args], {
+  const profileDir = process.env[CPU_PROFILE_DIR_ENV]
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
+  const child = spawn(process.execPath, [...profile, ...(opts.nodeArgs ?? []), ...loader, join(ROOT, entry), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

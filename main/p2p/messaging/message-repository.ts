@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3'
-import type { Message } from '../../../shared/contract/index.js'
+import type { Conversation, Message, Unread } from '../../../shared/contract/index.js'
 import type { Store } from '../../store/index.js'
 
 interface MessageRow {
@@ -216,6 +216,46 @@ export class MessageRepository {
       )
       .all(ftsQuery, limit) as MessageRow[]
     return rows.map(rowToMessage)
+  }
+
+  /** The most recent conversations first: an index walk over one row per peer, a primary-key read for each last message. */
+  conversations(limit: number): Conversation[] {
+    const rows = this.store.db
+      .prepare(
+        `SELECT c.unread AS c_unread, c.total AS c_total, m.seq, m.msg_id, m.peer_id, m.direction, m.text, m.sent_at, m.received_at, m.status
+         FROM message_conversations c JOIN messages m ON m.seq = c.last_seq
+         WHERE c.total > 0 ORDER BY c.last_seq DESC LIMIT ?`,
+      )
+      .all(limit) as (MessageRow & { c_unread: number; c_total: number })[]
+    return rows.map((row) => ({ peerId: row.peer_id, last: rowToMessage(row), unread: row.c_unread, total: row.c_total }))
+  }
+
+  unread(): Unread {
+    const rows = this.store.db.prepare('SELECT peer_id, unread FROM message_conversations WHERE unread > 0').all() as { peer_id: string; unread: number }[]
+    const byPeer: Record<string, number> = {}
+    let total = 0
+    for (const row of rows) {
+      byPeer[row.peer_id] = row.unread
+      total += row.unread
+    }
+    return { total, byPeer }
+  }
+
+  /**
+   * Moves a peer's read marker forward to `upToSeq` (never back, never past the peer's
+   * newest message, so a message yet to come is never read before it exists) and recounts what is
+   * still unread after it (received later than the marker: usually none). Whether it moved.
+   */
+  markRead(peerId: string, upToSeq: number): boolean {
+    return (
+      this.store.db
+        .prepare(
+          `UPDATE message_conversations SET read_seq = MIN(@upTo, last_seq),
+             unread = (SELECT COUNT(*) FROM messages WHERE peer_id = @peer AND direction = 'in' AND seq > MIN(@upTo, message_conversations.last_seq))
+           WHERE peer_id = @peer AND read_seq < MIN(@upTo, last_seq)`,
+        )
+        .run({ upTo: upToSeq, peer: peerId }).changes === 1
+    )
   }
 
   count(): number {

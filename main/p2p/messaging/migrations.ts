@@ -53,4 +53,39 @@ export const messagingMigrations: readonly Migration[] = [
       CREATE INDEX messages_out_pending ON messages (seq) WHERE direction = 'out' AND status = 'pending';
     `,
   },
+  {
+    // Conversations: one row per peer, kept by triggers (one small upsert per stored
+    // message), so the conversation list and the unread counts never scan the messages,
+    // however many there are. `read_seq` is the read marker (markConversationRead); what
+    // was stored before this migration counts as read.
+    id: 'messaging-003',
+    up: `
+      CREATE TABLE message_conversations (
+        peer_id TEXT PRIMARY KEY,
+        last_seq INTEGER NOT NULL,
+        total INTEGER NOT NULL,
+        unread INTEGER NOT NULL,
+        read_seq INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO message_conversations (peer_id, last_seq, total, unread, read_seq)
+        SELECT peer_id, MAX(seq), COUNT(*), 0, MAX(seq) FROM messages GROUP BY peer_id;
+      CREATE INDEX message_conversations_recent ON message_conversations (last_seq);
+      CREATE INDEX messages_in_peer_seq ON messages (peer_id, seq) WHERE direction = 'in';
+      CREATE TRIGGER message_conversations_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO message_conversations (peer_id, last_seq, total, unread, read_seq)
+          VALUES (new.peer_id, new.seq, 1, new.direction = 'in', 0)
+        ON CONFLICT (peer_id) DO UPDATE SET
+          last_seq = MAX(last_seq, new.seq),
+          total = total + 1,
+          unread = unread + (new.direction = 'in' AND new.seq > read_seq);
+      END;
+      CREATE TRIGGER message_conversations_delete AFTER DELETE ON messages BEGIN
+        UPDATE message_conversations SET
+          total = total - 1,
+          unread = unread - (old.direction = 'in' AND old.seq > read_seq),
+          last_seq = COALESCE((SELECT MAX(seq) FROM messages WHERE peer_id = old.peer_id), 0)
+        WHERE peer_id = old.peer_id;
+      END;
+    `,
+  },
 ]

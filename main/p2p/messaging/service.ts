@@ -1,7 +1,7 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { LRUCache } from 'lru-cache'
-import { ContractError, MESSAGE_TEXT_MAX, type Message } from '../../../shared/contract/index.js'
+import { ContractError, type Conversation, MESSAGE_TEXT_MAX, type Message, type Unread } from '../../../shared/contract/index.js'
 import type { EventBus } from '../../engine/event-bus.js'
 import type { IdempotencyScope } from '../../idempotency/index.js'
 import { Disposables, type Startable } from '../../lifecycle/index.js'
@@ -45,6 +45,9 @@ export interface SendResult {
 
 /** A peer's queue full for this long (callers refused all the while) is a health reason. */
 const FULL_QUEUE_REASON_AFTER_MS = 30_000
+
+/** At most one `unread` event per this window while messages arrive. */
+const UNREAD_EVENT_MS = 100
 
 /** The holder of the messaging watch (who wants a peer while messages wait for it). */
 const WATCH_HOLDER = 'messages'
@@ -103,6 +106,8 @@ export class MessagingService implements Startable {
   private readonly byPeer = new Map<string, Set<Outgoing>>()
   private running = false
   private indexing = false
+  /** An `unread` event is due (received messages coalesce into one per UNREAD_EVENT_MS). */
+  private unreadTimer: (() => void) | null = null
   /** Send order across all peers (each session keeps its own messages in it). */
   private nextOrder = 0
   /** Peers whose queue is full, since when (a queue that stays full is a health reason). */
@@ -152,7 +157,10 @@ export class MessagingService implements Startable {
         nacks: new TokenBucket({ ratePerSec: this.init.nackRatePerSec, burst: Math.max(this.init.nackRatePerSec, DEFAULT_WINDOW) }),
       }),
       metrics: this.m,
-      onStored: (message) => this.components.events.emit('message', message),
+      onStored: (message) => {
+        this.components.events.emit('message', message)
+        this.unreadChanged()
+      },
     })
     const libp2p = this.components.node.libp2p
     await libp2p.handle(MESSAGING_PROTOCOL, (stream, connection) => this.onInboundStream(stream, connection), {
@@ -249,6 +257,7 @@ export class MessagingService implements Startable {
   async stop(): Promise<void> {
     if (!this.running) return
     this.running = false
+    this.unreadTimer = null
     for (const session of [...this.sessions.values()]) session.close()
     this.sessions.clear()
     for (const session of [...this.inbound]) session.abort(new Error('messaging stopped'))
@@ -649,6 +658,42 @@ export class MessagingService implements Startable {
       if (now - since >= FULL_QUEUE_REASON_AFTER_MS) out.push(`messages to ${peerId.slice(0, 12)}… are backing up: ${session.size} waiting for ${Math.round(session.oldestWaitMs() / 1000)} s`)
     }
     return out
+  }
+
+  /** Received messages change the unread counts: one event per window however many arrive. */
+  private unreadChanged(): void {
+    if (this.unreadTimer || !this.running) return
+    this.unreadTimer = this.disposables.timeout(() => {
+      this.unreadTimer = null
+      this.emitUnread()
+    }, UNREAD_EVENT_MS)
+  }
+
+  private emitUnread(): Unread | null {
+    try {
+      const unread = this.repository.unread()
+      this.components.events.emit('unread', unread)
+      return unread
+    } catch (err) {
+      this.logger.warn('could not count unread messages', { err })
+      return null
+    }
+  }
+
+  listConversations(limit: number): Conversation[] {
+    return this.repository.conversations(limit)
+  }
+
+  getUnread(): Unread {
+    return this.repository.unread()
+  }
+
+  /** Idempotent: a marker already there (or past it) changes nothing and emits nothing. */
+  markConversationRead(peerId: string, upToSeq: number): Unread {
+    // Messages received but not yet committed are counted once they are.
+    this.commit?.flush()
+    if (!this.repository.markRead(peerId, upToSeq)) return this.repository.unread()
+    return this.emitUnread() ?? this.repository.unread()
   }
 
   listMessages(opts: { peerId?: string; before?: number; limit: number }): Message[] {

@@ -70,9 +70,12 @@ const OTHER_SNAPSHOTS: Record<string, unknown> = {
   listChannels: [],
   getProfile: { name: null, services: [] },
   getWallet: { network: 'devnet', address: 'mx', balance: { confirmed: 0, unconfirmed: 0 }, ready: true },
+  listConversations: [],
+  getUnread: { total: 0, byPeer: {} },
+  listContacts: [],
 }
 const answerOthers = (t: ReturnType<typeof manualTransport>): void => {
-  for (const [method, result] of Object.entries(OTHER_SNAPSHOTS)) if (t.pending().includes(method)) t.answer(method, { ok: true, result })
+  for (const [method, result] of Object.entries(OTHER_SNAPSHOTS)) while (t.pending().includes(method)) t.answer(method, { ok: true, result })
 }
 
 describe('app store sync', () => {
@@ -137,7 +140,7 @@ describe('app store sync', () => {
     t.setState('open')
     const ch = (id: string, seq: number, createdMs: number) => ({
       id: id.repeat(32), peerId: '12D3KooWPeer', role: 'payer', state: 'open', capacitySats: 10_000, paidSats: seq * 10, seq, expiry: 200, settlementFeeSats: 20,
-      fundingTxid: null, step: null, failure: null, problem: null, fundingConfirmations: null, requiredConfirmations: null, settlementTxid: null, refundTxid: null, createdAt: new Date(createdMs).toISOString(), updatedAt: new Date(createdMs).toISOString(),
+      fundingTxid: null, step: null, failure: null, problem: null, fundingConfirmations: null, requiredConfirmations: null, settlementTxid: null, refundTxid: null, archivedAt: null, createdAt: new Date(createdMs).toISOString(), updatedAt: new Date(createdMs).toISOString(),
     })
     t.emit('channels', ch('a', 5, 2000))
     t.answer('listChannels', { ok: true, result: [ch('a', 3, 2000), ch('b', 0, 1000)] })

@@ -3,16 +3,18 @@ import type { EventName } from '../../../shared/contract/index.js'
 import type { Connection, ConnectionState } from '../client/index.js'
 import { humanError, isUnauthorized } from '../human.js'
 import { type ChannelsSlice, channelsDomain } from './channels-slice.js'
+import { type ContactsSlice, contactsDomain } from './contacts-slice.js'
 import type { Domain } from './domain.js'
 import { type HealthSlice, healthDomain } from './health-slice.js'
+import { type MessagesSlice, messagesDomain } from './messages-slice.js'
 import { type PeersSlice, peersDomain } from './peers-slice.js'
 import { type ProfileSlice, profileDomain } from './profile-slice.js'
 import { type SettingsSlice, settingsDomain } from './settings-slice.js'
 import { type WalletSlice, walletDomain } from './wallet-slice.js'
 
 /** Every domain the UI follows. A new domain: one import, one entry, one `&` below. */
-const DOMAINS = [healthDomain, peersDomain, settingsDomain, profileDomain, channelsDomain, walletDomain] as unknown as Domain<object>[]
-type DomainState = HealthSlice & PeersSlice & SettingsSlice & ProfileSlice & ChannelsSlice & WalletSlice
+const DOMAINS = [healthDomain, peersDomain, settingsDomain, profileDomain, channelsDomain, walletDomain, messagesDomain, contactsDomain] as unknown as Domain<object>[]
+type DomainState = HealthSlice & PeersSlice & SettingsSlice & ProfileSlice & ChannelsSlice & WalletSlice & MessagesSlice & ContactsSlice
 
 export interface SyncState {
   connection: ConnectionState

@@ -23,6 +23,7 @@ const channel = (n: number, over: Partial<Channel> = {}): Channel => ({
   refundTxid: null,
   createdAt: at(n * 1000),
   updatedAt: at(n * 1000),
+  archivedAt: null,
   ...over,
 })
 

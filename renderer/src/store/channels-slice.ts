@@ -2,7 +2,7 @@ import type { Channel } from '../../../shared/contract/index.js'
 import { defineDomain } from './domain.js'
 
 export interface ChannelsSlice {
-  /** Every channel, newest first (by creation). */
+  /** Every channel, archived ones included (`archivedAt` set), newest first (by creation). */
   channels: Channel[]
 }
 
@@ -54,7 +54,12 @@ function sameView(a: Channel, b: Channel): boolean {
 export const channelsDomain = defineDomain<ChannelsSlice>({
   name: 'channels',
   initial: { channels: [] },
-  load: async (api) => ({ channels: (await api.listChannels()).slice().sort(newestFirst) }),
+  // Archived channels too: the list hides them, "Show archived" brings them back, and the
+  // wallet history still names their peers.
+  load: async (api) => {
+    const [shown, archived] = await Promise.all([api.listChannels(), api.listChannels({ archived: true })])
+    return { channels: [...shown, ...archived].sort(newestFirst) }
+  },
   events: { channels: (channel, state) => ({ channels: upsertChannel(state.channels, channel) }) },
   merge: (snapshot, state) => ({ channels: mergeChannels(snapshot.channels ?? [], state.channels) }),
 })

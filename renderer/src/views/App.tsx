@@ -5,7 +5,8 @@ import { liveness } from '../store/app-store.js'
 import { useAppState } from './app-context.js'
 import { Channels } from './Channels.js'
 import { HealthBadge } from './HealthBadge.js'
-import { IconChannels, IconLogo, IconMoon, IconOverview, IconPeers, IconSettings, IconSun, IconWallet } from './icons.js'
+import { IconChannels, IconLogo, IconMessages, IconMoon, IconOverview, IconPeers, IconSettings, IconSun, IconWallet } from './icons.js'
+import { Messages, UnreadBadge } from './messages/Messages.js'
 import { Overview } from './Overview.js'
 import { Peers } from './Peers.js'
 import { Settings } from './Settings.js'
@@ -15,6 +16,7 @@ import { Wallet } from './Wallet.js'
 const ROUTES = [
   { id: 'overview', label: 'Overview', icon: IconOverview },
   { id: 'peers', label: 'Peers', icon: IconPeers },
+  { id: 'messages', label: 'Messages', icon: IconMessages },
   { id: 'wallet', label: 'Wallet', icon: IconWallet },
   { id: 'channels', label: 'Channels', icon: IconChannels },
   { id: 'settings', label: 'Settings', icon: IconSettings },
@@ -22,7 +24,8 @@ const ROUTES = [
 type RouteId = (typeof ROUTES)[number]['id']
 
 function routeFromHash(): RouteId {
-  const id = window.location.hash.replace(/^#\/?/, '')
+  // `#/messages/<peerId>`: the route is the first segment, the rest is the view's own.
+  const id = window.location.hash.replace(/^#\/?/, '').split('/')[0]
   return ROUTES.find((r) => r.id === id)?.id ?? 'overview'
 }
 
@@ -56,6 +59,7 @@ export function App({ theme, dark, onTheme }: { theme: ThemeChoice; dark: boolea
   const route = useRoute()
   const ready = useAppState((s) => s.ready)
   const live = useAppState(liveness)
+  const unread = useAppState((s) => s.unread.total)
   const current = ROUTES.find((r) => r.id === route)!
   useEffect(() => {
     document.title = `${current.label} · BSV P2P Wallet`
@@ -75,7 +79,8 @@ export function App({ theme, dark, onTheme }: { theme: ThemeChoice; dark: boolea
             <li key={r.id}>
               <a href={`#/${r.id}`} aria-current={r.id === route ? 'page' : undefined} data-testid={`nav-${r.id}`}>
                 <r.icon />
-                {r.label}
+                <span className="nav-label">{r.label}</span>
+                {r.id === 'messages' && <UnreadBadge total={unread} />}
               </a>
             </li>
           ))}
@@ -96,6 +101,7 @@ export function App({ theme, dark, onTheme }: { theme: ThemeChoice; dark: boolea
           <fieldset className="live-gate" disabled={live !== 'live'}>
             {route === 'overview' && <Overview />}
             {route === 'peers' && <Peers />}
+            {route === 'messages' && <Messages />}
             {route === 'wallet' && <Wallet />}
             {route === 'channels' && <Channels />}
             {route === 'settings' && <Settings theme={theme} onTheme={onTheme} />}

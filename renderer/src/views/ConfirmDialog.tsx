@@ -3,10 +3,12 @@ import { type ReactElement, type ReactNode, useEffect, useId, useRef } from 'rea
 /** A modal yes/no: Escape or Cancel says no; focus starts on Cancel so Enter never confirms by accident. */
 export function ConfirmDialog({ title, children, confirmLabel, onConfirm, onCancel }: { title: string; children: ReactNode; confirmLabel: string; onConfirm: () => void; onCancel: () => void }): ReactElement {
   const ref = useRef<HTMLDialogElement>(null)
+  const cancel = useRef<HTMLButtonElement>(null)
   const id = useId()
   useEffect(() => {
     const dialog = ref.current
     dialog?.showModal()
+    cancel.current?.focus()
     return () => dialog?.close()
   }, [])
   return (
@@ -16,7 +18,7 @@ export function ConfirmDialog({ title, children, confirmLabel, onConfirm, onCanc
         {children}
       </div>
       <div className="dialog-actions">
-        <button type="button" className="secondary" onClick={onCancel} autoFocus>
+        <button type="button" className="secondary" onClick={onCancel} ref={cancel}>
           Cancel
         </button>
         <button type="button" className="primary" onClick={onConfirm} data-testid="confirm-yes">

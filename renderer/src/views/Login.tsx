@@ -1,10 +1,12 @@
-import { type FormEvent, type ReactElement, useId, useState } from 'react'
+import { type FormEvent, type ReactElement, useEffect, useId, useRef, useState } from 'react'
 import { IconLogo } from './icons.js'
 
 /** The web UI's door: the daemon's API token, checked before anything else is shown. */
 export function Login({ onSubmit, initialError }: { onSubmit: (token: string) => Promise<string | null>; initialError?: string | null }): ReactElement {
   const id = useId()
   const [token, setToken] = useState('')
+  const field = useRef<HTMLInputElement>(null)
+  useEffect(() => field.current?.focus(), [])
   const [error, setError] = useState<string | null>(initialError ?? null)
   const [pending, setPending] = useState(false)
 
@@ -43,7 +45,7 @@ export function Login({ onSubmit, initialError }: { onSubmit: (token: string) =>
           aria-invalid={error ? true : undefined}
           aria-describedby={`${id}-error`}
           disabled={pending}
-          autoFocus
+          ref={field}
         />
         <p id={`${id}-error`} className="field-error" role="alert" data-testid="login-error">
           {error ?? ''}

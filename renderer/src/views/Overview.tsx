@@ -4,7 +4,9 @@ import { HEALTH_TEXT, RELAY_TEXT, clockTime, duration, formatSats } from '../hum
 import { liveness } from '../store/app-store.js'
 import { walletTotal } from '../store/wallet-slice.js'
 import { useAppState } from './app-context.js'
+import { ADDRESS_KIND_TEXT, addressKind, bestAddress, ownReachability } from '../own-address.js'
 import { CopyButton } from './CopyButton.js'
+import { useQrCode } from './use-qr-code.js'
 
 function Card({ title, value, detail, tone, testId }: { title: string; value: ReactNode; detail?: ReactNode; tone?: 'ok' | 'warn' | 'muted'; testId?: string }): ReactElement {
   return (
@@ -14,13 +16,6 @@ function Card({ title, value, detail, tone, testId }: { title: string; value: Re
       {detail && <p className="stat-detail">{detail}</p>}
     </article>
   )
-}
-
-/** How others reach this address, in a word. */
-function addressKind(addr: string): string {
-  if (addr.includes('/p2p-circuit')) return 'Via relay'
-  if (/\/wss?(\/|$)/.test(addr)) return 'WebSocket'
-  return 'Direct'
 }
 
 const sentence = (text: string): string => (text ? `${text[0]!.toUpperCase()}${text.slice(1)}${/[.!?]$/.test(text) ? '' : '.'}` : text)
@@ -100,40 +95,80 @@ export function Overview(): ReactElement {
         {health.channels && <Card title="Channels" value={`${health.channels.open} open`} detail={`${health.channels.pending} pending · ${health.channels.total} in total`} />}
       </div>
 
-      <section className="card" aria-labelledby="node-title">
-        <h3 id="node-title" className="section-title">
-          Your node
-        </h3>
-        <dl className="facts">
-          <dt>Peer ID</dt>
-          <dd className="mono-row">
-            <span className="mono" data-testid="own-peer-id">
-              {health.peerId || '—'}
-            </span>
-            {health.peerId && <CopyButton text={health.peerId} label="Copy peer ID" />}
-          </dd>
-          <dt>Addresses</dt>
-          <dd>
-            {health.multiaddrs.length === 0 ? (
-              <span className="muted">None yet</span>
-            ) : (
+      <OwnNode health={health} />
+    </div>
+  )
+}
+
+/**
+ * This node as others see it: how it can be reached, in words; the one address to share
+ * (copy or scan); every address behind a disclosure for those who want them.
+ */
+function OwnNode({ health }: { health: Health }): ReactElement {
+  const reach = ownReachability(health.multiaddrs, health.relay.state)
+  const best = bestAddress(health.multiaddrs)
+  const share = best ?? health.peerId
+  const qr = useQrCode(share || ' ')
+  return (
+    <section className="card own-node" aria-labelledby="node-title" data-testid="own-node">
+      <h3 id="node-title" className="section-title">
+        Your node
+      </h3>
+      <div className="own-node-body">
+        <div className="own-node-text">
+          <p className="own-reach" data-testid="own-reachability" data-reach={reach.reach}>
+            <span className={`conn-dot conn-${reach.reach === 'direct' ? 'direct' : reach.reach === 'relay' ? 'relayed' : reach.reach === 'local' ? 'none' : 'unreachable'}`} aria-hidden="true" />
+            <strong>{reach.label}</strong>
+          </p>
+          <p className="field-help">{reach.detail}</p>
+          <dl className="facts">
+            <dt>Peer ID</dt>
+            <dd className="mono-row">
+              <span className="mono wrap-anywhere" data-testid="own-peer-id">
+                {health.peerId || '—'}
+              </span>
+              {health.peerId && <CopyButton text={health.peerId} label="Copy peer ID" />}
+            </dd>
+            <dt>Your address</dt>
+            <dd className="mono-row">
+              {best ? (
+                <>
+                  <span className="mono wrap-anywhere" data-testid="own-address">
+                    {best}
+                  </span>
+                  <CopyButton text={best} label="Copy your address" />
+                </>
+              ) : (
+                <span className="muted">None yet</span>
+              )}
+            </dd>
+            <dt>Running for</dt>
+            <dd>{duration(health.uptimeSeconds)}</dd>
+            <dt>Version</dt>
+            <dd>{health.version}</dd>
+          </dl>
+          {health.multiaddrs.length > 0 && (
+            <details className="address-details" data-testid="own-addresses">
+              <summary>All addresses ({health.multiaddrs.length})</summary>
               <ul className="addresses">
                 {health.multiaddrs.map((a) => (
                   <li key={a} className="address">
-                    <span className="pill">{addressKind(a)}</span>
-                    <span className="mono">{a}</span>
-                    <CopyButton text={a} label={`Copy ${addressKind(a).toLowerCase()} address`} />
+                    <span className="pill">{ADDRESS_KIND_TEXT[addressKind(a)]}</span>
+                    <span className="mono wrap-anywhere">{a}</span>
+                    <CopyButton text={a} label={`Copy ${ADDRESS_KIND_TEXT[addressKind(a)].toLowerCase()} address`} />
                   </li>
                 ))}
               </ul>
-            )}
-          </dd>
-          <dt>Running for</dt>
-          <dd>{duration(health.uptimeSeconds)}</dd>
-          <dt>Version</dt>
-          <dd>{health.version}</dd>
-        </dl>
-      </section>
-    </div>
+            </details>
+          )}
+        </div>
+        {share && (
+          <figure className="own-qr">
+            {qr ? <img className="qr" src={qr} width={168} height={168} alt={`QR code of your ${best ? 'peer address' : 'peer ID'}`} data-testid="own-qr" /> : <div className="qr qr-placeholder" aria-hidden="true" />}
+            <figcaption className="field-help">Scan to get your {best ? 'address' : 'peer ID'}</figcaption>
+          </figure>
+        )}
+      </div>
+    </section>
   )
 }

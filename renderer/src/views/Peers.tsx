@@ -1,11 +1,12 @@
-import { type FormEvent, type ReactElement, useCallback, useId, useMemo, useRef, useState } from 'react'
+import { type FormEvent, type ReactElement, useCallback, useId, useMemo, useState } from 'react'
 import { type Peer, isMethodName } from '../../../shared/contract/index.js'
 import { formatSats, relativeTime, shortPeerId } from '../human.js'
 import { EXAMPLE_ADDRESS, peerAddressProblem, relayPeerIds } from '../peer-address.js'
 import { reachabilityText } from '../peer-text.js'
 import { useApp, useAppState } from './app-context.js'
 import { CopyButton } from './CopyButton.js'
-import { MessageDialog } from './MessageDialog.js'
+import { PeerName, usePeerNaming } from './PeerName.js'
+import { ContactForm } from './peers/ContactForm.js'
 import { useAction } from './use-action.js'
 
 function ConnectForm(): ReactElement {
@@ -58,7 +59,11 @@ function ConnectForm(): ReactElement {
       <p id={`${inputId}-help`} className={message ? 'field-error' : 'field-help'} role={message ? 'alert' : undefined} data-testid="connect-message">
         {message ??
           (action.result
-            ? `Connected to ${shortPeerId(action.result.peerId)} ${action.result.connection === 'relayed' ? 'through the relay' : 'directly'}.`
+            ? (
+              <>
+                Connected to <PeerName peerId={action.result.peerId} /> {action.result.connection === 'relayed' ? 'through the relay' : 'directly'}.
+              </>
+            )
             : 'Paste the address the other person shared with you. It ends with /p2p/ and their peer ID.')}
       </p>
     </form>
@@ -66,18 +71,27 @@ function ConnectForm(): ReactElement {
 }
 
 function PeerRow({ peer, isRelay, canMessage, onMessage }: { peer: Peer; isRelay: boolean; canMessage: boolean; onMessage: (peer: Peer) => void }): ReactElement {
-  const name = peer.name ?? (isRelay ? 'Your relay' : 'Unnamed peer')
+  const naming = usePeerNaming(peer.peerId)
+  const [editing, setEditing] = useState(false)
+  // A relay that does not announce a name is still known for what it is.
+  const name = naming.source === 'id' && isRelay ? 'Your relay' : naming.name
+  const contactName = naming.source === 'contact' ? naming.name : undefined
   return (
-    <li className="peer" data-testid="peer-row" data-peer-id={peer.peerId} data-connection={peer.connection} data-reachability={peer.reachability}>
+    <li className="peer" data-testid="peer-row" data-peer-id={peer.peerId} data-connection={peer.connection} data-reachability={peer.reachability} data-name-source={naming.source}>
       <div className="peer-main">
         <div className="peer-name">
           <span className={`conn-dot conn-${peer.reachability === 'unreachable' ? 'unreachable' : peer.connection}`} aria-hidden="true" />
-          <strong data-testid="peer-name">{name}</strong>
-          <span className="mono muted" title={peer.peerId}>
-            {shortPeerId(peer.peerId)}
-          </span>
+          <strong data-testid="peer-name" title={peer.peerId}>
+            {name}
+          </strong>
+          {name !== shortPeerId(peer.peerId) && (
+            <span className="mono muted" title={peer.peerId}>
+              {shortPeerId(peer.peerId)}
+            </span>
+          )}
           <CopyButton text={peer.peerId} label={`Copy peer ID of ${name}`} />
         </div>
+        {contactName && naming.announced && naming.announced !== contactName && <div className="peer-meta muted">Calls itself “{naming.announced}”</div>}
         <div className="peer-meta">
           <span data-testid="peer-reachability">{reachabilityText(peer)}</span>
           <span aria-hidden="true">·</span>
@@ -93,9 +107,17 @@ function PeerRow({ peer, isRelay, canMessage, onMessage }: { peer: Peer; isRelay
           </ul>
         )}
       </div>
-      <button type="button" className="secondary" disabled={!canMessage} title={canMessage ? undefined : isRelay ? 'A relay only forwards connections; it does not take messages' : 'Messaging is not available in this version'} onClick={() => onMessage(peer)}>
-        Message
-      </button>
+      <div className="peer-actions">
+        <button type="button" className="secondary" onClick={() => setEditing((open) => !open)} aria-expanded={editing} data-testid="contact-edit">
+          {contactName ? 'Rename' : 'Name…'}
+        </button>
+        <button type="button" className="secondary" disabled={!canMessage} title={canMessage ? undefined : isRelay ? 'A relay only forwards connections; it does not take messages' : 'Messaging is not available in this version'} onClick={() => onMessage(peer)}>
+          Message
+        </button>
+      </div>
+      {editing ? (
+        <ContactForm peerId={peer.peerId} current={contactName} announced={naming.announced} onDone={() => setEditing(false)} />
+      ) : null}
     </li>
   )
 }
@@ -106,8 +128,6 @@ export function Peers(): ReactElement {
   const relayPeers = useMemo(() => relayPeerIds((relays ?? []).map((r) => r.multiaddr)), [relays])
   const loadError = useAppState((s) => s.loadErrors.peers)
   const loaded = useAppState((s) => s.loaded.peers === true)
-  const [messaging, setMessaging] = useState<Peer | null>(null)
-  const returnFocus = useRef<HTMLElement | null>(null)
   const canMessage = isMethodName('sendMessage')
   const connected = peers.filter((p) => p.connected).length
   return (
@@ -144,23 +164,14 @@ export function Peers(): ReactElement {
                 isRelay={relayPeers.has(p.peerId)}
                 canMessage={canMessage && !relayPeers.has(p.peerId)}
                 onMessage={(peer) => {
-                  returnFocus.current = document.activeElement as HTMLElement | null
-                  setMessaging(peer)
+                  // The conversation opens in the Messages view.
+                  window.location.hash = `#/messages/${encodeURIComponent(peer.peerId)}`
                 }}
               />
             ))}
           </ul>
         )}
       </section>
-      {messaging && (
-        <MessageDialog
-          peer={messaging}
-          onClose={() => {
-            setMessaging(null)
-            returnFocus.current?.focus()
-          }}
-        />
-      )}
     </div>
   )
 }

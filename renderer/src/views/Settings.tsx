@@ -6,6 +6,7 @@ import { useApp, useAppState } from './app-context.js'
 import { BackupCard } from './settings/BackupCard.js'
 import { NodeSettingsForm } from './settings/NodeSettingsForm.js'
 import { ProfileForm } from './settings/ProfileForm.js'
+import { RestoreCard } from './settings/RestoreCard.js'
 
 const THEME_LABEL: Record<ThemeChoice, string> = { system: 'Match the system', light: 'Light', dark: 'Dark' }
 
@@ -16,6 +17,7 @@ export function Settings({ theme, onTheme }: { theme: ThemeChoice; onTheme: (cho
   const profile = useAppState((s) => s.profile)
   const loadError = useAppState((s) => s.loadErrors.settings)
   const profileError = useAppState((s) => s.loadErrors.profile)
+  const walletHasKeys = useAppState((s) => s.wallet?.ready === true)
   return (
     <div className="stack">
       <section className="card" aria-labelledby="appearance-title">
@@ -104,6 +106,8 @@ export function Settings({ theme, onTheme }: { theme: ThemeChoice; onTheme: (cho
       {settings && <NodeSettingsForm saved={settings} />}
 
       {settings && <BackupCard dataDir={settings.dataDir} />}
+
+      <RestoreCard walletHasKeys={walletHasKeys} />
 
       {signOut && (
         <section className="card" aria-labelledby="session-title">

@@ -2,9 +2,9 @@ import type { ReactElement } from 'react'
 import { useAppState } from './app-context.js'
 import { Backup } from './wallet/Backup.js'
 import { Balance } from './wallet/Balance.js'
+import { BalanceChart } from './wallet/BalanceChart.js'
 import { History } from './wallet/History.js'
 import { Receive } from './wallet/Receive.js'
-import { Restore } from './wallet/Restore.js'
 import { SendForm } from './wallet/SendForm.js'
 
 export function Wallet(): ReactElement {
@@ -21,9 +21,8 @@ export function Wallet(): ReactElement {
     return (
       <div className="stack">
         <p className="empty" data-testid="wallet-locked">
-          The wallet has no keys open yet. Start the node with its passphrase, or restore it from a recovery phrase.
+          The wallet has no keys open yet. Start the node with its passphrase, or restore it from a recovery phrase in <a href="#/settings">Settings</a>.
         </p>
-        <Restore />
       </div>
     )
   }
@@ -34,10 +33,10 @@ export function Wallet(): ReactElement {
         <Receive address={wallet.address} />
       </div>
       <SendForm wallet={wallet} />
+      <BalanceChart wallet={wallet} />
       <History />
       <div className="wallet-keys">
         <Backup />
-        <Restore />
       </div>
     </div>
   )

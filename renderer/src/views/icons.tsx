@@ -15,6 +15,11 @@ export const IconPeers = (): ReactElement => (
     <path d="M8.2 8.4l2.6 6.4M15.8 8.4l-2.6 6.4M8.5 7h7" />
   </svg>
 )
+export const IconMessages = (): ReactElement => (
+  <svg {...base}>
+    <path d="M4 5h16v11H9l-5 4z" />
+  </svg>
+)
 export const IconChannels = (): ReactElement => (
   <svg {...base}>
     <path d="M4 8h13l-3-3M20 16H7l3 3" />

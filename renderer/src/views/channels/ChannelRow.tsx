@@ -1,9 +1,10 @@
 import { type ReactElement, useCallback, useId, useState } from 'react'
 import type { Channel } from '../../../../shared/contract/index.js'
-import { CHANNEL_FAILURE_TEXT, CHANNEL_PROBLEM_TITLE, CHANNEL_STATE_TEXT, blocksUntil, channelProgress, closeFailureHint, isCancellable, remainingSats } from '../../channel-text.js'
+import { CHANNEL_FAILURE_TEXT, CHANNEL_PROBLEM_TITLE, CHANNEL_STATE_TEXT, blocksUntil, channelBreakdown, channelProgress, closeFailureHint, isArchivable, isCancellable, remainingSats } from '../../channel-text.js'
 import { formatSats, shortPeerId } from '../../human.js'
 import { useApp } from '../app-context.js'
 import { CopyButton } from '../CopyButton.js'
+import { usePeerNaming } from '../PeerName.js'
 import { describeKeyedFailure, useKeyedAction } from '../use-action.js'
 import { ConfirmDialog } from '../ConfirmDialog.js'
 import { PaymentHistory } from './PaymentHistory.js'
@@ -27,12 +28,15 @@ function Amount({ label, sats, testId }: { label: string; sats: number; testId: 
 const describeChannelFailure = (err: unknown): string => closeFailureHint(err) ?? describeKeyedFailure(err)
 
 /** Accept/reject, close or cancel: each a slow action with its progress and failure. */
-function useChannelAction(channel: Channel): { run: (kind: 'accept' | 'reject' | 'close') => Promise<boolean>; pending: boolean; error: string | null; kind: string | null } {
+type ChannelActionKind = 'accept' | 'reject' | 'close' | 'archive'
+
+function useChannelAction(channel: Channel): { run: (kind: ChannelActionKind) => Promise<boolean>; pending: boolean; error: string | null; kind: string | null } {
   const { connection } = useApp()
   const [kind, setKind] = useState<string | null>(null)
   const call = useCallback(
-    (idempotencyKey: string, k: 'accept' | 'reject' | 'close') => {
+    (idempotencyKey: string, k: ChannelActionKind) => {
       const p = { channelId: channel.id, idempotencyKey }
+      if (k === 'archive') return connection.api.archiveChannel(p)
       return k === 'accept' ? connection.api.acceptChannel(p) : k === 'reject' ? connection.api.rejectChannel(p) : connection.api.closeChannel(p)
     },
     [connection, channel.id],
@@ -49,13 +53,14 @@ function useChannelAction(channel: Channel): { run: (kind: 'accept' | 'reject' |
   }
 }
 
-export function ChannelRow({ channel: c, height, peerName }: { channel: Channel; height: number | null | undefined; peerName: string | undefined }): ReactElement {
+export function ChannelRow({ channel: c, height }: { channel: Channel; height: number | null | undefined }): ReactElement {
   const id = useId()
   const [expanded, setExpanded] = useState(false)
   const [confirming, setConfirming] = useState(false)
   const action = useChannelAction(c)
   const words = CHANNEL_STATE_TEXT[c.state]
-  const peer = peerName ?? shortPeerId(c.peerId)
+  const naming = usePeerNaming(c.peerId)
+  const peer = naming.name
   const payer = c.role === 'payer'
   const progress = channelProgress(c, height)
   const expiry = blocksUntil(c.expiry, height)
@@ -65,13 +70,15 @@ export function ChannelRow({ channel: c, height, peerName }: { channel: Channel;
   const awaitingUs = c.role === 'payee' && c.state === 'proposed'
   const hasHistory = c.seq > 0 || c.state === 'open'
   const neverFunded = c.state === 'failed' || c.state === 'rejected'
+  const breakdown = channelBreakdown(c)
+  const archivable = isArchivable(c)
 
   return (
-    <li className="channel" data-testid={`channel-${c.id}`} data-state={c.state} data-role={c.role} aria-labelledby={`${id}-title`}>
+    <li className="channel" data-testid={`channel-${c.id}`} data-state={c.state} data-role={c.role} data-archived={c.archivedAt != null ? 'true' : undefined} aria-labelledby={`${id}-title`}>
       <div className="channel-head">
         <div className="channel-title">
           <strong id={`${id}-title`}>{payer ? `You pay ${peer}` : `${peer} pays you`}</strong>
-          {peerName && (
+          {naming.source !== 'id' && (
             <span className="mono muted" title={c.peerId}>
               {shortPeerId(c.peerId)}
             </span>
@@ -87,8 +94,14 @@ export function ChannelRow({ channel: c, height, peerName }: { channel: Channel;
       <dl className="amounts">
         <Amount label="Capacity" sats={c.capacitySats} testId="channel-capacity-amount" />
         <Amount label={payer ? 'Paid' : 'Received'} sats={c.paidSats} testId="channel-paid" />
+        {neverFunded ? null : <Amount label="Settlement fee" sats={breakdown.feeSats} testId="channel-fee" />}
         {neverFunded ? null : <Amount label={remainingLabel(c)} sats={remainingSats(c)} testId="channel-remaining" />}
       </dl>
+      {!neverFunded && (
+        <p className="muted channel-sum" data-testid="channel-sum">
+          {breakdown.text}.
+        </p>
+      )}
       {c.state === 'failed' && c.failure ? (
         <p className="muted" data-testid="channel-failure" data-failure={c.failure}>
           {CHANNEL_FAILURE_TEXT[c.failure]}
@@ -140,6 +153,11 @@ export function ChannelRow({ channel: c, height, peerName }: { channel: Channel;
           <button type="button" className="secondary" disabled={action.pending} onClick={() => setConfirming(true)} data-testid="channel-close">
             {action.pending && action.kind === 'close' ? <span className="spinner" aria-hidden="true" /> : null}
             {action.pending && action.kind === 'close' ? 'Closing…' : cancellable ? 'Cancel' : 'Close'}
+          </button>
+        )}
+        {archivable && (
+          <button type="button" className="secondary" disabled={action.pending} onClick={() => void action.run('archive')} data-testid="channel-archive" title="Hide this ended channel; its payments and wallet history are kept">
+            {action.pending && action.kind === 'archive' ? 'Archiving…' : 'Archive'}
           </button>
         )}
         {hasHistory && (

@@ -1,8 +1,9 @@
 import { type FormEvent, type ReactElement, useCallback, useId, useMemo, useState } from 'react'
 import type { WalletInfo } from '../../../../shared/contract/index.js'
-import { EXAMPLE_PEER_ID, MIN_CAPACITY_SATS, openOutcome, parseSats, peerIdProblem } from '../../channel-text.js'
+import { MIN_CAPACITY_SATS, openOutcome, parseSats, peerIdProblem } from '../../channel-text.js'
 import { formatSats, shortPeerId } from '../../human.js'
 import { useApp, useAppState } from '../app-context.js'
+import { usePeerNamer } from '../PeerName.js'
 import { useKeyedAction } from '../use-action.js'
 
 /** The wallet part of the store, when the wallet domain is there. */
@@ -18,6 +19,7 @@ export function OpenChannelForm({ relayIds }: { relayIds: Set<string> }): ReactE
   const id = useId()
   const peers = useAppState((s) => s.peers)
   const channels = useAppState((s) => s.channels)
+  const peerName = usePeerNamer()
   const ownPeerId = useAppState((s) => s.health?.peerId)
   const wallet = useAppState(selectWallet)
   const [peerId, setPeerId] = useState('')
@@ -63,7 +65,7 @@ export function OpenChannelForm({ relayIds }: { relayIds: Set<string> }): ReactE
   const result = action.result
   // What became of the channel since: the words follow it, and go once it is no longer open or proposed.
   const now = result ? (channels.find((c) => c.id === result.id)?.state ?? result.state) : null
-  const outcome = result && now ? openOutcome(shortPeerId(result.peerId), result.state, now) : null
+  const outcome = result && now ? openOutcome(peerName(result.peerId), result.state, now) : null
   const status = action.error ?? outcome
   return (
     <form className="card channel-form" onSubmit={(e) => void submit(e)} noValidate aria-labelledby={`${id}-title`} data-testid="open-channel-form">
@@ -78,7 +80,7 @@ export function OpenChannelForm({ relayIds }: { relayIds: Set<string> }): ReactE
             id={`${id}-peer`}
             className="mono-input"
             value={peerId}
-            placeholder={`e.g. ${EXAMPLE_PEER_ID}`}
+            placeholder="Peer ID: 12D3KooW… (52 characters)"
             autoComplete="off"
             spellCheck={false}
             disabled={action.pending}
@@ -111,7 +113,7 @@ export function OpenChannelForm({ relayIds }: { relayIds: Set<string> }): ReactE
                       action.reset()
                     }}
                   >
-                    {p.name ? `${p.name} · ` : ''}
+                    {peerName(p.peerId) !== shortPeerId(p.peerId) ? `${peerName(p.peerId)} · ` : ''}
                     <span className="mono">{shortPeerId(p.peerId)}</span>
                   </button>
                 </li>

@@ -1,7 +1,9 @@
-import { type ReactElement, useEffect, useRef, useState } from 'react'
+import { type ReactElement, useEffect, useMemo, useRef, useState } from 'react'
 import type { Channel, ChannelPayment } from '../../../../shared/contract/index.js'
+import { paymentsSeries } from '../../chart-data.js'
 import { formatSats, humanError, relativeTime } from '../../human.js'
 import { useApp } from '../app-context.js'
+import { TimeChart } from '../charts/TimeChart.js'
 
 const HISTORY_RELOAD_DELAY_MS = 300
 
@@ -39,9 +41,19 @@ export function PaymentHistory({ channel }: { channel: Channel }): ReactElement 
     }
   }, [connection, channel.id, channel.seq])
 
+  const points = useMemo(() => (payments ? paymentsSeries(payments, channel.createdAt) : []), [payments, channel.createdAt])
   if (error) return <p className="field-error" role="alert">{error}</p>
   if (!payments) return <p className="muted" role="status">Loading payments…</p>
   if (payments.length === 0) return <p className="muted">No payments yet.</p>
+  return (
+    <>
+      <TimeChart points={points} what={channel.role === 'payer' ? 'Paid' : 'Received'} testId="channel-payments-chart" height={120} empty="No payments yet." />
+      <PaymentList payments={payments} />
+    </>
+  )
+}
+
+function PaymentList({ payments }: { payments: ChannelPayment[] }): ReactElement {
   return (
     <ol className="payments" aria-label="Payments" data-testid="channel-payments">
       {payments.map((p) => (

@@ -96,6 +96,7 @@ function ExportBackup(): ReactElement {
   const [dir, setDir] = useState('')
   const [problem, setProblem] = useState<string | null>(null)
   const sent = useRef('')
+  const [exportingTo, setExportingTo] = useState('')
   const exportTo = useCallback((folder: string) => connection.api.exportBackup({ dir: folder }), [connection])
   const describe = useCallback((err: unknown) => exportErrorText(err, sent.current), [])
   const action = useAction(exportTo, describe)
@@ -110,6 +111,7 @@ function ExportBackup(): ReactElement {
       return
     }
     sent.current = dir.trim()
+    setExportingTo(sent.current)
     void action.run(sent.current)
   }
 
@@ -148,7 +150,7 @@ function ExportBackup(): ReactElement {
       <div id={`${id}-result`}>
         {action.pending ? (
           <p className="field-help" role="status" data-testid="export-result">
-            Exporting… a fresh database backup, then the channel file, into <span className="mono">{sent.current}</span>.
+            Exporting… a fresh database backup, then the channel file, into <span className="mono">{exportingTo}</span>.
           </p>
         ) : failure ? (
           <p className="field-error" role="alert" data-testid="export-result">

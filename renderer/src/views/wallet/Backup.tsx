@@ -1,4 +1,4 @@
-import { type FormEvent, type ReactElement, useCallback, useId, useState } from 'react'
+import { type FormEvent, type ReactElement, useCallback, useEffect, useId, useRef, useState } from 'react'
 import { useApp } from '../app-context.js'
 import { useAction } from '../use-action.js'
 
@@ -13,6 +13,11 @@ export function Backup(): ReactElement {
   const reveal = useCallback((p: string) => connection.api.backupWallet({ passphrase: p }), [connection])
   const action = useAction(reveal)
   const words = action.result ? action.result.mnemonic.split(/\s+/) : null
+  const hide = useRef<HTMLButtonElement>(null)
+  const shown = words !== null
+  useEffect(() => {
+    if (shown) hide.current?.focus()
+  }, [shown])
 
   const submit = async (e: FormEvent): Promise<void> => {
     e.preventDefault()
@@ -37,7 +42,7 @@ export function Backup(): ReactElement {
               </li>
             ))}
           </ol>
-          <button type="button" className="primary" onClick={action.reset} data-testid="backup-hide" autoFocus>
+          <button type="button" className="primary" onClick={action.reset} data-testid="backup-hide" ref={hide}>
             Hide the words
           </button>
         </>

@@ -1,21 +1,36 @@
 import type { ReactElement } from 'react'
 import type { WalletTransaction } from '../../../../shared/contract/index.js'
+import { channelOfTransaction, transactionTitle } from '../../history-text.js'
 import { formatSats, relativeTime } from '../../human.js'
+import { usePeerName } from '../PeerName.js'
 import { useWalletHistory } from './use-history.js'
 
 function Row({ tx }: { tx: WalletTransaction }): ReactElement {
   const incoming = tx.direction === 'in'
+  const channel = channelOfTransaction(tx)
+  // Always called (hooks keep their order); only a channel's peer is shown.
+  const peerName = usePeerName(channel?.peerId ?? '')
+  const words = transactionTitle(tx, channel?.peerId ? peerName : null)
   return (
-    <li className={`wallet-tx tx-${tx.direction}`} data-testid="wallet-tx" data-txid={tx.txid} data-direction={tx.direction}>
+    <li className={`wallet-tx tx-${tx.direction}`} data-testid="wallet-tx" data-txid={tx.txid} data-direction={tx.direction} data-channel-id={channel?.id} data-channel-kind={channel?.kind}>
       <span className={`pill ${incoming ? 'pill-in' : 'pill-out'}`}>{incoming ? 'Received' : 'Sent'}</span>
       <span className="tx-amount" data-testid="wallet-tx-sats">
         {incoming ? '+' : '−'}
         {formatSats(tx.sats)}
       </span>
       <span className="muted">{incoming ? 'no fee' : `fee ${formatSats(tx.fee)}`}</span>
-      <span className="mono tx-address" title={tx.address ?? undefined}>
-        {tx.address ? `${incoming ? 'at ' : 'to '}${tx.address}` : '—'}
-      </span>
+      {words.channelId ? (
+        <span className="tx-address tx-channel" data-testid="wallet-tx-channel">
+          {words.title}{' '}
+          <a href="#/channels" className="mono" title={`Channel ${words.channelId}`}>
+            ({words.detail})
+          </a>
+        </span>
+      ) : (
+        <span className="mono tx-address" title={tx.address ?? undefined}>
+          {words.detail ?? '—'}
+        </span>
+      )}
       <span className={tx.height === null ? 'tx-height pending' : 'tx-height'} data-testid="wallet-tx-height">
         {tx.height === null ? 'unconfirmed' : `block ${tx.height.toLocaleString('en-US')}`}
       </span>

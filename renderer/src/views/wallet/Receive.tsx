@@ -1,29 +1,8 @@
-import QRCode from 'qrcode'
-import { type ReactElement, useCallback, useEffect, useState } from 'react'
+import { type ReactElement, useCallback } from 'react'
 import { CopyButton } from '../CopyButton.js'
 import { useApp } from '../app-context.js'
 import { useKeyedAction } from '../use-action.js'
-
-/** The address as an SVG QR code in a data: URL (the CSP allows data: images, nothing inline). */
-function useQrCode(text: string): string | null {
-  const [url, setUrl] = useState<string | null>(null)
-  useEffect(() => {
-    let live = true
-    setUrl(null)
-    QRCode.toString(text, { type: 'svg', margin: 2, errorCorrectionLevel: 'M', color: { dark: '#000000', light: '#ffffff' } }).then(
-      (svg) => {
-        if (live) setUrl(`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`)
-      },
-      () => {
-        if (live) setUrl(null)
-      },
-    )
-    return () => {
-      live = false
-    }
-  }, [text])
-  return url
-}
+import { useQrCode } from '../use-qr-code.js'
 
 export function Receive({ address }: { address: string }): ReactElement {
   const { connection } = useApp()

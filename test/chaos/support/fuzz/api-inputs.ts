@@ -21,7 +21,7 @@ export interface ApiContext {
 /** Methods that may get a schema-valid call from the barrage: it must then answer without a 5xx. */
 export const SAFE_WHEN_VALID: ReadonlySet<MethodName> = new Set<MethodName>([
   'getHealth', 'listPeers', 'listMessages', 'searchMessages', 'getSettings', 'getProfile', 'updateProfile', 'getWallet', 'listTransactions', 'previewSend', 'send',
-  'acceptChannel', 'rejectChannel', 'pay', 'listChannels', 'getChannel',
+  'acceptChannel', 'rejectChannel', 'pay', 'listChannels', 'archiveChannel', 'getChannel',
 ])
 
 const hex32 = (r: Prng): string => (r.chance(0.5) ? randomBytes(16).toString('hex') : r.pick(['0'.repeat(32), 'f'.repeat(32)]))
@@ -56,6 +56,7 @@ function base(r: Prng, name: MethodName, ctx: ApiContext): Json {
     case 'acceptChannel':
     case 'rejectChannel':
     case 'closeChannel':
+    case 'archiveChannel':
     case 'getChannel':
       return { channelId: r.chance(0.3) ? ctx.channelId : hex32(r) }
     case 'pay':

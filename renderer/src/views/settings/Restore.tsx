@@ -41,10 +41,7 @@ export function Restore(): ReactElement {
 
   const result = action.result
   return (
-    <form className="card wallet-restore" onSubmit={submit} noValidate aria-labelledby={`${id}-title`} data-testid="restore-form">
-      <h3 id={`${id}-title`} className="section-title">
-        Restore
-      </h3>
+    <form className="wallet-restore" onSubmit={submit} noValidate aria-label="Restore from recovery words" data-testid="restore-form">
       <p className="field-help form-intro">Replace this wallet’s keys with those of a recovery phrase, then find its coins on the chain.</p>
       <label htmlFor={`${id}-phrase`}>Recovery phrase</label>
       <textarea

@@ -1,0 +1,78 @@
+import 'uplot/dist/uPlot.min.css'
+import { type ReactElement, useEffect, useRef } from 'react'
+import uPlot from 'uplot'
+import { type TimePoint, describeSeries } from '../../chart-data.js'
+import { formatSats } from '../../human.js'
+
+const DEFAULT_HEIGHT = 160
+
+interface Palette {
+  line: string
+  fill: string
+  text: string
+  grid: string
+}
+
+/** The chart's colours from the theme's CSS variables, so light and dark follow the page. */
+function palette(): Palette {
+  const css = getComputedStyle(document.documentElement)
+  const v = (name: string, fallback: string): string => css.getPropertyValue(name).trim() || fallback
+  return { line: v('--accent', '#2456d3'), fill: v('--accent-soft', 'rgba(36, 86, 211, 0.12)'), text: v('--text-2', '#5b6472'), grid: v('--border', '#e1e4ea') }
+}
+
+function options(width: number, height: number, label: string, colours: Palette): uPlot.Options {
+  const axis = { stroke: colours.text, grid: { stroke: colours.grid, width: 1 }, ticks: { stroke: colours.grid, width: 1 } }
+  return {
+    width,
+    height,
+    legend: { show: false },
+    cursor: { drag: { x: false, y: false } },
+    scales: { x: { time: true } },
+    series: [{}, { label, stroke: colours.line, fill: colours.fill, width: 2, paths: uPlot.paths.stepped?.({ align: 1 }), points: { show: false } }],
+    axes: [axis, { ...axis, size: 70, values: (_u, ticks) => ticks.map((t) => formatSats(Math.round(t)).replace(/ sats?$/, '')) }],
+  }
+}
+
+/**
+ * A line of satoshis over time, drawn by uPlot: sized to its box (ResizeObserver), redrawn
+ * in the theme's colours when the theme changes, destroyed on unmount. Screen readers get
+ * one sentence (`role="img"` with the summary as its label); no points, an empty state.
+ */
+export function TimeChart({ points, what, testId, height = DEFAULT_HEIGHT, empty }: { points: readonly TimePoint[]; what: string; testId: string; height?: number; empty: string }): ReactElement {
+  const box = useRef<HTMLDivElement>(null)
+  const summary = describeSeries(what, points)
+  const hasData = points.length > 0
+
+  useEffect(() => {
+    const el = box.current
+    if (!el || !hasData) return
+    const data: uPlot.AlignedData = [points.map((p) => p.t), points.map((p) => p.sats)]
+    const width = (): number => Math.max(200, Math.floor(el.clientWidth))
+    let chart = new uPlot(options(width(), height, what, palette()), data, el)
+    // The theme is an attribute on <html>: a new palette means a new chart (uPlot keeps colours in its options).
+    const theme = new MutationObserver(() => {
+      chart.destroy()
+      chart = new uPlot(options(width(), height, what, palette()), data, el)
+    })
+    theme.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] })
+    const resize = new ResizeObserver(() => {
+      const w = width()
+      if (w !== chart.width) chart.setSize({ width: w, height })
+    })
+    resize.observe(el)
+    return () => {
+      resize.disconnect()
+      theme.disconnect()
+      chart.destroy()
+    }
+  }, [points, what, height, hasData])
+
+  if (!hasData) {
+    return (
+      <p className="muted chart-empty" data-testid={testId} data-empty="true">
+        {empty}
+      </p>
+    )
+  }
+  return <div ref={box} className="time-chart" role="img" aria-label={summary} data-testid={testId} data-points={points.length} />
+}
