@@ -5,27 +5,22 @@ import { Transaction } from '@bsv/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Channel } from '../../shared/contract/index.js'
 import type { DevnetServer } from '../chain/devnet/devnet-server.js'
-import { type Side, connect, fund, removeDir, startDevnet, startSide, waitUntil } from './test/harness.js'
+import { type Pair, type Side, startPair, waitUntil } from './test/harness.js'
 
 describe('channel engine: open, pay, close', () => {
   let devnet: DevnetServer
   let payer: Side
   let payee: Side
 
+  let pair: Pair | undefined
+
   beforeAll(async () => {
-    devnet = await startDevnet()
-    payer = await startSide(devnet)
-    payee = await startSide(devnet, { init: { policy: { autoAcceptMaxSats: 500_000 } } })
-    await connect(payer, payee)
-    await fund(devnet, payer, 2_000_000)
+    pair = await startPair(2_000_000)
+    ;({ devnet, payer, payee } = pair)
   }, 30_000)
 
   afterAll(async () => {
-    for (const s of [payer, payee]) {
-      await s?.stop()
-      if (s) removeDir(s.dir)
-    }
-    await devnet?.stop()
+    await pair?.stop()
   })
 
   it('opens a funded channel, pays 200 times (sequential and pipelined), closes cooperatively', async () => {

@@ -1,10 +1,9 @@
 // channel_payment_seconds: one observation per acknowledged payment on the payer's side,
 // none for a payment that failed, so p50/p99 drawn from it are of payments that happened.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { DevnetServer } from '../chain/devnet/devnet-server.js'
 import { METRIC_PREFIX } from '../telemetry/metrics.js'
 import { PAYMENT_SECONDS_BUCKETS } from './channel-engine.js'
-import { type Side, connect, fund, removeDir, startDevnet, startSide, waitUntil } from './test/harness.js'
+import { type Pair, type Side, startPair, waitUntil } from './test/harness.js'
 
 async function paymentHistogram(side: Side): Promise<{ count: number; sum: number; buckets: Map<number, number> }> {
   const metric = side.engine.components.metrics.registry.getSingleMetric(`${METRIC_PREFIX}channel_payment_seconds`)
@@ -17,24 +16,18 @@ async function paymentHistogram(side: Side): Promise<{ count: number; sum: numbe
 }
 
 describe('channel payment latency histogram', () => {
-  let devnet: DevnetServer
   let payer: Side
   let payee: Side
 
+  let pair: Pair | undefined
+
   beforeAll(async () => {
-    devnet = await startDevnet()
-    payer = await startSide(devnet)
-    payee = await startSide(devnet, { init: { policy: { autoAcceptMaxSats: 500_000 } } })
-    await connect(payer, payee)
-    await fund(devnet, payer, 1_000_000)
+    pair = await startPair(1_000_000)
+    ;({ payer, payee } = pair)
   }, 30_000)
 
   afterAll(async () => {
-    for (const s of [payer, payee]) {
-      await s?.stop()
-      if (s) removeDir(s.dir)
-    }
-    await devnet?.stop()
+    await pair?.stop()
   })
 
   it('observes every acknowledged payment once, sequential and pipelined, and no failed one', async () => {

@@ -92,6 +92,34 @@ export async function fund(devnet: DevnetServer, side: Side, sats: number): Prom
   await side.wallet.sync()
 }
 
+/** A devnet, a funded payer and a payee that accepts channels up to 500,000 sats, connected; `stop` ends all three and removes their folders. */
+export interface Pair {
+  devnet: DevnetServer
+  payer: Side
+  payee: Side
+  stop: () => Promise<void>
+}
+
+export async function startPair(fundSats: number): Promise<Pair> {
+  const devnet = await startDevnet()
+  const payer = await startSide(devnet)
+  const payee = await startSide(devnet, { init: { policy: { autoAcceptMaxSats: 500_000 } } })
+  await connect(payer, payee)
+  await fund(devnet, payer, fundSats)
+  return {
+    devnet,
+    payer,
+    payee,
+    stop: async () => {
+      for (const s of [payer, payee]) {
+        await s.stop()
+        removeDir(s.dir)
+      }
+      await devnet.stop()
+    },
+  }
+}
+
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true })
 }
