@@ -37,6 +37,11 @@ export class EventBus {
     this.onListenerError = report
   }
 
+  /** A listener of something built on this bus (a transport's batcher) threw: reported as the bus's own are. */
+  listenerFailed(event: string, err: unknown): void {
+    this.onListenerError(event as EventName, err)
+  }
+
   on<E extends EventName>(event: E, listener: Listener<E>): () => void {
     let set = this.byEvent.get(event)
     if (!set) {

@@ -34,7 +34,10 @@ function manualClock(): CoalescerClock & { advance(ms: number): void; pending():
 
 function bus() {
   const listeners = new Set<(event: string, payload: unknown) => void>()
+  const failures: { event: string; err: unknown }[] = []
   return {
+    failures,
+    listenerFailed: (event: string, err: unknown) => failures.push({ event, err }),
     onAny(l: (event: string, payload: unknown) => void) {
       listeners.add(l)
       return () => listeners.delete(l)
@@ -72,6 +75,22 @@ function setup(maxBatch = 500) {
 }
 
 describe('MessageEventCoalescer', () => {
+  it('reports a listener that throws on a batch (sent from a timer) and still serves the others', () => {
+    const { clock, source, batches } = setup()
+    const coalescer = new MessageEventCoalescer(source, { clock, windowMs: 100 })
+    const heard: string[] = []
+    coalescer.onAny(() => {
+      throw new Error('window destroyed')
+    })
+    coalescer.onAny((event) => heard.push(event))
+    source.emit('message', msg(1))
+    expect(() => clock.advance(200)).not.toThrow()
+    expect(heard).toContain('messages')
+    expect(source.failures.map((f) => [f.event, (f.err as Error).message])).toContainEqual(['messages', 'window destroyed'])
+    expect(batches()).toHaveLength(1)
+  })
+
+
   it('sends a lone message at once and other events untouched', () => {
     const { clock, source, out, batches } = setup()
     source.emit('health', { status: 'ok' })

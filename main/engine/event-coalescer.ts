@@ -1,8 +1,9 @@
 import { MESSAGE_BATCH_MAX, type Message } from '../../shared/contract/index.js'
 
-/** Where events come from: the engine's EventBus, or anything with its `onAny`. */
+/** Where events come from: the engine's EventBus, or anything with its `onAny`; a listener's failure is reported back to it. */
 export interface AnyEventSource {
   onAny(listener: (event: string, payload: unknown) => void): () => void
+  listenerFailed(event: string, err: unknown): void
 }
 
 /** Timers, injectable so tests drive time by hand. */
@@ -110,7 +111,19 @@ export class MessageEventCoalescer implements AnyEventSource {
     this.emit('messages', batch)
   }
 
+  // A batch leaves from a timer, where a throw would be uncaught: each listener's failure is
+  // caught and reported to the source (logged with its stack and counted, as the bus's own).
   private emit(event: string, payload: unknown): void {
-    for (const listener of [...this.listeners]) listener(event, payload)
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event, payload)
+      } catch (err) {
+        this.source.listenerFailed(event, err)
+      }
+    }
+  }
+
+  listenerFailed(event: string, err: unknown): void {
+    this.source.listenerFailed(event, err)
   }
 }

@@ -2,6 +2,7 @@
 // ipcMain holds the one handler, and every call goes through it with structured-cloned
 // arguments (what Electron delivers) from a trusted or an untrusted frame.
 import { ERROR_CODES, type ApiHandlers, type Envelope, type MethodName } from '../../../../shared/contract/index.js'
+import type { AnyEventSource } from '../../../../main/engine/event-coalescer.js'
 import { IPC_CALL_CHANNEL } from '../../../../shared/bridge.js'
 import { type FrameLike, type InvokeEventLike, type IpcMainLike, type WebContentsLike, bindContractIpc } from '../../../../main/electron/ipc.js'
 import { silentLogger } from '../../../../main/telemetry/index.js'
@@ -18,7 +19,7 @@ export interface IpcResult {
 
 const ORIGIN = 'app://bundle'
 
-export async function ipcBarrage(opts: { handlers: ApiHandlers; events: { onAny(listener: (event: string, payload: unknown) => void): () => void }; ctx: ApiContext; total: number; r: Prng; concurrency: number }): Promise<IpcResult> {
+export async function ipcBarrage(opts: { handlers: ApiHandlers; events: AnyEventSource; ctx: ApiContext; total: number; r: Prng; concurrency: number }): Promise<IpcResult> {
   const { r } = opts
   let handler: ((event: InvokeEventLike, ...args: unknown[]) => Promise<unknown>) | null = null
   const ipcMain: IpcMainLike = {
