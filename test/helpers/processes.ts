@@ -12,15 +12,45 @@ export function tempDir(prefix = 'bsv-p2p-test-'): { path: string; remove: () =>
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
 }
 
-/** A port that was free a moment ago (for processes that must come back on the same port). */
+/**
+ * A port for a process that must come back on the same one after a kill. A port from
+ * `listen(0)` lies in the kernel's ephemeral range, where any outbound connection may take it as
+ * its source port between the kill and the restart (CI saw exactly that); so the pick is random
+ * below that range, where the kernel hands out nothing, and checked free by binding it now.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
+  const [low, high] = reusablePortRange()
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1))
+    if (handedOut.has(port)) continue
+    if (await canBind(port)) {
+      handedOut.add(port)
+      return port
+    }
+  }
+  throw new Error(`no free port found in ${low}-${high} after 50 tries`)
+}
+
+const handedOut = new Set<number>()
+
+/** Below the ephemeral range (Linux: /proc/sys/net/ipv4/ip_local_port_range), above the well-known and registered ports most services use. */
+function reusablePortRange(): [number, number] {
+  let ephemeralLow = 32_768
+  try {
+    const [first] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)
+    const n = Number(first)
+    if (Number.isInteger(n) && n > 21_000) ephemeralLow = n
+  } catch {
+    // Not Linux: macOS and Windows start their ephemeral range at 49152, above this one.
+  }
+  return [20_000, ephemeralLow - 1]
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolveBind) => {
     const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolvePort(port))
-    })
+    srv.once('error', () => resolveBind(false))
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolveBind(true)))
   })
 }
 

@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { silentLogger, type Logger } from '../../telemetry/index.js'
 import { Metrics } from '../../telemetry/metrics.js'
 import { P2PNode, type P2PNodeInit } from '../node.js'
+
+export { freePort } from '../../../test/helpers/processes.js'
 
 /** Temp dirs made by a test file; `cleanup()` removes them all. */
 export class TempDirs {
@@ -18,19 +19,6 @@ export class TempDirs {
   cleanup(): void {
     for (const dir of this.dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
   }
-}
-
-/** A port that was free a moment ago (for a relay that must come back on the same one). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 15_000, stepMs = 25): Promise<number> {
