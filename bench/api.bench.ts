@@ -82,8 +82,8 @@ export async function runApiBench(opts: { quick?: boolean } = {}): Promise<Bench
     cleanupAgent = () => agent.destroy()
     const bAddr = b.engine.p2p.libp2p.getMultiaddrs().find((m) => m.toString().includes('/tcp/'))!.toString()
     await handlers.connectPeer({ multiaddr: bAddr })
-    await devnet.faucet(a.engine.wallet.wallet.info().address, 20_000_000)
-    await a.engine.wallet.wallet.sync()
+    await devnet.faucet(a.engine.wallet.info().address, 20_000_000)
+    await a.engine.wallet.sync()
     const channel = await handlers.openChannel({ peerId: b.engine.p2p.peerId, capacitySats: 10_000_000 })
     for (let i = 0; i < 100; i++) await handlers.pay({ channelId: channel.id, sats: 1 })
 

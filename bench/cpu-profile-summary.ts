@@ -28,7 +28,7 @@ export interface CpuProfile {
   timeDeltas?: number[]
 }
 
-export interface FunctionTime {
+interface FunctionTime {
   functionName: string
   /** Where it is, shortened (project-relative, node_modules/<package>/..., node:...). */
   location: string
@@ -59,7 +59,7 @@ const ROLES: [RegExp, string][] = [
   [/^node:internal\/modules\/esm\/worker$/, 'module loader thread'],
 ]
 
-export function parseCpuProfile(text: string): CpuProfile {
+function parseCpuProfile(text: string): CpuProfile {
   const data = JSON.parse(text) as Partial<CpuProfile>
   if (!Array.isArray(data.nodes) || typeof data.startTime !== 'number' || typeof data.endTime !== 'number') throw new Error('not a V8 CPU profile (nodes, startTime, endTime expected)')
   return data as CpuProfile
@@ -106,7 +106,7 @@ function selfTimes(profile: CpuProfile): Map<number, number> {
   return self
 }
 
-export function summariseProfile(profile: CpuProfile, opts: { root: string; top?: number }): ProfileSummary {
+function summariseProfile(profile: CpuProfile, opts: { root: string; top?: number }): ProfileSummary {
   const self = selfTimes(profile)
   const durationUs = Math.max(1, profile.endTime - profile.startTime)
   // The same function appears under many callers: its self time is the sum over them.

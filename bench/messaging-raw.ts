@@ -3,10 +3,9 @@
 // chunk), with no validation, no storage and no acknowledgement semantics.
 import type { Stream } from '@libp2p/interface'
 import type { Libp2pNode } from '../main/p2p/libp2p.js'
-import { FrameReader } from '../main/p2p/messaging/frame-reader.js'
-import { lengthPrefixed } from '../main/p2p/messaging/frames.js'
+import { FrameReader, lengthPrefixed } from '../main/kit/index.js'
 
-export const RAW_PROTOCOL = '/bsv-p2p/bench-raw-lp/1.0.0'
+const RAW_PROTOCOL = '/bsv-p2p/bench-raw-lp/1.0.0'
 
 export async function serveRawEcho(node: Libp2pNode): Promise<void> {
   const echo = lengthPrefixed(new Uint8Array([1]))

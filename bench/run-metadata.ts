@@ -25,7 +25,7 @@ export interface CpuBaselines {
   ecdsaVerifyMicros: number
 }
 
-export interface RunMachine {
+interface RunMachine {
   cores: number
   cpuModel: string
   node: string
@@ -64,7 +64,7 @@ export function gitState(opts: GitOptions): GitState {
   return { commit: head, dirty: status === null ? null : status.trim().length > 0 }
 }
 
-export function machine(): RunMachine {
+function machine(): RunMachine {
   const list = cpus()
   return { cores: list.length, cpuModel: list[0]?.model.trim() ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` }
 }

@@ -4,7 +4,7 @@ import { type Page, test as base, expect } from '@playwright/test'
 import { formatSats } from '../renderer/src/human.js'
 import type { DaemonProc } from '../test/helpers/processes.js'
 
-export const ARTIFACTS = join(import.meta.dirname, 'artifacts')
+const ARTIFACTS = join(import.meta.dirname, 'artifacts')
 
 /** Sign in to a daemon's web UI and wait for the app's own readiness hook. */
 export async function signIn(page: Page, apiUrl: string, token: string): Promise<void> {

@@ -8,11 +8,6 @@ import type { Envelope } from './contract/errors.js'
 export const IPC_CALL_CHANNEL = 'contract:call'
 export const IPC_EVENT_CHANNEL = 'contract:event'
 
-export interface ContractEventMessage {
-  event: string
-  payload: unknown
-}
-
 export interface Bridge {
   call(method: string, params?: unknown): Promise<Envelope<unknown>>
   /** Returns its own unsubscribe. */

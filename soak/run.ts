@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ROOT, freePort, tempDir, useBundledHosts } from '../test/helpers/processes.js'
 import { Churn } from './churn.js'
+import { failureLine } from './failures.js'
 import { ProcessSet, SoakDaemon, SoakRelay, startSoakDevnet } from './cluster.js'
 import { type Point, type SeriesSummary, metricByLabel, metricSum, summarize, warmupMs } from './stats.js'
 
@@ -299,6 +300,7 @@ const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widt
 const counts = churn?.counts
 const out: string[] = [
   `soak: ${num(endedAt / 60_000)} min of ${minutes} requested, samples every ${sampleSeconds} s, warm-up ${Math.round(warmup / 1000)} s discarded${interrupted ? ' (interrupted)' : ''}${setupError ? ` (FAILED: ${setupError})` : ''}`,
+  failureLine({ counts: counts ?? null, errors: churn?.errors ?? {}, sampleFailures, setupError, interrupted }),
   line(header),
   line(widths.map((w) => '-'.repeat(w))),
   ...rows.map(line),

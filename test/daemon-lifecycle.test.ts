@@ -48,6 +48,29 @@ describe('daemon lifecycle', () => {
     await devnet.kill()
   }, 60_000)
 
+  it('exits 3 when its stop overruns the deadline, having closed the database, which opens cleanly', async () => {
+    const dir = tempDir()
+    dirs.push(dir)
+    const devnet = await startDevnet()
+    // A stop (API, libp2p, a backup, the store) never finishes within 1 ms: the deadline always passes.
+    const daemon = await startDaemon(dir.path, ['--chain-url', devnet.url, '--stop-deadline-ms', '1'])
+    expect((await daemon.call('newAddress')).body.ok).toBe(true)
+    expect(await daemon.kill('SIGTERM')).toBe(3)
+    expect(daemon.stderrTail()).toMatch(/stop deadline passed/)
+    const db = new Database(join(dir.path, 'engine.sqlite'))
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok')
+    db.close()
+    await devnet.kill()
+  }, 60_000)
+
+  it('refuses an unknown option in one line, and exits 2', async () => {
+    const dir = tempDir()
+    dirs.push(dir)
+    const proc = runEntry('main/daemon/cli.ts', ['--data-dir', dir.path, '--p2p-prot', '4001'])
+    expect(await proc.exited).toBe(2)
+    expect(proc.stderrTail()).toBe('bsv-p2p daemon: unknown option --p2p-prot (--help lists the options)\n')
+  }, 30_000)
+
   it('refuses a bad flag with a clear error naming it, and exits 2', async () => {
     const dir = tempDir()
     dirs.push(dir)

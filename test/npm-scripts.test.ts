@@ -2,8 +2,8 @@
 // started at the same instant from a clean dist/, ten times. Each builds the hosts while the
 // others may already be loading them; every process must start (a half-written bundle
 // once made a daemon exit 0 before it printed a thing).
-import { type ChildProcess, spawn } from 'node:child_process'
-import { cpSync, mkdirSync, rmSync, symlinkSync } from 'node:fs'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { cpSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -14,8 +14,8 @@ const work = tempDir('bsv-p2p-scripts-')
 afterAll(() => work.remove())
 
 /** A copy of what the scripts build from, so this test's clean dist/ is its own. */
-function projectCopy(): string {
-  const dir = join(work.path, 'project')
+function projectCopy(name = 'project'): string {
+  const dir = join(work.path, name)
   mkdirSync(dir)
   for (const part of ['package.json', 'scripts', 'main', 'shared']) cpSync(join(ROOT, part), join(dir, part), { recursive: true })
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'))
@@ -62,4 +62,29 @@ describe('npm run devnet, relay and daemon', () => {
       }
     }
   }, 15 * 60_000)
+
+  it('a bundled host leaves a V8 code cache, the next start takes it, and a damaged cache is replaced, not fatal', () => {
+    const project = projectCopy('code-cache')
+    execFileSync('npm', ['run', '-s', 'build:hosts'], { cwd: project, stdio: 'ignore' })
+    const cacheDir = join(work.path, 'code-cache-dir')
+    const help = (): string =>
+      execFileSync(process.execPath, [join(project, 'dist', 'daemon', 'cli.js'), '--help'], { env: { ...process.env, BSV_P2P_CODE_CACHE_DIR: cacheDir }, encoding: 'utf8' })
+    const cacheFile = (): { path: string; mtimeMs: number; size: number } => {
+      const files = readdirSync(cacheDir).filter((f) => f.endsWith('.v8'))
+      expect(files).toHaveLength(1)
+      const path = join(cacheDir, files[0]!)
+      return { path, ...statSync(path) }
+    }
+    const text = help()
+    expect(text).toMatch(/--data-dir/)
+    const first = cacheFile()
+    expect(first.size).toBeGreaterThan(100_000)
+    // Taken, not rewritten: V8 accepted it (a rejected cache is written again).
+    expect(help()).toBe(text)
+    expect(cacheFile().mtimeMs).toBe(first.mtimeMs)
+    // Garbage in the cache file: V8 refuses it, the host runs as without one and writes a good one.
+    writeFileSync(first.path, Buffer.alloc(4096, 0x5a))
+    expect(help()).toBe(text)
+    expect(cacheFile().size).toBeGreaterThan(100_000)
+  }, 120_000)
 })

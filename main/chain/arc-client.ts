@@ -3,7 +3,7 @@ import { type ChainBroadcaster, BroadcastRejectedError, ChainProtocolError, type
 import { DEFAULT_HTTP_POLICY, type HttpPolicy, request } from './http.js'
 
 /** ARC's own status codes (bitcoin-sv/arc), mapped to the reasons every chain service shares. */
-export const ARC_STATUS_REASONS: Readonly<Record<number, RejectReason>> = {
+const ARC_STATUS_REASONS: Readonly<Record<number, RejectReason>> = {
   460: 'missing-inputs',
   461: 'script-failed',
   462: 'outputs-exceed-inputs',

@@ -1,4 +1,4 @@
-import { Disposables, type Startable } from '../lifecycle/index.js'
+import { Disposables, ListenerSet, type Startable, logListenerErrors } from '../kit/index.js'
 import type { Logger } from '../telemetry/index.js'
 import type { ChainLookup } from './chain.js'
 
@@ -13,6 +13,8 @@ export interface ChainHealth {
 export interface ChainMonitorComponents {
   lookup: ChainLookup
   logger: Logger
+  /** A health listener threw: reported where the engine reports every listener's failure (logged with its stack, counted); logged here if unset. */
+  onListenerError?: (err: unknown) => void
 }
 
 export interface ChainMonitorInit {
@@ -31,7 +33,7 @@ export class ChainMonitor implements Startable {
   private disposables = new Disposables()
   private state: ChainState = 'syncing'
   private lastHeight: number | null = null
-  private readonly listeners = new Set<(health: ChainHealth) => void>()
+  private readonly listeners: ListenerSet<[ChainHealth]>
   private inflight: Promise<void> | null = null
 
   constructor(
@@ -39,6 +41,8 @@ export class ChainMonitor implements Startable {
     private readonly init: ChainMonitorInit,
   ) {
     this.intervalMs = init.intervalMs ?? 10_000
+    const onListenerError = components.onListenerError
+    this.listeners = new ListenerSet('chain', onListenerError ? (_what, err) => onListenerError(err) : logListenerErrors(components.logger))
   }
 
   async start(): Promise<void> {
@@ -64,10 +68,7 @@ export class ChainMonitor implements Startable {
   }
 
   onChange(listener: (health: ChainHealth) => void): () => void {
-    this.listeners.add(listener)
-    return () => {
-      this.listeners.delete(listener)
-    }
+    return this.listeners.add(listener)
   }
 
   /** The chain answered (with a height when known). */
@@ -107,12 +108,6 @@ export class ChainMonitor implements Startable {
     this.state = state
     this.lastHeight = height
     const snapshot = this.health()
-    for (const l of this.listeners) {
-      try {
-        l(snapshot)
-      } catch {
-        // a listener's failure is its own
-      }
-    }
+    this.listeners.emit(snapshot)
   }
 }

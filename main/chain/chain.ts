@@ -49,7 +49,7 @@ export interface ChainClients {
  * Why a chain service refused a transaction. The same names come back from the devnet,
  * from ARC (mapped from its status codes) and from WhatsOnChain (mapped from its text).
  */
-export const REJECT_REASONS = [
+const REJECT_REASONS = [
   'malformed',
   'missing-inputs',
   'double-spend',

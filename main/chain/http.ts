@@ -4,8 +4,7 @@
 // snapshots of the soak). A plain request with an abort listener we remove leaves nothing.
 import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
-import { deadline } from '../lifecycle/index.js'
-import { nextDelay } from '../p2p/backoff.js'
+import { deadline, nextDelay } from '../kit/index.js'
 import { ChainUnavailableError } from './chain.js'
 
 export interface HttpPolicy {

@@ -1,11 +1,11 @@
-import type { Network } from '../config/schema.js'
+import type { Network } from '../config/index.js'
 import { ArcClient } from './arc-client.js'
 import type { ChainClients } from './chain.js'
 import type { HttpPolicy } from './http.js'
 import { WhatsOnChainClient } from './woc-client.js'
 
 /** Public defaults; tests always pass a devnet URL on 127.0.0.1. */
-export const CHAIN_DEFAULTS: Readonly<Record<Network, { woc: string; arc: string }>> = {
+const CHAIN_DEFAULTS: Readonly<Record<Network, { woc: string; arc: string }>> = {
   mainnet: { woc: 'https://api.whatsonchain.com/v1/bsv/main', arc: 'https://arc.taal.com' },
   testnet: { woc: 'https://api.whatsonchain.com/v1/bsv/test', arc: 'https://arc-test.taal.com' },
   devnet: { woc: 'http://127.0.0.1:18332/v1/bsv/devnet', arc: 'http://127.0.0.1:18332' },

@@ -32,7 +32,7 @@ export interface WhatsOnChainInit {
 }
 
 /** WhatsOnChain node messages mapped to the reasons every chain service shares. */
-export function reasonFromText(text: string): RejectReason {
+function reasonFromText(text: string): RejectReason {
   const prefix = /^([a-z-]+):/.exec(text)?.[1]
   if (isRejectReason(prefix)) return prefix
   const t = text.toLowerCase()

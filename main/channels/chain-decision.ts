@@ -2,7 +2,7 @@
 // says, as LND's ChannelArbitrator decides from state and chain facts: a pure function, so
 // every case is a unit test and the effects (ChainWatch) stay dumb. It never trusts what a
 // peer said about the chain: only `ChainFacts` (looked up by this side) move a channel.
-import type { TxStatus } from '../chain/chain.js'
+import type { TxStatus } from '../chain/index.js'
 import type { ChannelRecord, FailureReason, Spend } from './records.js'
 
 export interface ChainPolicy {

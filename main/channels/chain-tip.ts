@@ -1,5 +1,5 @@
 import { ContractError } from '../../shared/contract/index.js'
-import type { ChainLookup } from '../chain/chain.js'
+import type { ChainLookup } from '../chain/index.js'
 
 /**
  * The chain height as the channels see it: one look-up shared by everyone who asks at the

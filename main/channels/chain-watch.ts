@@ -4,8 +4,8 @@
 // expiry, a refund, a funding that cannot be sent) is a warning, a metric, a health reason
 // and a problem on the channel the UI shows, until it succeeds.
 import type { Counter } from 'prom-client'
-import { BroadcastRejectedError, ChainProtocolError, type ChainBroadcaster, type ChainLookup } from '../chain/chain.js'
-import { nextDelay } from '../p2p/backoff.js'
+import { BroadcastRejectedError, ChainProtocolError, type ChainBroadcaster, type ChainLookup } from '../chain/index.js'
+import { nextDelay } from '../kit/index.js'
 import type { Logger } from '../telemetry/index.js'
 import type { ChannelBook, ProblemCode } from './channel-book.js'
 import type { ChannelMailbox } from './channel-mailbox.js'

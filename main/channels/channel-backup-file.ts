@@ -16,7 +16,7 @@ const TAG = 16
 export const MAX_CHANNEL_BACKUP_BYTES = 64 * 1024 * 1024
 
 /** A wallet address a channel pays to, with its derivation, so a restored wallet watches it. */
-export interface BackupAddress {
+interface BackupAddress {
   address: string
   chain: 0 | 1
   idx: number

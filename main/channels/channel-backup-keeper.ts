@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Counter, Gauge } from 'prom-client'
-import type { Startable } from '../lifecycle/index.js'
-import { writeFileAtomically } from '../store/atomic-file.js'
+import type { Startable } from '../kit/index.js'
+import { writeFileAtomically } from '../store/index.js'
 import type { Logger, Metrics } from '../telemetry/index.js'
 import { type ChannelBackupContent, MAX_CHANNEL_BACKUP_BYTES, openChannelBackup, sealChannelBackup } from './channel-backup-file.js'
 

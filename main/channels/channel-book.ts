@@ -3,7 +3,7 @@
 // key indexes handed out atomically, and what the engine knows beside the stored record
 // (problems, funding confirmations) for the UI.
 import { CHANNEL_PROBLEMS, type Channel } from '../../shared/contract/index.js'
-import type { EventBus } from '../engine/event-bus.js'
+import type { EventBus } from '../kit/index.js'
 import { GroupCommit, type Store } from '../store/index.js'
 import type { Logger } from '../telemetry/index.js'
 import { ChannelRepository, type ChannelView, toChannel } from './channel-repository.js'

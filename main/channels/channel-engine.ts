@@ -3,14 +3,13 @@
 // the parts: the book (typed records, committed before anything leaves), the mailbox (one
 // operation at a time per channel), the payer's and payee's protocol state machines, and
 // the chain watch (decideChainAction's decisions carried out).
-import { ARCHIVABLE_STATES, type Channel, type ChannelPayment, ContractError, type WalletTransaction } from '../../shared/contract/index.js'
-import type { ChainBroadcaster, ChainLookup } from '../chain/chain.js'
-import type { Network } from '../config/schema.js'
-import type { EventBus } from '../engine/event-bus.js'
+import { ARCHIVABLE_STATES, CHANNEL_HISTORY_MAX, type Channel, type ChannelPayment, ContractError, type WalletTransaction } from '../../shared/contract/index.js'
+import type { ChainBroadcaster, ChainLookup } from '../chain/index.js'
+import type { Network } from '../config/index.js'
+import { Disposables, type EventBus, ListenerSet, type Startable } from '../kit/index.js'
 import type { IdempotencyScope } from '../idempotency/index.js'
-import { Disposables, type Startable } from '../lifecycle/index.js'
-import type { Libp2pNode } from '../p2p/libp2p.js'
-import { type PeerWatch, isConnected, probePeer } from '../p2p/peer-watch.js'
+import type { Libp2pNode } from '../p2p/index.js'
+import { type PeerWatch, isConnected, probePeer } from '../p2p/index.js'
 import { type Store, isDiskFault } from '../store/index.js'
 import type { Logger, Metrics } from '../telemetry/index.js'
 import { ChannelBackupError, type ChannelBackupContent, openChannelBackup } from './channel-backup-file.js'
@@ -33,7 +32,7 @@ import { CHANNEL_STATUSES, type ChannelStatus } from './state-machine.js'
 import { asContractError, wireCodeOf } from './wire-errors.js'
 
 /** What the engine needs of the wallet (WalletService has it). */
-export interface ChannelWallet extends PayerWallet {
+interface ChannelWallet extends PayerWallet {
   readonly ready: boolean
   channelPrivateKey(index: number): Uint8Array
   /** A fresh address of the wallet's own, for a channel's payout (issued only once a channel is funded). */
@@ -116,7 +115,7 @@ export interface ChannelEngineInit {
 
 export type ResolvedChannelOptions = Required<Omit<ChannelEngineInit, 'policy' | 'backend' | 'backup'>> & { autoAcceptMaxSats: number }
 
-export function resolveChannelOptions(init: ChannelEngineInit): ResolvedChannelOptions {
+function resolveChannelOptions(init: ChannelEngineInit): ResolvedChannelOptions {
   const mainnet = init.network === 'mainnet'
   return {
     network: init.network,
@@ -179,6 +178,8 @@ export class ChannelEngine implements Startable {
     this.m = {
       payments: metrics.counter({ name: 'channel_payments_total', help: 'Channel payments by role', labelNames: ['role'] }),
       sats: metrics.counter({ name: 'channel_payment_sats_total', help: 'Satoshis paid through channels, by role', labelNames: ['role'] }),
+      // Beside channel_payments_total: how many payments each signature carried (coalescing under load).
+      settlements: metrics.counter({ name: 'channel_settlements_total', help: 'Settlements signed (payer) or verified and stored (payee); one may cover several payments', labelNames: ['role'] }),
       states: metrics.gauge({ name: 'channels', help: 'Channels by state', labelNames: ['state'] }),
       refused: metrics.counter({ name: 'channel_refused_total', help: 'Channel frames refused, by frame kind and wire code (framing and schema: before a handler)', labelNames: ['frame', 'code'] }),
       failures: metrics.counter({ name: 'channel_chain_action_failures_total', help: 'Failed channel chain actions, by action (retried with backoff)', labelNames: ['action'] }),
@@ -206,7 +207,7 @@ export class ChannelEngine implements Startable {
         reach: (peerId, timeoutMs) => this.reach(peerId, timeoutMs),
         secured: () => this.secureBackup(),
         connected: (peerId) => isConnected(components.node.libp2p, peerId),
-        ownPeerId: () => components.node.libp2p.peerId.toString(), countPayment: (sats) => this.countPayment('payer', sats), violation: (kind) => this.m.violations.inc({ kind }), log: this.log,
+        ownPeerId: () => components.node.libp2p.peerId.toString(), countPayment: (sats) => this.countPayment('payer', sats), countSettlement: () => this.m.settlements.inc({ role: 'payer' }), violation: (kind) => this.m.violations.inc({ kind }), log: this.log,
       },
       { network: this.opts.network, feeRateSatsPerKb: this.opts.feeRateSatsPerKb, defaultExpiryBlocks: this.opts.defaultExpiryBlocks, closeMarginBlocks: this.opts.closeMarginBlocks, window: this.opts.window, payTimeoutMs: this.opts.payTimeoutMs, reachTimeoutMs: this.opts.reachTimeoutMs },
     )
@@ -214,7 +215,7 @@ export class ChannelEngine implements Startable {
       {
         book: this.book, mailbox: this.mailbox, keys: this.keys, tx: this.tx, tip: this.tip, broadcaster: components.chain.broadcaster,
         limits: new ProposalLimits(this.book, { perPeer: this.opts.maxPendingProposalsPerPeer, total: this.opts.maxPendingProposals }),
-        newPayoutAddress, link, verify: (c) => this.watch.verify(c), countPayment: (sats) => this.countPayment('payee', sats), log: this.log,
+        newPayoutAddress, link, verify: (c) => this.watch.verify(c), countPayment: (sats) => this.countPayment('payee', sats), countSettlement: () => this.m.settlements.inc({ role: 'payee' }), log: this.log,
       },
       { network: this.opts.network, policy, autoAcceptMaxSats: this.opts.autoAcceptMaxSats, minFeeRateSatsPerKb: this.opts.feeRateSatsPerKb },
     )
@@ -360,7 +361,7 @@ export class ChannelEngine implements Startable {
 
   get(id: string): Channel & { payments: ChannelPayment[] } {
     const c = this.require(id)
-    return { ...this.book.view(c), payments: this.book.repo.payments(id, 1000).map(toPayment) }
+    return { ...this.book.view(c), payments: this.book.repo.payments(id, CHANNEL_HISTORY_MAX).map(toPayment) }
   }
 
   counts(): { open: number; pending: number; total: number } {
@@ -640,24 +641,15 @@ export class ChannelEngine implements Startable {
     for (const [state, n] of counts) this.m.states.set({ state }, n)
   }
 
-  private readonly problemListeners = new Set<() => void>()
+  private readonly problemListeners = new ListenerSet<[]>('channel-problems', (what, err) => this.log.error('a listener failed', { what, err }))
 
   /** Called when a channel problem appears or goes (health changes with it); returns the unsubscribe. */
   onProblems(listener: () => void): () => void {
-    this.problemListeners.add(listener)
-    return () => {
-      this.problemListeners.delete(listener)
-    }
+    return this.problemListeners.add(listener)
   }
 
   private updateProblemGauge(): void {
-    for (const l of this.problemListeners) {
-      try {
-        l()
-      } catch (err) {
-        this.log.error('a channel problem listener failed', { err })
-      }
-    }
+    this.problemListeners.emit()
     const counts = new Map<ProblemCode, number>(PROBLEM_CODES.map((c) => [c, 0]))
     for (const [, p] of this.book.allProblems()) counts.set(p.code, (counts.get(p.code) ?? 0) + 1)
     for (const [code, n] of counts) this.m.problems.set({ code }, n)

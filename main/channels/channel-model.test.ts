@@ -107,7 +107,7 @@ function rows(w: World, who: Who): Record<string, unknown>[] {
 function signedStates(w: World, channelId: string): { seq: number; paid_sats: number; sig: string }[] {
   const db = new Database(join(w.sides.payer.dir, 'engine.sqlite'), { readonly: true })
   try {
-    return db.prepare('SELECT seq, paid_sats, sig FROM channel_payments WHERE channel_id = ?').all(channelId) as { seq: number; paid_sats: number; sig: string }[]
+    return db.prepare('SELECT seq, paid_sats, sig FROM channel_payments WHERE channel_id = ? AND sig IS NOT NULL').all(channelId) as { seq: number; paid_sats: number; sig: string }[]
   } finally {
     db.close()
   }

@@ -11,7 +11,8 @@ export interface PaymentRecord {
   seq: number
   sats: number
   paidSats: number
-  sig: string
+  /** The payer's signature over `paidSats`; null when a later payment's settlement covers this one (coalesced). */
+  sig: string | null
   memo: string | null
   status: 'sent' | 'acked'
   createdAt: number
@@ -133,10 +134,12 @@ export class ChannelRepository {
     return (this.prepare('SELECT id FROM channels WHERE funding_txid = ? AND funding_vout = ?').get(txid, vout) as { id: string } | undefined)?.id ?? null
   }
 
-  /** Payee: the new latest state and its payment, in the caller's transaction. */
-  storeReceived(id: string, p: PaymentRecord, now: number): void {
-    this.prepare('UPDATE channels SET seq = ?, paid_sats = ?, last_sig = ?, updated_at = ? WHERE id = ?').run(p.seq, p.paidSats, p.sig, now, id)
-    this.prepare('INSERT INTO channel_payments (channel_id, seq, sats, paid_sats, sig, memo, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(id, p.seq, p.sats, p.paidSats, p.sig, p.memo, 'acked', p.createdAt)
+  /** Payee: the new latest state (the last of `payments`, which holds its signature) and a row per payment, in the caller's transaction. */
+  storeReceived(id: string, payments: readonly PaymentRecord[], now: number): void {
+    const last = payments[payments.length - 1]!
+    this.prepare('UPDATE channels SET seq = ?, paid_sats = ?, last_sig = ?, updated_at = ? WHERE id = ?').run(last.seq, last.paidSats, last.sig, now, id)
+    const insert = this.prepare('INSERT INTO channel_payments (channel_id, seq, sats, paid_sats, sig, memo, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    for (const p of payments) insert.run(id, p.seq, p.sats, p.paidSats, p.sig, p.memo, 'acked', p.createdAt)
   }
 
   /** Payer: a signed state about to leave. */
@@ -154,9 +157,9 @@ export class ChannelRepository {
     return (this.prepare(`${PAYMENT} WHERE channel_id = ? AND seq = ?`).get(id, seq) as PaymentRecord | undefined) ?? null
   }
 
-  /** Payer: the signed state that paid the payee exactly `paidSats`, if we ever signed one. */
+  /** Payer: the signed state that paid the payee exactly `paidSats`, if we ever signed one (a covered, unsigned amount is not). */
   paymentPaying(id: string, paidSats: number): PaymentRecord | null {
-    return (this.prepare(`${PAYMENT} WHERE channel_id = ? AND paid_sats = ? ORDER BY seq DESC LIMIT 1`).get(id, paidSats) as PaymentRecord | undefined) ?? null
+    return (this.prepare(`${PAYMENT} WHERE channel_id = ? AND paid_sats = ? AND sig IS NOT NULL ORDER BY seq DESC LIMIT 1`).get(id, paidSats) as PaymentRecord | undefined) ?? null
   }
 
   /** Payer: the newest signed state (sent or acked). */

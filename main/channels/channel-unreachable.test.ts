@@ -43,7 +43,7 @@ describe('openChannel to a peer that cannot be reached', () => {
     const a = await engineIn()
     const { address } = await a.handlers.getWallet({})
     await devnet.faucet(address, 300_000)
-    await a.wallet.wallet.sync()
+    await a.wallet.sync()
     await waitUntil(async () => (await a.handlers.getWallet({})).balance.unconfirmed + (await a.handlers.getWallet({})).balance.confirmed === 300_000, 5_000, 'funded')
 
     // One peer never seen anywhere (no address known), and one seen, then gone (its port refuses).

@@ -20,13 +20,13 @@ export const CHANNEL_TX_VERSION = 1
 export const DEFAULT_DUST_LIMIT = 1
 export const MAX_SATOSHIS = 21_000_000 * 100_000_000
 
-export const SIGNATURE_PUSH_MAX = 1 + 72
-export const COMPRESSED_KEY_PUSH = 1 + 33
+const SIGNATURE_PUSH_MAX = 1 + 72
+const COMPRESSED_KEY_PUSH = 1 + 33
 /** version + nLockTime */
 export const TX_FIXED_SIZE = 8
-export const P2PKH_SCRIPT_SIZE = 25
+const P2PKH_SCRIPT_SIZE = 25
 /** OP_2 <33> <33> OP_2 OP_CHECKMULTISIG */
-export const MULTISIG_SCRIPT_SIZE = 1 + 34 + 34 + 1 + 1
+const MULTISIG_SCRIPT_SIZE = 1 + 34 + 34 + 1 + 1
 /** outpoint 36 + script length 1 + signature push + key push + sequence 4 */
 export const P2PKH_INPUT_SIZE = 36 + 1 + SIGNATURE_PUSH_MAX + COMPRESSED_KEY_PUSH + 4
 /** outpoint 36 + script length 1 + OP_0 + two signature pushes + sequence 4 */

@@ -79,6 +79,30 @@ export const channelMigrations: readonly Migration[] = [
     id: 'channels-005-archive',
     up: `ALTER TABLE channels ADD COLUMN archived_at INTEGER CHECK (archived_at IS NULL OR state IN ('closed', 'refunded', 'failed', 'rejected'));`,
   },
+  {
+    // Coalesced settlements: one signature covers several payments, each still its own row.
+    // The signature sits on the last row it covers; the rows before it hold NULL (an amount
+    // covered, never signed alone, so never one to settle or to believe from a payee).
+    id: 'channels-006-coalesced-payments',
+    up: `
+      CREATE TABLE channel_payments_v6 (
+        channel_id TEXT NOT NULL REFERENCES channels (id),
+        seq INTEGER NOT NULL,
+        sats INTEGER NOT NULL,
+        paid_sats INTEGER NOT NULL,
+        sig TEXT CHECK (sig IS NULL OR length(sig) > 0),
+        memo TEXT,
+        status TEXT NOT NULL CHECK (status IN ('sent', 'acked')),
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (channel_id, seq)
+      ) STRICT;
+      INSERT INTO channel_payments_v6 (channel_id, seq, sats, paid_sats, sig, memo, status, created_at)
+        SELECT channel_id, seq, sats, paid_sats, sig, memo, status, created_at FROM channel_payments;
+      DROP TABLE channel_payments;
+      ALTER TABLE channel_payments_v6 RENAME TO channel_payments;
+      CREATE INDEX channel_payments_unacked ON channel_payments (channel_id, seq) WHERE status = 'sent';
+    `,
+  },
 ]
 
 function rebuildChannels(db: Db): void {

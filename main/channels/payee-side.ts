@@ -5,11 +5,12 @@
 // states are judged in arrival order, and each is committed (group commit,
 // synchronous=FULL) before its acknowledgement leaves.
 import { ContractError } from '../../shared/contract/index.js'
-import type { ChainBroadcaster } from '../chain/chain.js'
-import type { Network } from '../config/schema.js'
+import type { ChainBroadcaster } from '../chain/index.js'
+import type { Network } from '../config/index.js'
 import type { Logger } from '../telemetry/index.js'
-import { parseAddress } from '../wallet/addresses.js'
+import { parseAddress } from '../wallet/index.js'
 import type { ChannelBook } from './channel-book.js'
+import type { PaymentRecord } from './channel-repository.js'
 import type { ChannelKeys } from './channel-keys.js'
 import type { ChannelMailbox } from './channel-mailbox.js'
 import type { ChainTip } from './chain-tip.js'
@@ -39,6 +40,8 @@ export interface PayeeSideComponents {
   /** Looks up the chain facts of a channel and decides, as the chain watch does. */
   verify(c: PayeeFundingBound): Promise<{ facts: ChainFacts; fundingHex: string | null; required: number; decision: 'open' | 'wait' | { fail: FailureReason } }>
   countPayment(sats: number): void
+  /** One settlement verified and stored (it may cover several payments). */
+  countSettlement(): void
   log: Logger
 }
 
@@ -215,6 +218,7 @@ export class PayeeSide {
       throw new ChannelRefusal('unexpected', `the channel is ${this.own(peerId, req.channelId).state}`)
     }
     if (this.settling.has(c.id)) throw new ChannelRefusal('unexpected', 'the channel is being settled')
+    if (req.payments && req.memo !== undefined) throw new ChannelRefusal('malformed', 'a coalesced settlement carries its memos in its list')
     const height = this.c.tip.latest
     if (height !== null && height >= c.expiry - this.init.policy.closeMarginBlocks) throw new ChannelRefusal('unexpected', 'the channel is too close to its expiry for payments')
     if (req.seq <= c.seq) {
@@ -224,22 +228,48 @@ export class PayeeSide {
       await this.c.book.commit.run(() => null)
       return { seq: req.seq }
     }
-    const verdict = validatePayment({ capacity: c.capacitySats, paidSats: c.paidSats, newPaidSats: req.paidSats, seq: c.seq, newSeq: req.seq, feeSats: c.settlementFeeSats })
+    // A coalesced settlement covers payments c.seq + 1 .. req.seq, listed one by one.
+    const listed = req.payments
+    const count = listed?.length ?? 1
+    if (req.seq - count !== c.seq) throw new ChannelRefusal('refused', `sequence ${req.seq - count + 1}${count > 1 ? `..${req.seq}` : ''} does not follow ${c.seq}`)
+    // The span is checked above; validatePayment judges the amounts against the stored state.
+    const verdict = validatePayment({ capacity: c.capacitySats, paidSats: c.paidSats, newPaidSats: req.paidSats, seq: c.seq, newSeq: c.seq + 1, feeSats: c.settlementFeeSats })
     if (!verdict.ok) throw new ChannelRefusal('refused', verdict.message)
+    if (listed) {
+      // Integers, each at least 1 sat (the schema); the sum stops at the first excess, so it stays a safe integer.
+      let sum = 0
+      for (const p of listed) {
+        sum += p.sats
+        if (sum > verdict.amountSats) break
+      }
+      if (sum !== verdict.amountSats) throw new ChannelRefusal('malformed', `the listed payments do not sum to the ${verdict.amountSats} sat this settlement adds`)
+    }
     if (!this.c.tx.settlement(c).verify(req.paidSats, bytes(req.sig), bytes(c.payerPub), this.c.keys.backend)) throw new ChannelRefusal('bad_signature', 'the signature does not sign this settlement with the payer key')
     const before = { seq: c.seq, paidSats: c.paidSats, lastSig: c.lastSig }
+    const now = Date.now()
+    const rows: PaymentRecord[] = []
+    if (listed) {
+      let paid = c.paidSats
+      listed.forEach((p, i) => {
+        paid += p.sats
+        const seq = c.seq + i + 1
+        rows.push({ channelId: c.id, seq, sats: p.sats, paidSats: paid, sig: seq === req.seq ? req.sig : null, memo: p.memo ?? null, status: 'acked', createdAt: now })
+      })
+    } else {
+      rows.push({ channelId: c.id, seq: req.seq, sats: verdict.amountSats, paidSats: req.paidSats, sig: req.sig, memo: req.memo ?? null, status: 'acked', createdAt: now })
+    }
     c.seq = req.seq
     c.paidSats = req.paidSats
     c.lastSig = req.sig
-    const now = Date.now()
     try {
-      await this.c.book.commit.run(() => this.c.book.repo.storeReceived(c.id, { channelId: c.id, seq: req.seq, sats: verdict.amountSats, paidSats: req.paidSats, sig: req.sig, memo: req.memo ?? null, status: 'acked', createdAt: now }, now))
+      await this.c.book.commit.run(() => this.c.book.repo.storeReceived(c.id, rows, now))
     } catch (err) {
       if (c.seq === req.seq) Object.assign(c, before)
       throw err
     }
     c.updatedAt = now
-    this.c.countPayment(verdict.amountSats)
+    for (const r of rows) this.c.countPayment(r.sats)
+    this.c.countSettlement()
     this.c.book.emitSoon(c.id)
     return { seq: req.seq }
   }

@@ -4,21 +4,22 @@
 // (accept, reject) are a state machine too: unsolicited or repeated ones are refused.
 import { randomBytes } from 'node:crypto'
 import { ContractError } from '../../shared/contract/index.js'
-import { BroadcastRejectedError, type ChainBroadcaster, type ChainLookup } from '../chain/chain.js'
-import type { Network } from '../config/schema.js'
+import { BroadcastRejectedError, type ChainBroadcaster, type ChainLookup } from '../chain/index.js'
+import type { Network } from '../config/index.js'
 import type { Effect, IdempotencyScope } from '../idempotency/index.js'
-import { PeerUnreachableError } from '../p2p/peer-watch.js'
+import { PeerUnreachableError } from '../p2p/index.js'
 import { isDiskFault } from '../store/index.js'
 import type { Logger } from '../telemetry/index.js'
-import { parseAddress } from '../wallet/addresses.js'
+import { parseAddress } from '../wallet/index.js'
 import type { ChannelBook } from './channel-book.js'
+import type { PaymentRecord } from './channel-repository.js'
 import type { ChannelKeys } from './channel-keys.js'
 import type { ChannelMailbox } from './channel-mailbox.js'
 import type { ChannelTx } from './channel-tx.js'
 import type { ChainTip } from './chain-tip.js'
 import { checkSettlement } from './chain-checks.js'
 import { ChannelPeerError, ChannelRefusal, type ChannelLink, type ChannelRequest, type ResultOf } from './protocol.js'
-import { PaymentPipeline } from './payment-pipeline.js'
+import { type NewPayment, type OutgoingSettlement, PaymentPipeline } from './payment-pipeline.js'
 import { stripState } from './payee-side.js'
 import type { BuiltFunding, FailureReason, PayerChannel, PayerClosing, PayerFunding, PayerFundingAccepted, PayerFundingBroadcast, PayerFundingBuilt, PayerFundingSigned, PayerOpen, PayerProposed } from './records.js'
 import { validatePayment } from './state-machine.js'
@@ -37,7 +38,8 @@ const bytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'))
 /** What the payer needs of the wallet (WalletService has it). */
 export interface PayerWallet {
   reserveForChannel(params: { capacitySats: number; feeRateSatsPerKb: number }): { reservationId: string; coins: { txid: string; vout: number; satoshis: number; privateKey: Uint8Array }[]; changeAddress: string }
-  completeChannelFunding(reservationId: string, tx: { txid: string; capacitySats: number; feeSats: number; changeSats: number; changeAddress: string; fundingAddress: string }): void
+  /** `rawHex`: the signed funding tx, where the wallet finds its change output. */
+  completeChannelFunding(reservationId: string, tx: { txid: string; capacitySats: number; feeSats: number; changeSats: number; changeAddress: string; fundingAddress: string; rawHex?: string }): void
   releaseChannelFunding(reservationId: string): void
 }
 
@@ -60,12 +62,14 @@ export interface PayerSideComponents {
   connected(peerId: string): boolean
   ownPeerId(): string
   countPayment(sats: number): void
+  /** One settlement signed (it may cover several payments). */
+  countSettlement(): void
   /** The payee answered against the protocol (a lie this side caught): counted by kind. */
   violation(kind: PeerViolation): void
   log: Logger
 }
 
-export type PeerViolation = 'payee-key' | 'refund-signature' | 'payout-address' | 'payment-refused' | 'sync' | 'close'
+type PeerViolation = 'payee-key' | 'refund-signature' | 'payout-address' | 'payment-refused' | 'sync' | 'close'
 
 export interface PayerSideInit {
   network: Network
@@ -228,7 +232,7 @@ export class PayerSide {
       return
     }
     this.c.wallet.completeChannelFunding(reservation.reservationId, {
-      txid: built.outpoint.txid, capacitySats: c.capacitySats, feeSats, changeSats, changeAddress: reservation.changeAddress, fundingAddress: `channel:${c.id}`,
+      txid: built.outpoint.txid, capacitySats: c.capacitySats, feeSats, changeSats, changeAddress: reservation.changeAddress, fundingAddress: `channel:${c.id}`, rawHex: built.hex,
     })
     const broadcast = (await this.c.book.put({ ...signed, step: 'broadcast', built: { ...built, reservationId: null } })) as PayerFundingBroadcast
     await this.askOpen(broadcast).catch((err: unknown) => this.c.log.debug('the payee did not open yet; asked again later', { err, channelId: id }))
@@ -284,8 +288,11 @@ export class PayerSide {
     }
     const timeoutMs = params.timeoutMs ?? this.init.payTimeoutMs
     // Nothing is signed for a payee that cannot be reached now: the caller hears so within
-    // the dial (a refused port: milliseconds), and may pay again later.
-    await this.c.reach(found.peerId, Math.min(timeoutMs, this.init.reachTimeoutMs))
+    // the dial (a refused port: milliseconds), and may pay again later. A settlement of this
+    // channel on the wire over a live link already shows it reachable (a link that fails
+    // under it answers its callers at once), and probing per payment would cost more than
+    // the payment under load.
+    if (!this.pipelines.get(found.id)?.linkInUse) await this.c.reach(found.peerId, Math.min(timeoutMs, this.init.reachTimeoutMs))
     // Read again after the wait: the channel may have moved on meanwhile.
     const c = this.c.book.get(params.channelId)
     if (!c || c.role !== 'payer') throw new ContractError('invalid_state', `the channel is ${this.c.book.find(params.channelId)?.state ?? 'gone'}`)
@@ -300,23 +307,14 @@ export class PayerSide {
     const verdict = validatePayment({ capacity: c.capacitySats, paidSats: last.paidSats, newPaidSats: newPaid, seq: last.seq, newSeq: last.seq + 1, feeSats: c.settlementFeeSats })
     if (!verdict.ok) throw new ContractError(verdict.code === 'exceeds-capacity' ? 'insufficient_funds' : 'invalid_params', verdict.message, { reason: verdict.code })
     const seq = last.seq + 1
-    const sig = hex(this.c.tx.settlement(c).sign(newPaid, this.c.keys.private(c.keyIndex), this.c.keys.backend))
+    // Reserved now, in call order; signed by the pipeline, alone or with the payments queued
+    // beside it (one settlement for all), and on disk before that signature leaves.
     this.signed.set(c.id, { seq, paidSats: newPaid })
-    const memo = params.memo ?? null
-    // On disk before it leaves: from here on the payee may hold it.
     try {
-      await this.c.book.commit.run(() => {
-        this.c.book.repo.insertSent({ channelId: c.id, seq, sats: params.sats, paidSats: newPaid, sig, memo, status: 'sent', createdAt: Date.now() })
-        scope?.bind({ kind: 'payment', channelId: c.id, seq })
-      })
-    } catch (err) {
-      // Never stored, never sent: the next payment is built on what the disk holds, not on this one.
-      this.signed.delete(c.id)
-      if (isDiskFault(err)) throw new ContractError('unavailable', 'the disk refuses writes, so this payment was not made (nothing was sent); try again once it takes writes', { reason: 'disk' })
-      throw err
-    }
-    try {
-      await this.pipeline(c).push({ seq, paidSats: newPaid, sig, ...(params.memo === undefined ? {} : { memo: params.memo }) }, true, timeoutMs)
+      await this.pipeline(c).pay(
+        { seq, paidSats: newPaid, sats: params.sats, createdAt: Date.now(), ...(params.memo === undefined ? {} : { memo: params.memo }), ...(scope ? { bind: () => scope.bind({ kind: 'payment', channelId: c.id, seq }) } : {}) },
+        timeoutMs,
+      )
     } catch (err) {
       throw asContractError(err)
     }
@@ -342,13 +340,46 @@ export class PayerSide {
     throw new ContractError('invalid_state', `payment ${seq} was signed and sent, but the channel is ${c?.state ?? 'gone'} and the payee never acknowledged it; the close settles the latest state the payee holds`, { channelId, seq })
   }
 
-  /** After a restart: unacknowledged states go out again once the payee says what it holds. */
+  /**
+   * One signature for the last payment of `batch` (the cumulative amount covering them all),
+   * and a row per payment, stored in one transaction before the signature may leave.
+   */
+  private async seal(id: string, batch: readonly NewPayment[]): Promise<OutgoingSettlement> {
+    const c = this.c.book.get(id)
+    if (!c || c.role !== 'payer' || c.state !== 'open') throw new ContractError('invalid_state', `the channel is ${c?.state ?? 'gone'}`)
+    const last = batch[batch.length - 1]!
+    const sig = hex(this.c.tx.settlement(c).sign(last.paidSats, this.c.keys.private(c.keyIndex), this.c.keys.backend))
+    try {
+      await this.c.book.commit.run(() => {
+        for (const p of batch) {
+          // Only the last row holds the signature: the amounts before it are covered, not signed.
+          this.c.book.repo.insertSent({ channelId: id, seq: p.seq, sats: p.sats, paidSats: p.paidSats, sig: p === last ? sig : null, memo: p.memo ?? null, status: 'sent', createdAt: p.createdAt })
+          p.bind?.()
+        }
+      })
+    } catch (err) {
+      if (isDiskFault(err)) throw new ContractError('unavailable', 'the disk refuses writes, so this payment was not made (nothing was sent); try again once it takes writes', { reason: 'disk' })
+      throw err
+    }
+    this.c.countSettlement()
+    return settlementOf(last.seq, last.paidSats, sig, batch)
+  }
+
+  /** After a restart: unacknowledged settlements go out again once the payee says what it holds. */
   resume(c: PayerOpen): void {
     const latest = this.c.book.repo.latestPayment(c.id)
     if (!latest || latest.seq <= c.seq) return
     const pipeline = this.pipeline(c)
+    let covered: PaymentRecord[] = []
     for (const p of this.c.book.repo.payments(c.id, latest.seq - c.seq).reverse()) {
-      if (p.status === 'sent') pipeline.push({ seq: p.seq, paidSats: p.paidSats, sig: p.sig }, false).catch(() => {})
+      if (p.status !== 'sent') {
+        covered = []
+        continue
+      }
+      covered.push(p)
+      if (p.sig === null) continue
+      pipeline.resend(settlementOf(p.seq, p.paidSats, p.sig, covered.map((r) => ({ sats: r.sats, ...(r.memo === null ? {} : { memo: r.memo }) }))))
+      covered = []
     }
     pipeline.reconcile()
   }
@@ -363,10 +394,11 @@ export class PayerSide {
     return latest && latest.seq > c.seq ? { seq: latest.seq, paidSats: latest.paidSats } : { seq: c.seq, paidSats: c.paidSats }
   }
 
-  /** (seq, paidSats) is a state this wallet signed on this channel, or the opening one. */
+  /** (seq, paidSats) is a state this wallet signed on this channel, or the opening one (a payment a later settlement covers is not). */
   private signedByUs(id: string, s: { seq: number; paidSats: number }): boolean {
     if (s.seq === 0) return s.paidSats === 0
-    return this.c.book.repo.payment(id, s.seq)?.paidSats === s.paidSats
+    const row = this.c.book.repo.payment(id, s.seq)
+    return row !== null && row.sig !== null && row.paidSats === s.paidSats
   }
 
   private pipeline(c: PayerOpen): PaymentPipeline {
@@ -379,8 +411,13 @@ export class PayerSide {
           window: this.init.window,
           payTimeoutMs: this.init.payTimeoutMs,
           logger: this.c.log,
+          seal: (batch) => this.seal(id, batch),
+          rewind: (tip) => {
+            if (tip) this.signed.set(id, tip)
+            else this.signed.delete(id)
+          },
           send: async (s) => {
-            const { seq } = await link().request({ t: 'pay', channelId: id, seq: s.seq, paidSats: s.paidSats, sig: s.sig, ...(s.memo === undefined ? {} : { memo: s.memo }) })
+            const { seq } = await link().request({ t: 'pay', channelId: id, seq: s.seq, paidSats: s.paidSats, sig: s.sig, ...(s.memo === undefined ? {} : { memo: s.memo }), ...(s.payments ? { payments: s.payments } : {}) })
             if (seq !== s.seq) throw new ChannelPeerError('conflict', `the payee acknowledged state ${seq} for state ${s.seq}`)
           },
           sync: () => link().request({ t: 'sync', channelId: id }),
@@ -549,6 +586,15 @@ export class PayerSide {
     if (c === 'wrong-role') throw new ChannelRefusal('unexpected', 'we are paid in this channel; only the payer is sent this')
     return c as PayerChannel
   }
+}
+
+/** The frame for a settlement: one payment as protocol 2.0.0 always sent it, several as a list. */
+function settlementOf(seq: number, paidSats: number, sig: string, payments: readonly { sats: number; memo?: string }[]): OutgoingSettlement {
+  if (payments.length === 1) {
+    const memo = payments[0]!.memo
+    return { seq, paidSats, sig, ...(memo === undefined ? {} : { memo }) }
+  }
+  return { seq, paidSats, sig, payments: payments.map((p) => ({ sats: p.sats, ...(p.memo === undefined ? {} : { memo: p.memo }) })) }
 }
 
 /**

@@ -9,9 +9,9 @@
 import type { Connection, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { Uint8ArrayList } from 'uint8arraylist'
 import { z } from 'zod'
-import type { Libp2pNode } from '../p2p/libp2p.js'
+import type { Libp2pNode } from '../p2p/index.js'
+import { FrameReader, lengthPrefixed } from '../kit/index.js'
 
 export const CHANNEL_PROTOCOL = '/bsv-p2p/channel/2.0.0'
 export const MAX_CHANNEL_FRAME_BYTES = 16 * 1024
@@ -21,7 +21,7 @@ export const MAX_CHANNEL_FRAME_BYTES = 16 * 1024
  * rename or reuse one: both sides of every version must read the same code the same way.
  */
 export const WIRE_ERROR_CODES = [
-  /** The frame does not parse against its schema. */
+  /** The frame does not parse against its schema, or contradicts itself (listed payments that do not sum to the settlement's growth). */
   'malformed',
   /** No channel with this id between these two peers (or it is someone else's). */
   'unknown_channel',
@@ -45,7 +45,7 @@ export const WIRE_ERROR_CODES = [
 export type WireErrorCode = (typeof WIRE_ERROR_CODES)[number]
 
 /** Retrying the same request later may succeed. */
-export function isRetryableWireCode(code: WireErrorCode | 'link_lost' | 'timeout'): boolean {
+function isRetryableWireCode(code: WireErrorCode | 'link_lost' | 'timeout'): boolean {
   return code === 'busy' || code === 'unavailable' || code === 'link_lost' || code === 'timeout'
 }
 
@@ -71,24 +71,32 @@ const Address = z.string().min(26).max(40).regex(/^[1-9A-HJ-NP-Za-km-z]+$/)
 /** DER signature plus the sighash byte, hex. */
 const Sig = z.string().regex(/^[0-9a-f]{16,146}$/)
 const Seq = z.number().int().positive().max(Number.MAX_SAFE_INTEGER)
+const Memo = z.string().max(256)
+/** The most payments one coalesced settlement may list (payment-pipeline.ts keeps to it). */
+export const MAX_PAYMENTS_PER_FRAME = 1000
+/** One payment a coalesced settlement covers: its own amount (at least 1 sat) and memo. */
+const PaymentEntry = z.object({ sats: Sats.min(1), memo: Memo.optional() }).strict()
 
-export const RequestSchema = z.discriminatedUnion('t', [
+const RequestSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('propose'), id: Id, channelId: ChannelId, capacitySats: Sats, expiry: z.number().int().positive().max(499_999_999), feeRate: z.number().int().nonnegative().max(100_000), settlementFeeSats: Sats, refundFeeSats: Sats, payerPub: Pub }).strict(),
   z.object({ t: z.literal('accept'), id: Id, channelId: ChannelId, payeePub: Pub }).strict(),
   z.object({ t: z.literal('reject'), id: Id, channelId: ChannelId }).strict(),
   z.object({ t: z.literal('signRefund'), id: Id, channelId: ChannelId, fundingTxid: Txid, fundingVout: Vout, payerAddress: Address }).strict(),
   z.object({ t: z.literal('funded'), id: Id, channelId: ChannelId, fundingTxid: Txid, fundingVout: Vout }).strict(),
-  z.object({ t: z.literal('pay'), id: Id, channelId: ChannelId, seq: Seq, paidSats: Sats, sig: Sig, memo: z.string().max(256).optional() }).strict(),
+  // `payments` (optional, added within 2.0.0): a coalesced settlement lists the payments it
+  // covers (seq - length + 1 .. seq), whose amounts sum to the growth of `paidSats`; without
+  // it the frame is one payment, as before. A peer that predates it refuses such a frame as
+  // `malformed`, which stops that channel's payments (nothing signed is lost).
+  z.object({ t: z.literal('pay'), id: Id, channelId: ChannelId, seq: Seq, paidSats: Sats, sig: Sig, memo: Memo.optional(), payments: z.array(PaymentEntry).min(1).max(MAX_PAYMENTS_PER_FRAME).optional() }).strict(),
   z.object({ t: z.literal('sync'), id: Id, channelId: ChannelId }).strict(),
   z.object({ t: z.literal('close'), id: Id, channelId: ChannelId, seq: Seq, paidSats: Sats }).strict(),
 ])
 export type ChannelRequest = z.infer<typeof RequestSchema>
 export type RequestKind = ChannelRequest['t']
-export const REQUEST_KINDS = ['propose', 'accept', 'reject', 'signRefund', 'funded', 'pay', 'sync', 'close'] as const satisfies readonly RequestKind[]
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 export type OutgoingRequest = DistributiveOmit<ChannelRequest, 'id'>
 
-export const ResultSchemas = {
+const ResultSchemas = {
   propose: z.discriminatedUnion('decision', [
     z.object({ decision: z.literal('accepted'), payeePub: Pub }).strict(),
     z.object({ decision: z.literal('pending') }).strict(),
@@ -126,50 +134,8 @@ export class ChannelPeerError extends Error {
   }
 }
 
-export function encodeFrame(value: unknown): Uint8Array {
-  const body = Buffer.from(JSON.stringify(value), 'utf8')
-  const prefix: number[] = []
-  let n = body.length
-  while (n >= 0x80) {
-    prefix.push((n & 0x7f) | 0x80)
-    n >>>= 7
-  }
-  prefix.push(n)
-  return Buffer.concat([Buffer.from(prefix), body])
-}
-
-/** Splits a stream into frames; throws on a frame above the limit (the stream is then reset). */
-export class ChannelFrameReader {
-  private readonly pending = new Uint8ArrayList()
-  push(chunk: Uint8Array | Uint8ArrayList): Uint8Array[] {
-    this.pending.append(chunk)
-    const out: Uint8Array[] = []
-    for (;;) {
-      let len = 0
-      let shift = 1
-      let pos = 0
-      let complete = false
-      while (pos < this.pending.byteLength && pos < 4) {
-        const b = this.pending.get(pos++)
-        len += (b & 0x7f) * shift
-        shift *= 128
-        if ((b & 0x80) === 0) {
-          // A length has one encoding: a longer one (a trailing zero group) is refused.
-          if (b === 0 && pos > 1) throw new Error('non-minimal frame length')
-          complete = true
-          break
-        }
-      }
-      if (!complete) {
-        if (pos >= 4) throw new Error('bad frame length')
-        return out
-      }
-      if (len > MAX_CHANNEL_FRAME_BYTES) throw new Error(`frame of ${len} bytes exceeds ${MAX_CHANNEL_FRAME_BYTES}`)
-      if (this.pending.byteLength - pos < len) return out
-      out.push(this.pending.subarray(pos, pos + len))
-      this.pending.consume(pos + len)
-    }
-  }
+function encodeFrame(value: unknown): Uint8Array {
+  return lengthPrefixed(Buffer.from(JSON.stringify(value), 'utf8'))
 }
 
 function parseJson(bytes: Uint8Array): unknown {
@@ -242,7 +208,7 @@ export interface ServeHooks {
 /** Serves one accepted stream: every valid request goes to `handler`, its answer comes back. */
 export function serveChannelStream(stream: Stream, connection: Connection, handler: RequestHandler, hooks: ServeHooks): void {
   const peerId = connection.remotePeer.toString()
-  const reader = new ChannelFrameReader()
+  const reader = new FrameReader(MAX_CHANNEL_FRAME_BYTES)
   const writer = new FrameWriter(stream)
   stream.addEventListener('message', (evt: StreamMessageEvent) => {
     let frames: Uint8Array[]
@@ -361,7 +327,7 @@ export class ChannelLink {
     const conn = this.libp2p.getConnections(peerIdFromString(this.peerId)).find((c) => c.direction === 'outbound')
     if (conn) this.lastAddr = conn.remoteAddr.toString().includes('/p2p/') ? conn.remoteAddr : conn.remoteAddr.encapsulate(`/p2p/${this.peerId}`)
     this.writer = new FrameWriter(stream)
-    const reader = new ChannelFrameReader()
+    const reader = new FrameReader(MAX_CHANNEL_FRAME_BYTES)
     stream.addEventListener('message', (evt: StreamMessageEvent) => {
       let frames: Uint8Array[]
       try {

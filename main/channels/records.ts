@@ -92,26 +92,26 @@ export type PayerOpen = PayerLive & { state: 'open' }
 export type PayerClosing = PayerLive<string | null> & { state: 'closing'; spend: Spend | null }
 export type PayerEnded = PayerLive<string | null> & { state: 'closed' | 'refunded'; spend: Spend }
 
-export type PayeeProposed = Terms & { role: 'payee'; state: 'proposed'; payeePub: string }
+type PayeeProposed = Terms & { role: 'payee'; state: 'proposed'; payeePub: string }
 type PayeeFundingBase = Terms & { role: 'payee'; state: 'funding'; payeePub: string }
 /** We gave our key; the payer has not asked for the refund yet. */
-export type PayeeFundingAccepted = PayeeFundingBase & { step: 'accepted' }
+type PayeeFundingAccepted = PayeeFundingBase & { step: 'accepted' }
 /** We signed the refund over this outpoint (bound to this channel only); waiting for it on chain. */
 export type PayeeFundingBound = PayeeFundingBase & { step: 'refund-signed'; funding: Outpoint; payerAddress: string }
-export type PayeeFunding = PayeeFundingAccepted | PayeeFundingBound
+type PayeeFunding = PayeeFundingAccepted | PayeeFundingBound
 export type PayeeOpen = PayeeLive & { state: 'open' }
 export type PayeeClosing = PayeeLive & { state: 'closing'; spend: Spend | null }
-export type PayeeEnded = PayeeLive & { state: 'closed' | 'refunded'; spend: Spend }
+type PayeeEnded = PayeeLive & { state: 'closed' | 'refunded'; spend: Spend }
 
 /** Ended before anything moved on chain; what was known is kept for display. */
-export type FailedChannel = Terms & { role: ChannelRole; state: 'failed'; failure: FailureReason; payeePub: string | null; fundingTxid: string | null }
-export type RejectedChannel = Terms & { role: ChannelRole; state: 'rejected'; payeePub: string | null }
+type FailedChannel = Terms & { role: ChannelRole; state: 'failed'; failure: FailureReason; payeePub: string | null; fundingTxid: string | null }
+type RejectedChannel = Terms & { role: ChannelRole; state: 'rejected'; payeePub: string | null }
 
 export type PayerChannel = PayerProposed | PayerFunding | PayerOpen | PayerClosing | PayerEnded
 export type PayeeChannel = PayeeProposed | PayeeFunding | PayeeOpen | PayeeClosing | PayeeEnded
 export type ChannelRecord = PayerChannel | PayeeChannel | FailedChannel | RejectedChannel
 
-export type OpenChannel = PayerOpen | PayeeOpen
+type OpenChannel = PayerOpen | PayeeOpen
 /** The states whose funding output is verified on chain and may hold coins. */
 export type FundedChannel = PayerOpen | PayerClosing | PayerEnded | PayeeOpen | PayeeClosing | PayeeEnded
 
@@ -126,14 +126,6 @@ export function stepOf(c: ChannelRecord): FundingStep | null {
 
 export function isFunded(c: ChannelRecord): c is FundedChannel {
   return c.state === 'open' || c.state === 'closing' || c.state === 'closed' || c.state === 'refunded'
-}
-
-/** A payer channel whose refund is signed and stored: its funding may be on chain. */
-export function refundOf(c: ChannelRecord): { funding: Outpoint; refundPayeeSig: string; payeePub: string; payerAddress: string } | null {
-  if (c.role !== 'payer') return null
-  if (c.state === 'funding') return c.step === 'refund-signed' || c.step === 'broadcast' ? { funding: c.built.outpoint, refundPayeeSig: c.refundPayeeSig, payeePub: c.payeePub, payerAddress: c.built.payerAddress } : null
-  if (c.state === 'open' || c.state === 'closing' || c.state === 'closed' || c.state === 'refunded') return { funding: c.funding, refundPayeeSig: c.refundPayeeSig, payeePub: c.payeePub, payerAddress: c.payerAddress }
-  return null
 }
 
 /** The funding outpoint this record names (bound, built or verified), if any. */

@@ -91,7 +91,7 @@ export interface OpenSslBackendInit {
   cacheSize?: number
 }
 
-export function opensslAvailable(): boolean {
+function opensslAvailable(): boolean {
   return getCurves().includes('secp256k1')
 }
 

@@ -56,7 +56,7 @@ export class IllegalTransitionError extends Error {
   }
 }
 
-export function nextStatus(from: ChannelStatus, event: ChannelEvent): ChannelStatus | undefined {
+function nextStatus(from: ChannelStatus, event: ChannelEvent): ChannelStatus | undefined {
   return TRANSITIONS[from][event]
 }
 
@@ -80,7 +80,7 @@ export function holdsFunds(status: ChannelStatus): boolean {
   return status === 'open' || status === 'closing'
 }
 
-export type PaymentRefusalCode =
+type PaymentRefusalCode =
   | 'not-integer'
   | 'not-increasing'
   | 'bad-sequence'

@@ -18,7 +18,7 @@ import { type SignatureBackend, publicKeyOf, sha256 } from './signer.js'
 /** Where a payout goes: a base58 P2PKH address, or a public key (paid to its P2PKH). */
 export type PayoutTarget = string | Uint8Array
 
-export interface Outpoint {
+interface Outpoint {
   txid: string
   vout: number
 }
@@ -52,7 +52,7 @@ function varIntSize(n: number): number {
 }
 
 /** Upper bound of a funding tx's size: P2PKH inputs, the multisig output, maybe change. */
-export function fundingTxSize(inputCount: number, withChange: boolean): number {
+function fundingTxSize(inputCount: number, withChange: boolean): number {
   const outputs = withChange ? 2 : 1
   return TX_FIXED_SIZE + varIntSize(inputCount) + inputCount * P2PKH_INPUT_SIZE + varIntSize(outputs) + MULTISIG_OUTPUT_SIZE + (withChange ? P2PKH_OUTPUT_SIZE : 0)
 }
@@ -156,7 +156,7 @@ export function withUnlockingScripts(tx: Transaction, scripts: ReadonlyMap<numbe
   return new Transaction(tx.version, inputs, tx.outputs.map((o) => ({ lockingScript: o.lockingScript, satoshis: o.satoshis })), tx.lockTime)
 }
 
-export interface FundingUtxo extends Outpoint {
+interface FundingUtxo extends Outpoint {
   satoshis: number
   /** The P2PKH script it is locked with; must pay hash160 of privateKey's compressed key. */
   lockingScript: LockingScript
@@ -269,9 +269,6 @@ export interface SettlementTx {
   /** The fee actually paid: feeSats plus any change too small to keep. */
   feeSats: number
 }
-
-/** The payee's vout in every settlement (the payer's change, when present, is vout 1). */
-export const SETTLEMENT_PAYEE_VOUT = 0
 
 /**
  * Funding output → payee `paidSats` (vout 0) + payer change (vout 1), nLockTime 0, final

@@ -1,7 +1,7 @@
 // The boundary between the channel wire's error codes (protocol 2, versioned with it) and
 // the local API's: a code either side adds later never changes what the other reads.
 import { ContractError, type ErrorCode } from '../../shared/contract/index.js'
-import { BroadcastRejectedError } from '../chain/chain.js'
+import { BroadcastRejectedError } from '../chain/index.js'
 import { ChannelPeerError, ChannelRefusal, type WireErrorCode } from './protocol.js'
 import { MailboxFullError } from './channel-mailbox.js'
 

@@ -1,4 +1,4 @@
-export { EngineConfigSchema, NETWORKS, crossKeyProblem, requestedPorts, type PortKey, defaultDataDir, type EngineConfig, type EngineConfigInput, type Network } from './schema.js'
-export { ConfigError, DAEMON_USAGE, configFromArgs, configFromEnv, loadConfig, mergeLayers, readConfigFile, validateConfig, type CliOptions, type ConfigSource } from './load.js'
-export { SettingsEditor, type SettingsEditorComponents } from './settings-editor.js'
-export { busyPorts, describeBusyPort, type BusyPort } from './ports.js'
+export { EngineConfigSchema, defaultDataDir, type EngineConfig, type Network } from './schema.js'
+export { CONFIG_ENVIRONMENT, ConfigError, ENGINE_FLAGS, configFromEnv, configFromFlags, loadConfig, mergeLayers, readConfigFile, validateConfig, type ConfigSource } from './load.js'
+export { SettingsEditor } from './settings-editor.js'
+export { busyPorts, describeBusyPort } from './ports.js'

@@ -2,9 +2,9 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { tempDir } from '../../test/helpers/processes.js'
-import { EventBus } from '../engine/event-bus.js'
+import { EventBus } from '../kit/index.js'
 import { silentLogger } from '../telemetry/index.js'
-import { ConfigError, SettingsEditor, configFromArgs, configFromEnv, loadConfig, mergeLayers, readConfigFile, validateConfig } from './index.js'
+import { ConfigError, SettingsEditor, configFromEnv, configFromFlags, loadConfig, mergeLayers, readConfigFile, validateConfig } from './index.js'
 
 describe('config layers', () => {
   it('takes chain service keys from the environment or the file, and never shows them in the settings', () => {
@@ -19,8 +19,8 @@ describe('config layers', () => {
     const relay = '/ip4/1.2.3.4/tcp/1/p2p/12D3KooWSUNJbVkQeVs9QSqcywa1KhpaPDQV3pFPQ2YiSGP2WskZ'
     const file = { network: 'testnet', p2p: { port: 1111, relays: [relay] } }
     const env = configFromEnv({ BSV_P2P_P2P_PORT: '2222' })
-    const cli = configFromArgs(['--p2p-port', '3333'])
-    const config = validateConfig(mergeLayers(file, env, cli.config))
+    const cli = configFromFlags({ 'p2p-port': '3333' })
+    const config = validateConfig(mergeLayers(file, env, cli.layer))
     expect(config.p2p.port).toBe(3333)
     expect(config.network).toBe('testnet')
     expect(config.p2p.relays).toEqual([relay])
@@ -73,14 +73,15 @@ describe('config layers', () => {
   it('says where saved settings go and what the environment and flags set above the file', () => {
     const dir = tempDir('bsv-p2p-config-')
     try {
-      const argv = ['--data-dir', dir.path, '--relay', '/ip4/127.0.0.1/tcp/1/p2p/12D3KooWSUNJbVkQeVs9QSqcywa1KhpaPDQV3pFPQ2YiSGP2WskZ']
-      const fresh = loadConfig(argv, { BSV_P2P_LOG_LEVEL: 'warn' })
+      const relay = '/ip4/127.0.0.1/tcp/1/p2p/12D3KooWSUNJbVkQeVs9QSqcywa1KhpaPDQV3pFPQ2YiSGP2WskZ'
+      const flags = { 'data-dir': dir.path, relay: [relay] }
+      const fresh = loadConfig(flags, { BSV_P2P_LOG_LEVEL: 'warn' })
       expect(fresh.source.file).toBe(join(dir.path, 'config.json'))
-      expect(fresh.source.overrides).toMatchObject({ logLevel: 'warn', dataDir: dir.path, p2p: { relays: [argv[3]] } })
+      expect(fresh.source.overrides).toMatchObject({ logLevel: 'warn', dataDir: dir.path, p2p: { relays: [relay] } })
       // A --config that does not exist is an error, not an empty layer.
-      expect(() => loadConfig([...argv, '--config', join(dir.path, 'missing.json')], {})).toThrow(/missing\.json: cannot read/)
+      expect(() => loadConfig({ ...flags, config: join(dir.path, 'missing.json') }, {})).toThrow(/missing\.json: cannot read/)
       writeFileSync(join(dir.path, 'config.json'), JSON.stringify({ logLevel: 'debug', limits: { maxConnections: 9 } }))
-      const saved = loadConfig(['--data-dir', dir.path], {})
+      const saved = loadConfig({ 'data-dir': dir.path }, {})
       expect(saved.config).toMatchObject({ logLevel: 'debug', limits: { maxConnections: 9 } })
       expect(saved.source.overrides).toEqual({ dataDir: dir.path })
     } finally {

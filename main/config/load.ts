@@ -1,10 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
-import { parseRelayAddress } from '../p2p/relay-address.js'
+import { parseRelayAddress } from '../p2p/index.js'
 import { type EngineConfig, EngineConfigSchema, crossKeyProblem, defaultDataDir } from './schema.js'
 
 export class ConfigError extends Error {
@@ -123,104 +122,58 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Plain {
   return out
 }
 
-export interface CliOptions {
-  config: Plain
-  configFile?: string
-  help: boolean
-  /** Check the database of the data dir (SQLite integrity_check, read-only) and exit. */
-  checkDatabase: boolean
-  /** Options a host reads itself (e.g. the passphrase file); not part of the engine config. */
-  extra: Record<string, string | undefined>
-}
+/**
+ * The command-line options that set engine config keys, in the shape of a host's option
+ * table (main/hosts): the daemon lists them with its own; `configFromFlags` reads them.
+ */
+export const ENGINE_FLAGS = {
+  'data-dir': { type: 'string', value: 'DIR', help: `data directory (default ${defaultDataDir()})` },
+  config: { type: 'string', value: 'FILE', help: 'JSON config file (default BSV_P2P_CONFIG, else <data-dir>/config.json when present)' },
+  network: { type: 'string', value: 'NAME', help: 'mainnet | testnet | devnet' },
+  'chain-url': { type: 'string', value: 'URL', help: "chain service URL (devnet: the devnet's URL)" },
+  'p2p-host': { type: 'string', value: 'HOST', help: 'listen host for P2P (default 0.0.0.0)' },
+  'p2p-port': { type: 'string', value: 'N', help: 'TCP port for P2P (default 4001; 0 = any free port)' },
+  'ws-port': { type: 'string', value: 'N', help: 'WebSocket listener for browser peers (default: none; 0 = any free port)' },
+  'listen-best-effort': { type: 'boolean', help: 'run even if a P2P listener cannot bind (health says which)' },
+  'api-host': { type: 'string', value: 'HOST', help: 'API host (default 127.0.0.1)' },
+  'api-port': { type: 'string', value: 'N', help: 'API port (default 4002; 0 = any free port)' },
+  relay: { type: 'string', multiple: true, value: 'MULTIADDR', help: 'circuit relay to keep a reservation on' },
+  'log-level': { type: 'string', value: 'LEVEL', help: 'error | warn | info | debug' },
+  'no-mdns': { type: 'boolean', help: 'do not use mDNS on the LAN' },
+  mdns: { type: 'boolean', help: 'use mDNS on the LAN (the default)' },
+} as const
 
-export const DAEMON_USAGE = `Usage: npm run daemon -- [options]
+/** The values of `ENGINE_FLAGS` as the command line gave them (absent: undefined). */
+export type EngineFlags = { [K in keyof typeof ENGINE_FLAGS]?: (typeof ENGINE_FLAGS)[K] extends { type: 'boolean' } ? boolean : (typeof ENGINE_FLAGS)[K] extends { multiple: true } ? string[] : string }
 
-  --data-dir DIR        data directory (default ${defaultDataDir()})
-  --config FILE         JSON config file (default <data-dir>/config.json when present)
-  --network NAME        mainnet | testnet | devnet
-  --chain-url URL       chain service URL (devnet: the devnet's URL)
-  --p2p-host HOST       listen host for P2P (default 0.0.0.0)
-  --p2p-port N          TCP port for P2P (default 4001; 0 = any free port)
-  --ws-port N           WebSocket listener for browser peers (default: none; 0 = any free port)
-  --listen-best-effort  run even if a P2P listener cannot bind (health says which)
-  --api-host HOST       API host (default 127.0.0.1)
-  --api-port N          API port (default 4002; 0 = any free port)
-  --relay MULTIADDR     circuit relay to keep a reservation on (repeatable)
-  --log-level LEVEL     error | warn | info | debug
-  --no-mdns             do not use mDNS on the LAN
-  --passphrase-file F   file holding the wallet passphrase
-  --check-database      check the data dir's database (read-only; safe while it runs) and exit:
-                        0 sound, 1 damaged
-  --restore-backup F    put backup F (from <data-dir>/backups) in place of the database and exit;
-                        refused while the daemon runs or for another wallet's backup
-  --accept-wallet ADDR  with --restore-backup: the backup's wallet, when the database there is too
-                        damaged to tell whose it is
-  --restore-words-file F  once started, replace the wallet with the recovery words in file F
-                        (its keys, then a resync from the chain); with a passphrase the
-                        daemon's passphrase seals them
-  --restore-channels F  once started (and after --restore-words-file), restore channel backup
-                        file F: channels this wallet lacks come back and close out on chain
-  -h, --help            this text
-
-Environment: BSV_P2P_DATA_DIR, BSV_P2P_NETWORK, BSV_P2P_CHAIN_URL, BSV_P2P_P2P_HOST, BSV_P2P_P2P_PORT,
-BSV_P2P_WS_PORT, BSV_P2P_API_HOST, BSV_P2P_API_PORT, BSV_P2P_RELAYS (comma separated), BSV_P2P_LOG_LEVEL,
-BSV_P2P_MDNS, BSV_P2P_PASSPHRASE, BSV_P2P_ARC_API_KEY, BSV_P2P_WOC_API_KEY. Flags beat the environment, which beats the config file.`
-
-export function configFromArgs(argv: string[]): CliOptions {
-  let values: Record<string, string | boolean | string[] | undefined>
-  try {
-    ;({ values } = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        'data-dir': { type: 'string' },
-        config: { type: 'string' },
-        network: { type: 'string' },
-        'chain-url': { type: 'string' },
-        'p2p-host': { type: 'string' },
-        'p2p-port': { type: 'string' },
-        'ws-port': { type: 'string' },
-        'listen-best-effort': { type: 'boolean' },
-        'api-host': { type: 'string' },
-        'api-port': { type: 'string' },
-        relay: { type: 'string', multiple: true },
-        'log-level': { type: 'string' },
-        'no-mdns': { type: 'boolean' },
-        mdns: { type: 'boolean' },
-        'passphrase-file': { type: 'string' },
-        'check-database': { type: 'boolean' },
-        'restore-backup': { type: 'string' },
-        'accept-wallet': { type: 'string' },
-        'restore-words-file': { type: 'string' },
-        'restore-channels': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }))
-  } catch (err) {
-    throw new ConfigError(`command line: ${(err as Error).message}`)
-  }
-  const s = (k: string): string | undefined => values[k] as string | undefined
+/** The command-line layer of the config, and the config file the command line named. */
+export function configFromFlags(flags: EngineFlags): { layer: Plain; configFile?: string } {
   const p2p: Plain = {}
   const api: Plain = {}
   const out: Plain = {}
-  if (s('data-dir')) out.dataDir = s('data-dir')
-  if (s('network')) out.network = s('network')
-  if (s('chain-url')) out.chainUrl = s('chain-url')
-  if (s('log-level')) out.logLevel = s('log-level')
-  if (s('p2p-host')) p2p.host = s('p2p-host')
-  if (s('p2p-port') !== undefined) p2p.port = intFrom('--p2p-port', s('p2p-port')!)
-  if (s('ws-port') !== undefined) p2p.wsPort = intFrom('--ws-port', s('ws-port')!)
-  if (values['listen-best-effort']) p2p.listenBestEffort = true
-  if (values.relay) p2p.relays = values.relay as string[]
-  if (values['no-mdns']) p2p.mdns = false
-  else if (values.mdns) p2p.mdns = true
-  if (s('api-host')) api.host = s('api-host')
-  if (s('api-port') !== undefined) api.port = intFrom('--api-port', s('api-port')!)
+  if (flags['data-dir']) out.dataDir = flags['data-dir']
+  if (flags.network) out.network = flags.network
+  if (flags['chain-url']) out.chainUrl = flags['chain-url']
+  if (flags['log-level']) out.logLevel = flags['log-level']
+  if (flags['p2p-host']) p2p.host = flags['p2p-host']
+  if (flags['p2p-port'] !== undefined) p2p.port = intFrom('--p2p-port', flags['p2p-port'])
+  if (flags['ws-port'] !== undefined) p2p.wsPort = intFrom('--ws-port', flags['ws-port'])
+  if (flags['listen-best-effort']) p2p.listenBestEffort = true
+  if (flags.relay) p2p.relays = [...flags.relay]
+  if (flags['no-mdns']) p2p.mdns = false
+  else if (flags.mdns) p2p.mdns = true
+  if (flags['api-host']) api.host = flags['api-host']
+  if (flags['api-port'] !== undefined) api.port = intFrom('--api-port', flags['api-port'])
   if (Object.keys(p2p).length) out.p2p = p2p
   if (Object.keys(api).length) out.api = api
-  return { config: out, configFile: s('config'), help: values.help === true, checkDatabase: values['check-database'] === true, extra: { passphraseFile: s('passphrase-file'), restoreBackup: s('restore-backup'), acceptWallet: s('accept-wallet'), restoreWordsFile: s('restore-words-file'), restoreChannels: s('restore-channels') } }
+  return { layer: out, ...(flags.config ? { configFile: flags.config } : {}) }
 }
+
+/** The environment variables the config reads, for a host's `--help`. */
+export const CONFIG_ENVIRONMENT = `Environment: BSV_P2P_CONFIG, BSV_P2P_DATA_DIR, BSV_P2P_NETWORK, BSV_P2P_CHAIN_URL, BSV_P2P_P2P_HOST,
+BSV_P2P_P2P_PORT, BSV_P2P_WS_PORT, BSV_P2P_API_HOST, BSV_P2P_API_PORT, BSV_P2P_RELAYS (comma separated),
+BSV_P2P_LOG_LEVEL, BSV_P2P_MDNS, BSV_P2P_ARC_API_KEY, BSV_P2P_WOC_API_KEY. Flags beat the environment,
+which beats the config file.`
 
 export function readConfigFile(path: string): Plain {
   let text: string
@@ -251,20 +204,20 @@ export interface ConfigSource {
 }
 
 /**
- * Defaults < config file < environment < flags. The file is `--config`, else
- * `<data-dir>/config.json` when it exists. Each layer is validated on its own first so an
- * error names the layer the bad key came from.
+ * Defaults < config file < environment < flags: the one way every host loads its config.
+ * The file is `--config`, else BSV_P2P_CONFIG, else `<data-dir>/config.json` when it exists.
+ * Each layer is validated on its own first so an error names the layer the bad key came from.
  */
-export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): { config: EngineConfig; cli: CliOptions; source: ConfigSource } {
-  const cli = configFromArgs(argv)
+export function loadConfig(flags: EngineFlags, env: NodeJS.ProcessEnv = process.env): { config: EngineConfig; source: ConfigSource } {
+  const cli = configFromFlags(flags)
   const fromEnv = configFromEnv(env)
   validateConfig(fromEnv, 'environment')
-  validateConfig(cli.config, 'command line')
-  const dataDir = (cli.config.dataDir as string | undefined) ?? (fromEnv.dataDir as string | undefined) ?? defaultDataDir()
+  validateConfig(cli.layer, 'command line')
+  const dataDir = (cli.layer.dataDir as string | undefined) ?? (fromEnv.dataDir as string | undefined) ?? defaultDataDir()
   const file = cli.configFile ?? env.BSV_P2P_CONFIG ?? join(dataDir, 'config.json')
   const fromFile = existsSync(file) || cli.configFile || env.BSV_P2P_CONFIG ? readConfigFile(file) : {}
   validateConfig(fromFile, `config file ${file}`)
-  const overrides = mergeLayers(fromEnv, cli.config)
+  const overrides = mergeLayers(fromEnv, cli.layer)
   const config = validateConfig(mergeLayers(fromFile, overrides), 'config', { final: true })
-  return { config, cli, source: { file, overrides } }
+  return { config, source: { file, overrides } }
 }

@@ -6,7 +6,7 @@ import { DEFAULT_LIMITS, LOG_LEVELS, LimitsSchema } from '../../shared/contract/
 const port = z.number().int().min(0).max(65535)
 const positiveInt = z.number().int().positive()
 
-export const NETWORKS = ['mainnet', 'testnet', 'devnet'] as const
+const NETWORKS = ['mainnet', 'testnet', 'devnet'] as const
 export type Network = (typeof NETWORKS)[number]
 
 export function defaultDataDir(): string {
@@ -194,7 +194,6 @@ export const EngineConfigSchema = z
   .strict()
 
 export type EngineConfig = z.output<typeof EngineConfigSchema>
-export type EngineConfigInput = z.input<typeof EngineConfigSchema>
 
 /** The command-line flag of each port key, so a message names what a person typed. */
 const PORT_FLAGS = { 'p2p.port': '--p2p-port', 'p2p.wsPort': '--ws-port', 'api.port': '--api-port' } as const

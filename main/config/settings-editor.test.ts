@@ -3,9 +3,9 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ContractError, type EventPayload } from '../../shared/contract/index.js'
 import { tempDir } from '../../test/helpers/processes.js'
-import { EventBus } from '../engine/event-bus.js'
+import { EventBus } from '../kit/index.js'
 import { createLogger } from '../telemetry/index.js'
-import { configFromArgs, configFromEnv, mergeLayers, validateConfig } from './load.js'
+import { configFromEnv, configFromFlags, mergeLayers, validateConfig } from './load.js'
 import { SettingsEditor } from './settings-editor.js'
 
 const RELAY = '/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWSUNJbVkQeVs9QSqcywa1KhpaPDQV3pFPQ2YiSGP2WskZ'
@@ -90,7 +90,7 @@ describe('SettingsEditor', () => {
   })
 
   it('refuses a key the command line or environment set, and writes nothing', () => {
-    const overrides = mergeLayers(configFromEnv({ BSV_P2P_LOG_LEVEL: 'warn' }), configFromArgs(['--relay', RELAY]).config)
+    const overrides = mergeLayers(configFromEnv({ BSV_P2P_LOG_LEVEL: 'warn' }), configFromFlags({ relay: [RELAY] }).layer)
     const { editor } = editorFor({ limits: { maxConnections: 30 } }, overrides)
     expect(editor.get().editable.fixed).toEqual(['logLevel', 'p2p.relays'])
     expect(refusal(() => editor.update({ logLevel: 'debug' }))).toMatchObject({ code: 'conflict', details: { key: 'logLevel' } })

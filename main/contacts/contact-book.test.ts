@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { dispatch } from '../../shared/contract/dispatch.js'
 import type { ApiHandlers, Contact } from '../../shared/contract/index.js'
-import { EventBus } from '../engine/event-bus.js'
+import { EventBus } from '../kit/index.js'
 import { IdempotencyLedger, idempotencyMigrations, keyedHandlers } from '../idempotency/index.js'
 import { Store } from '../store/index.js'
 import { Metrics, silentLogger } from '../telemetry/index.js'
@@ -35,7 +35,12 @@ describe('ContactBook', () => {
     await ledger.start()
     await book.start()
     const handlers = keyedHandlers(ledger, contactHandlers(book) as never) as unknown as ApiHandlers
-    call = async (method, params) => (await dispatch(handlers, method, params)) as never
+    call = async (method, params) =>
+      (await dispatch(handlers, method, params, {
+        onUnexpected: (_method, err) => {
+          throw err
+        },
+      })) as never
   }
   const close = async (): Promise<void> => {
     await book.stop()

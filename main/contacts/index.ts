@@ -1,3 +1,3 @@
-export { ContactBook, type ContactBookComponents, type ContactBookInit } from './contact-book.js'
+export { ContactBook } from './contact-book.js'
 export { contactHandlers } from './handlers.js'
 export { contactMigrations } from './migrations.js'

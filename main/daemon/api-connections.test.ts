@@ -5,7 +5,7 @@
 import { type Socket, connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ApiHandlers } from '../../shared/contract/index.js'
-import { EventBus } from '../engine/event-bus.js'
+import { EventBus } from '../kit/index.js'
 import { Metrics, silentLogger } from '../telemetry/index.js'
 import { ApiServer, CONNECTION_WAIT_MS, HEADERS_TIMEOUT_MS } from './api-server.js'
 

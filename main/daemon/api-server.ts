@@ -4,9 +4,8 @@ import type { Duplex } from 'node:stream'
 import { WebSocket, WebSocketServer } from 'ws'
 import { type DispatchOptions, dispatch } from '../../shared/contract/dispatch.js'
 import { type ApiHandlers, type Envelope, type ErrorPayload, type Health, IDEMPOTENCY_HEADER, isIdempotentMethod } from '../../shared/contract/index.js'
-import type { EventBus } from '../engine/event-bus.js'
-import { MessageEventCoalescer } from '../engine/event-coalescer.js'
-import { Disposables, type Startable } from '../lifecycle/index.js'
+import { type EventBus, Disposables, type Startable } from '../kit/index.js'
+import { MessageEventCoalescer } from '../engine/index.js'
 import { type Logger, type Metrics, contractChecks, unexpectedErrorReporter } from '../telemetry/index.js'
 import { tokenMatches } from './api-token.js'
 import { ConnectionGate } from './connection-gate.js'
@@ -81,13 +80,13 @@ function requestUrl(req: IncomingMessage): URL | null {
   }
 }
 
-/** A method name from the path; malformed percent-encoding (`%E0%A4%A`) is a bad request, not an internal error. */
 /** The token of an `Authorization: Bearer <token>` header; any other scheme, or none, is no token. */
 function bearerToken(header: string | undefined): string | undefined {
   const match = /^Bearer +(\S+)$/i.exec(header ?? '')
   return match?.[1]
 }
 
+/** A method name from the path; malformed percent-encoding (`%E0%A4%A`) is a bad request, not an internal error. */
 function decodeMethodName(encoded: string): string {
   try {
     return decodeURIComponent(encoded)
@@ -129,10 +128,12 @@ export class ApiServer implements Startable {
   ) {
     this.requests = components.metrics.counter({ name: 'api_requests_total', help: 'API requests by route and status', labelNames: ['route', 'status'] })
     this.wsClients = components.metrics.gauge({ name: 'api_event_clients', help: 'Connected WebSocket event clients' })
-    const unexpected = components.metrics.counter({ name: 'api_unexpected_errors_total', help: 'API calls whose handler threw what no part typed (answered internal; logged with stack and cause)' })
-    this.dispatchOptions = { onUnexpected: unexpectedErrorReporter(components.logger, unexpected, 'api'), checkResults: contractChecks() }
+    const unexpected = components.metrics.counter({ name: 'api_unexpected_errors_total', help: 'API requests that failed with what no part typed (answered internal; logged with stack and cause)' })
+    this.reportUnexpected = unexpectedErrorReporter(components.logger, unexpected, 'api')
+    this.dispatchOptions = { onUnexpected: this.reportUnexpected, checkResults: contractChecks() }
   }
 
+  private readonly reportUnexpected: (what: string, err: unknown) => void
   private readonly dispatchOptions: DispatchOptions
 
   get port(): number {
@@ -265,7 +266,8 @@ export class ApiServer implements Startable {
         if (err.closeConnection) res.setHeader('Connection', 'close')
         return this.send(res, route, err.status, { ok: false, error: err.payload } satisfies Envelope<never>)
       }
-      this.components.logger.error('api request failed', { err })
+      // Outside dispatch (reading the request, /metrics): reported as a handler's bug is.
+      this.reportUnexpected(`${req.method ?? '?'} ${route}`, err)
       return this.send(res, route, 500, { ok: false, error: { code: 'internal', message: 'internal error' } } satisfies Envelope<never>)
     }
   }

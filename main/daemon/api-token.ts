@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeFileAtomically } from '../store/index.js'
 
-export const API_TOKEN_FILE = 'api-token'
+const API_TOKEN_FILE = 'api-token'
 
 /** The bearer token of the daemon's API: made on first start, kept in the data dir (0600). */
 export function loadOrCreateApiToken(dataDir: string): string {

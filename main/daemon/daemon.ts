@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import type { ConfigSource, EngineConfig } from '../config/index.js'
 import { Engine, EngineHost } from '../engine/index.js'
 import { writeFileAtomically } from '../store/index.js'
-import type { Startable } from '../lifecycle/index.js'
+import type { Startable } from '../kit/index.js'
 import { type Logger, Metrics, createLogger } from '../telemetry/index.js'
 import type { Keystore } from '../wallet/index.js'
 import { VERSION } from '../version.js'
@@ -11,7 +11,7 @@ import { ApiServer } from './api-server.js'
 import { loadOrCreateApiToken } from './api-token.js'
 import { WebUi } from './web-ui.js'
 
-export const DAEMON_INFO_FILE = 'daemon.json'
+const DAEMON_INFO_FILE = 'daemon.json'
 
 export interface DaemonInfo {
   pid: number

@@ -1,13 +1,13 @@
 import { createReadStream, existsSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join, resolve } from 'node:path'
-import { RENDERER_CSP, contentTypeFor, findStaticFile } from './static-files.js'
+import { RENDERER_CSP, contentTypeFor, findStaticFile } from '../hosts/static-files.js'
 
 /**
  * Where `npm run build:renderer` puts the renderer: <root>/dist/renderer seen from
  * main/daemon/ when run from source, or a sibling folder when this file is bundled into dist/.
  */
-export const DEFAULT_RENDERER_DIR = [resolve(import.meta.dirname, '..', '..', 'dist', 'renderer'), resolve(import.meta.dirname, '..', 'renderer')].find((dir) =>
+const DEFAULT_RENDERER_DIR = [resolve(import.meta.dirname, '..', '..', 'dist', 'renderer'), resolve(import.meta.dirname, '..', 'renderer')].find((dir) =>
   existsSync(join(dir, 'index.html')),
 ) ?? resolve(import.meta.dirname, '..', '..', 'dist', 'renderer')
 

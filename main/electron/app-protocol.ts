@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { RENDERER_CSP, contentTypeFor, findStaticFile } from '../daemon/static-files.js'
+import { RENDERER_CSP, contentTypeFor, findStaticFile } from '../hosts/static-files.js'
 import { APP_HOST } from './security.js'
 
 const HEADERS = {

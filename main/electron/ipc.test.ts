@@ -1,5 +1,5 @@
-import { EventSchemaError } from '../engine/event-bus.js'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { EventSchemaError } from '../kit/index.js'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createBridge, type IpcRendererLike } from '../../preload/bridge.js'
 import { connect, ipcTransport } from '../../renderer/src/client/index.js'
 import { IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL } from '../../shared/bridge.js'
@@ -116,8 +116,11 @@ describe('contract over Electron IPC (in-memory pair)', () => {
     // tests) and, sent anyway, never reaches a view.
     expect(() => engine.events.emit('health', { status: 'nonsense' } as never)).toThrow(EventSchemaError)
     ipc.webContents.send(IPC_EVENT_CHANNEL, { event: 'health', payload: { status: 'nonsense' } })
-    await new Promise((r) => setTimeout(r, 10))
-    expect(seen).toEqual([health.peerId])
+    // Events arrive in the order sent: once the valid one sent after it is seen, the bad one has
+    // had its chance to arrive, and did not.
+    ipc.webContents.send(IPC_EVENT_CHANNEL, { event: 'health', payload: health })
+    await vi.waitFor(() => expect(seen).toHaveLength(2))
+    expect(seen).toEqual([health.peerId, health.peerId])
     off()
     expect(ipc.rendererListeners.get(IPC_EVENT_CHANNEL)?.size ?? 0).toBe(0)
     // A destroyed window gets nothing and nothing throws.

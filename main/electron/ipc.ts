@@ -1,6 +1,6 @@
 import { IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL } from '../../shared/bridge.js'
 import { dispatch } from '../../shared/contract/dispatch.js'
-import { type AnyEventSource, MessageEventCoalescer } from '../engine/event-coalescer.js'
+import { type AnyEventSource, MessageEventCoalescer } from '../engine/index.js'
 import type { ApiHandlers, Envelope } from '../../shared/contract/index.js'
 import { type Logger, contractChecks, unexpectedErrorReporter } from '../telemetry/index.js'
 

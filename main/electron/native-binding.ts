@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 
 /** The file name better-sqlite3 builds, kept by `scripts/electron-native.mjs` under `native/`. */
-export const NATIVE_SQLITE_FILE = 'better_sqlite3.node'
+const NATIVE_SQLITE_FILE = 'better_sqlite3.node'
 
 export interface NativeBindingPlace {
   /** `app.isPackaged`. */

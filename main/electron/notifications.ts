@@ -30,7 +30,7 @@ type Rule<E extends EventName> = (payload: EventPayload<E>, peerName: PeerNamer)
  * and incoming channel payments need the channel's previous event, so `channels` goes
  * through a ChannelNoticeTracker instead; health changes are the tray's job and never pop up.
  */
-export const NOTIFICATION_RULES: { [E in EventName]?: Rule<E> } = {
+const NOTIFICATION_RULES: { [E in EventName]?: Rule<E> } = {
   message: (m, peerName) => (m.direction === 'in' && m.status === 'received' ? { title: `Message from ${peerName(m.peerId)}`, body: preview(m.text) } : null),
 }
 

@@ -1,4 +1,4 @@
-import { frameOsSealed, type Keystore, unframeOsSealed } from '../wallet/keystore.js'
+import { frameOsSealed, type Keystore, unframeOsSealed } from '../wallet/index.js'
 
 /** The part of Electron's safeStorage used here, so tests pass a plain object. */
 export interface SafeStorageLike {

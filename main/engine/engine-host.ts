@@ -1,9 +1,8 @@
 import { type ApiHandlers, ContractError, METHOD_NAMES, type MethodName, type Result } from '../../shared/contract/index.js'
 import type { EngineConfig } from '../config/index.js'
-import type { Startable } from '../lifecycle/index.js'
+import { type Startable, EventBus } from '../kit/index.js'
 import { type Logger, contractChecks } from '../telemetry/index.js'
 import type { Engine } from './engine.js'
-import { EventBus } from './event-bus.js'
 
 export interface EngineHostInit {
   /** The configuration of the first engine. */

@@ -1,20 +1,17 @@
 import { statSync } from 'node:fs'
 import { basename, isAbsolute, join } from 'node:path'
 import { type ApiHandlers, ContractError, type ExportedBackup, type Health } from '../../shared/contract/index.js'
+import { type ChainClients, ChainMonitor, createChainClients } from '../chain/index.js'
 import { CHANNEL_BACKUP_FILE, ChannelEngine, channelHandlers, channelMigrations } from '../channels/index.js'
 import { type ConfigSource, type EngineConfig, SettingsEditor } from '../config/index.js'
 import { ContactBook, contactHandlers, contactMigrations } from '../contacts/index.js'
 import { IdempotencyLedger, type EngineHandlers, idempotencyMigrations, keyedHandlers } from '../idempotency/index.js'
-import { type NamedStartable, type Startable, startAll, stopAll } from '../lifecycle/index.js'
-import { AnnouncementService, NodeProfile, profileMigrations } from '../p2p/discovery/index.js'
-import { peerHandlers } from '../p2p/handlers.js'
-import { MessagingService, messagingHandlers, messagingInitFromConfig, messagingMigrations } from '../p2p/messaging/index.js'
-import { P2PNode, p2pInitFromConfig } from '../p2p/node.js'
+import { EventBus, ListenerSet, type NamedStartable, type Startable, startAll, stopAll } from '../kit/index.js'
+import { AnnouncementService, MessagingService, NodeProfile, P2PNode, messagingHandlers, messagingInitFromConfig, messagingMigrations, p2pInitFromConfig, peerHandlers, profileMigrations } from '../p2p/index.js'
 import { BackupKeeper, DatabaseChecker, type Migration, Store, copyFileAtomically } from '../store/index.js'
 import { type Logger, Metrics, contractChecks, createLogger, emitterListenerCount, registerListenerGauge, targetListenerCount, unexpectedErrorReporter } from '../telemetry/index.js'
-import { type Keystore, type WalletPart, createWalletPart, walletFingerprint, walletHandlers, walletIdentity, walletMigrations } from '../wallet/index.js'
+import { type Keystore, WalletService, walletFingerprint, walletHandlers, walletIdentity, walletInitFromConfig, walletMigrations } from '../wallet/index.js'
 import { VERSION } from '../version.js'
-import { EventBus } from './event-bus.js'
 import { assessHealth } from './health.js'
 import { type EngineChange, HealthPublisher } from './health-publisher.js'
 
@@ -36,7 +33,7 @@ export interface EngineInit {
   nativeBinding?: string
 }
 
-export class EngineStateError extends Error {
+class EngineStateError extends Error {
   override readonly name = 'EngineStateError'
 }
 
@@ -62,7 +59,9 @@ export class Engine implements Startable {
   readonly events: EventBus
   readonly store: Store
   readonly p2p: P2PNode
-  readonly wallet: WalletPart
+  readonly chain: ChainClients
+  readonly chainMonitor: ChainMonitor
+  readonly wallet: WalletService
   readonly channels: ChannelEngine
   readonly messaging: MessagingService
   readonly backups: BackupKeeper
@@ -76,7 +75,8 @@ export class Engine implements Startable {
 
   private readonly publisher: HealthPublisher
   private readonly parts: NamedStartable[]
-  private readonly changeListeners = new Set<(change: EngineChange) => void>()
+  /** A change listener that throws is reported as the bus's own listeners are (logged with its stack, counted). */
+  private readonly changeListeners = new ListenerSet<[EngineChange]>('engine-change', (what, err) => this.events.listenerFailed(what, err))
   private state: EngineState = 'stopped'
   private startedAt = 0
 
@@ -94,7 +94,7 @@ export class Engine implements Startable {
     this.events.reportListenerErrors(unexpectedErrorReporter(this.logger, listenerErrors, 'event-bus'))
     const components = { logger: this.logger, metrics: this.metrics }
 
-    this.store = new Store({ dataDir: init.config.dataDir, migrations: MIGRATIONS, nativeBinding: init.nativeBinding })
+    this.store = new Store({ dataDir: init.config.dataDir, migrations: MIGRATIONS, nativeBinding: init.nativeBinding, onListenerError: (what, err) => this.events.listenerFailed(what, err) })
     this.idempotency = new IdempotencyLedger({ store: this.store, logger: this.logger.child('idempotency'), metrics: this.metrics })
     const bk = init.config.backups
     this.backups = new BackupKeeper(
@@ -119,10 +119,18 @@ export class Engine implements Startable {
     )
     this.contacts = new ContactBook({ store: this.store, events: this.events, logger: this.logger.child('contacts') })
     this.profile = new NodeProfile({ store: this.store, announcer: this.discovery, events: this.events, logger: this.logger.child('profile') })
-    this.wallet = createWalletPart(
-      init.config,
-      { store: this.store, logger: this.logger, metrics: this.metrics, events: this.events },
-      { passphrase: init.walletPassphrase, keystore: init.walletKeystore, scryptLogN: init.walletScryptLogN },
+    const chainConfig = init.config.chain
+    this.chain = createChainClients({
+      network: init.config.network,
+      chainUrl: init.config.chainUrl,
+      http: { timeoutMs: chainConfig.timeoutMs, retries: chainConfig.retries },
+      arcApiKey: chainConfig.arcApiKey,
+      wocApiKey: chainConfig.wocApiKey,
+    })
+    this.chainMonitor = new ChainMonitor({ lookup: this.chain.lookup, logger: this.logger.child('chain'), onListenerError: (err) => this.events.listenerFailed('chain', err) }, { network: init.config.network, intervalMs: chainConfig.pollIntervalMs })
+    this.wallet = new WalletService(
+      { store: this.store, logger: this.logger.child('wallet'), metrics: this.metrics, events: this.events, chain: { ...this.chain, monitor: this.chainMonitor } },
+      { ...walletInitFromConfig(init.config), passphrase: init.walletPassphrase, keystore: init.walletKeystore, scryptLogN: init.walletScryptLogN },
     )
     const ch = init.config.channels
     this.channels = new ChannelEngine(
@@ -133,8 +141,8 @@ export class Engine implements Startable {
         events: this.events,
         node: this.p2p,
         watch: () => (this.p2p.isRunning ? this.p2p.watch : null),
-        wallet: this.wallet.wallet,
-        chain: this.wallet.chain,
+        wallet: this.wallet,
+        chain: this.chain,
       },
       {
         network: init.config.network,
@@ -186,10 +194,12 @@ export class Engine implements Startable {
       // Before discovery: its first announcement carries the stored profile.
       { name: 'profile', part: this.profile },
       { name: 'discovery', part: this.discovery },
-      ...this.wallet.parts,
+      // The wallet syncs on the monitor's changes and reads its health: the monitor first.
+      { name: 'chain-monitor', part: this.chainMonitor },
+      { name: 'wallet', part: this.wallet },
       { name: 'channels', part: this.channels },
       { name: 'channel-changes', part: this.forward(() => this.channels.onProblems(() => this.notify('channels'))) },
-      { name: 'chain-changes', part: this.forward(() => this.wallet.monitor.onChange(() => this.notify('chain'))) },
+      { name: 'chain-changes', part: this.forward(() => this.chainMonitor.onChange(() => this.notify('chain'))) },
       { name: 'store-faults', part: this.forward(() => this.store.onWriteFault((fault) => this.onStoreFault(fault))) },
       { name: 'health-publisher', part: this.publisher },
     ]
@@ -214,12 +224,12 @@ export class Engine implements Startable {
       updateSettings: async (update) => this.settings.update(update),
       getProfile: async () => this.profile.get(),
       updateProfile: async (profile) => this.profile.update(profile),
-      ...walletHandlers(this.wallet.wallet),
+      ...walletHandlers(this.wallet),
       ...messagingHandlers(this.messaging),
       ...channelHandlers(this.channels),
       ...contactHandlers(this.contacts),
       // Channel transactions name their channel and peer (the wallet alone knows neither).
-      listTransactions: async ({ limit, before }) => this.channels.describeTransactions(this.wallet.wallet.listTransactions({ limit, before })),
+      listTransactions: async ({ limit, before }) => this.channels.describeTransactions(this.wallet.listTransactions({ limit, before })),
     }
     // A restore's phrase and passphrase are never stored, not even hashed: the wallet it
     // makes (its first address) and whether it is encrypted make two restores "the same".
@@ -262,7 +272,7 @@ export class Engine implements Startable {
   health(): Health {
     const running = this.state === 'running'
     const relay = running ? this.p2p.relayHealth() : { state: 'disabled' as const, relays: [] }
-    const chain = running ? this.wallet.wallet.chainHealth() : undefined
+    const chain = running ? this.chainMonitor.health() : undefined
     const channelProblems = running ? this.channels.problems() : []
     const listeners = running ? { bound: this.p2p.listening().length, missing: this.p2p.missingListeners() } : undefined
     const messagingProblems = running ? this.messaging.problems() : []
@@ -324,10 +334,7 @@ export class Engine implements Startable {
 
   /** Changes of any part, for the health publisher and hosts. */
   subscribe(listener: (change: EngineChange) => void): () => void {
-    this.changeListeners.add(listener)
-    return () => {
-      this.changeListeners.delete(listener)
-    }
+    return this.changeListeners.add(listener)
   }
 
   /** Writes refused for the disk: money is at stake (nothing can be acknowledged), so a warning, a metric and health `down`; and their end. */
@@ -341,7 +348,7 @@ export class Engine implements Startable {
   }
 
   private notify(change: EngineChange): void {
-    for (const l of this.changeListeners) l(change)
+    this.changeListeners.emit(change)
   }
 
   /** A part whose whole life is one subscription, made on start and undone on stop. */

@@ -1,4 +1,5 @@
 import { MESSAGE_BATCH_MAX, type Message } from '../../shared/contract/index.js'
+import { ListenerSet } from '../kit/index.js'
 
 /** Where events come from: the engine's EventBus, or anything with its `onAny`; a listener's failure is reported back to it. */
 export interface AnyEventSource {
@@ -43,7 +44,12 @@ export class MessageEventCoalescer implements AnyEventSource {
   private readonly windowMs: number
   private readonly maxBatch: number
   private readonly clock: CoalescerClock
-  private readonly listeners = new Set<(event: string, payload: unknown) => void>()
+  // A batch leaves from a timer, where a throw would be uncaught: each listener's failure is
+  // reported to the source (logged with its stack and counted, as the bus's own).
+  private readonly listeners = new ListenerSet<[string, unknown]>(
+    (event) => event,
+    (what, err) => this.source.listenerFailed(what, err),
+  )
   private readonly buffer = new Map<number, Message>()
   private resync = false
   private timer: unknown = null
@@ -60,10 +66,10 @@ export class MessageEventCoalescer implements AnyEventSource {
   }
 
   onAny(listener: (event: string, payload: unknown) => void): () => void {
-    this.listeners.add(listener)
+    const remove = this.listeners.add(listener)
     this.offSource ??= this.source.onAny((event, payload) => this.receive(event, payload))
     return () => {
-      this.listeners.delete(listener)
+      remove()
       if (this.listeners.size === 0) this.stop()
     }
   }
@@ -111,16 +117,8 @@ export class MessageEventCoalescer implements AnyEventSource {
     this.emit('messages', batch)
   }
 
-  // A batch leaves from a timer, where a throw would be uncaught: each listener's failure is
-  // caught and reported to the source (logged with its stack and counted, as the bus's own).
   private emit(event: string, payload: unknown): void {
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(event, payload)
-      } catch (err) {
-        this.source.listenerFailed(event, err)
-      }
-    }
+    this.listeners.emit(event, payload)
   }
 
   listenerFailed(event: string, err: unknown): void {

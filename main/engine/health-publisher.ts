@@ -1,6 +1,5 @@
 import type { Health, Peer } from '../../shared/contract/index.js'
-import { Disposables, type Startable } from '../lifecycle/index.js'
-import type { EventBus } from './event-bus.js'
+import { Disposables, type Startable, type EventBus } from '../kit/index.js'
 
 export type EngineChange = 'peers' | 'relay' | 'addresses' | 'chain' | 'channels' | 'store'
 

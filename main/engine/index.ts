@@ -1,4 +1,3 @@
-export { Engine, EngineStateError, type EngineInit } from './engine.js'
-export { EventBus } from './event-bus.js'
-export { assessHealth } from './health.js'
-export { EngineHost, type EngineHostInit } from './engine-host.js'
+export { Engine } from './engine.js'
+export { MessageEventCoalescer, type AnyEventSource } from './event-coalescer.js'
+export { EngineHost } from './engine-host.js'

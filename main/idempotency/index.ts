@@ -1,3 +1,3 @@
-export { IdempotencyLedger, EffectSchema, fingerprintHash, type Effect, type IdempotencyScope, type IdempotencyLedgerInit } from './ledger.js'
-export { keyedHandlers, type EngineHandlers, type Fingerprints } from './keyed-handlers.js'
+export { IdempotencyLedger, type Effect, type IdempotencyScope } from './ledger.js'
+export { keyedHandlers, type EngineHandlers } from './keyed-handlers.js'
 export { idempotencyMigrations } from './migrations.js'

@@ -3,7 +3,7 @@ import type { Statement } from 'better-sqlite3'
 import type { Counter, Gauge } from 'prom-client'
 import { z } from 'zod'
 import { ContractError, IDEMPOTENCY_KEY_TTL_MS, IDEMPOTENCY_MAX_KEYS } from '../../shared/contract/index.js'
-import { Disposables, type Startable } from '../lifecycle/index.js'
+import { Disposables, type Startable } from '../kit/index.js'
 import { GroupCommit, type Store } from '../store/index.js'
 import type { Logger, Metrics } from '../telemetry/index.js'
 

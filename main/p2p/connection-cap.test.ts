@@ -1,6 +1,6 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type Libp2pNode, createNode } from './libp2p.js'
 
 const node = async (maxConnections: number): Promise<Libp2pNode> => {
@@ -35,7 +35,12 @@ describe('the connection cap', () => {
     target.addEventListener('connection:open', onOpen)
     const addr = multiaddr(target.getMultiaddrs()[0]!.toString())
     const results = await Promise.allSettled(dialers.map((d) => d.dial(addr, { signal: AbortSignal.timeout(20_000) })))
-    await new Promise((r) => setTimeout(r, 500))
+    // A dialer's side of a connection may open before the target's side does. Real sockets, so
+    // no fake clock: wait until each connection a dialer got has either opened on the target
+    // (and was sampled at its connection:open) or closed; after that no open can come late.
+    const dialed = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ connection: r.value, dialer: dialers[i]!.peerId }] : []))
+    const settled = (): boolean => dialed.every(({ connection, dialer }) => connection.status !== 'open' || target.getConnections(dialer).length > 0)
+    await vi.waitFor(() => expect(settled()).toBe(true), { timeout: 20_000, interval: 20 })
     clearInterval(sampler)
     target.removeEventListener('connection:open', onOpen)
     const refused = results.filter((r) => r.status === 'rejected').length

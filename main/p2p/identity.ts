@@ -2,11 +2,11 @@ import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
-import { writeFileAtomically } from '../store/atomic-file.js'
+import { writeFileAtomically } from '../store/index.js'
 
 export const IDENTITY_FILE = 'peer-identity.key'
 
-export class IdentityError extends Error {
+class IdentityError extends Error {
   override readonly name = 'IdentityError'
 }
 

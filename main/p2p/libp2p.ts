@@ -12,7 +12,7 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
 
-export interface Libp2pLimits {
+interface Libp2pLimits {
   maxConnections: number
   inboundConnectionThreshold: number
   maxIncomingPendingConnections: number
@@ -122,7 +122,7 @@ export async function createNode(init: Libp2pInit) {
  */
 const ADMITTED_TTL_MS = 5_000
 
-export function connectionCap(maxConnections: number) {
+function connectionCap(maxConnections: number) {
   let counted: { getConnections: () => unknown[]; addEventListener: (type: 'connection:open', fn: (evt: CustomEvent<{ direction: string }>) => void) => void } | null = null
   // When the gater let each through; gone once it shows in getConnections() ('connection:open'),
   // or after a few seconds should it never get there.

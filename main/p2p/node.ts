@@ -2,19 +2,18 @@ import { isIP } from 'node:net'
 import type { Connection, Libp2pEvents, PeerId, Transport } from '@libp2p/interface'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { ContractError, type Peer } from '../../shared/contract/index.js'
-import type { EngineConfig } from '../config/schema.js'
-import { Disposables, type Startable } from '../lifecycle/index.js'
+import type { EngineConfig } from '../config/index.js'
+import { Disposables, ListenerSet, type Startable, listenerOf, logListenerErrors } from '../kit/index.js'
 import type { Logger, Metrics } from '../telemetry/index.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { createNode, type Libp2pNode } from './libp2p.js'
-import { listenerOf } from '../lifecycle/index.js'
 import { PeerDirectory } from './peer-directory.js'
 import { PeerWatch, type PeerWatchInit } from './peer-watch.js'
 import { describeError, isUsableRelayAddress } from './relay-address.js'
 import { RelayKeeper, type RelayHealth } from './relay-keeper.js'
 import { reservationStoreOf } from './relay-reservations.js'
 
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 
 export interface P2PNodeComponents {
   logger: Logger
@@ -67,7 +66,7 @@ export function p2pInitFromConfig(config: EngineConfig): P2PNodeInit {
   }
 }
 
-export class P2PNodeError extends Error {
+class P2PNodeError extends Error {
   override readonly name = 'P2PNodeError'
 }
 
@@ -90,7 +89,7 @@ interface Running {
 export class P2PNode implements Startable {
   readonly directory: PeerDirectory
   private readonly log: Logger
-  private readonly listeners = new Set<(change: P2PChange) => void>()
+  private readonly listeners: ListenerSet<[P2PChange]>
   private running: Running | null = null
   /** The last run's disposables, kept after stop so tests can see that they were all released. */
   private lastDisposables: Disposables | null = null
@@ -101,8 +100,10 @@ export class P2PNode implements Startable {
     private readonly components: P2PNodeComponents,
     private readonly init: P2PNodeInit,
   ) {
-    this.log = components.logger.child('p2p')
-    this.directory = new PeerDirectory({ max: init.limits.peerDirectoryMax, ttlMs: init.limits.peerDirectoryTtlMs })
+    // Named by whoever composes it (the engine calls it 'p2p'): a second name here doubled it.
+    this.log = components.logger
+    this.listeners = new ListenerSet('p2p-change', logListenerErrors(this.log))
+    this.directory = new PeerDirectory({ max: init.limits.peerDirectoryMax, ttlMs: init.limits.peerDirectoryTtlMs, onListenerError: logListenerErrors(this.log) })
     this.directory.onChange(() => this.emit('peers'))
     // collect() reads the live node, so a restart needs no re-registration.
     const connectionCount = (): number => this.connectionCount()
@@ -307,20 +308,11 @@ export class P2PNode implements Startable {
 
   /** Hear about changes of peers, relay state and own addresses; returns an unsubscribe. */
   subscribe(listener: (change: P2PChange) => void): () => void {
-    this.listeners.add(listener)
-    return () => {
-      this.listeners.delete(listener)
-    }
+    return this.listeners.add(listener)
   }
 
   private emit(change: P2PChange): void {
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(change)
-      } catch (err) {
-        this.log.debug('p2p change listener failed', { change, error: err })
-      }
-    }
+    this.listeners.emit(change)
   }
 
   private wire(libp2p: Libp2pNode, d: Disposables): void {

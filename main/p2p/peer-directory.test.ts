@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { PeerSchema } from '../../shared/contract/index.js'
 import { MAX_MULTIADDRS_PER_PEER, PeerDirectory } from './peer-directory.js'
 
@@ -12,11 +11,20 @@ function make(init: ConstructorParameters<typeof PeerDirectory>[0] = {}): PeerDi
 
 afterEach(async () => {
   await Promise.all(directories.splice(0).map((d) => d.stop()))
+  vi.useRealTimers()
 })
+
+// Time passes only when a test moves the fake clock: ttls (measured on `now`) and the
+// coalescing timer land exactly where the test says, however slow the machine.
+const fakeClock = (): (() => number) => {
+  vi.useFakeTimers()
+  return () => Date.now()
+}
 
 describe('PeerDirectory', () => {
   it('keeps at most max entries under a flood of 5,000 discoveries, and coalesces notifications', async () => {
-    const directory = make({ max: 100, changeIntervalMs: 50 })
+    const now = fakeClock()
+    const directory = make({ max: 100, changeIntervalMs: 50, now })
     await directory.start()
     let notifications = 0
     directory.onChange(() => notifications++)
@@ -28,22 +36,31 @@ describe('PeerDirectory', () => {
     const list = directory.list()
     expect(list[0]?.peerId).toBe('peer-4999')
     expect(list.at(-1)?.peerId).toBe('peer-4900')
-    await sleep(200)
+    // One notification at the end of the interval, for all 5,000 updates, and none after.
+    vi.advanceTimersByTime(49)
+    expect(notifications).toBe(0)
+    vi.advanceTimersByTime(1)
+    expect(notifications).toBe(1)
+    vi.advanceTimersByTime(10 * 50)
     expect(notifications).toBe(1)
     for (const peer of list) expect(PeerSchema.safeParse(peer).success).toBe(true)
   })
 
   it('forgets peers not seen within the ttl, but never a connected one', async () => {
-    const directory = make({ ttlMs: 200 })
+    const now = fakeClock()
+    const directory = make({ ttlMs: 200, now })
     directory.upsert({ peerId: 'gone', source: 'discovery' })
     directory.upsert({ peerId: 'connected', source: 'connection', connected: true, connection: 'direct' })
+    vi.advanceTimersByTime(200)
     expect(directory.size).toBe(2)
-    await sleep(350)
+    vi.advanceTimersByTime(1)
     expect(directory.list().map((p) => p.peerId)).toEqual(['connected'])
     expect(directory.get('gone')).toBeUndefined()
-    // Once disconnected the ttl applies again.
+    // Once disconnected the ttl applies again, from the disconnect.
     directory.markDisconnected('connected')
-    await sleep(350)
+    vi.advanceTimersByTime(200)
+    expect(directory.size).toBe(1)
+    vi.advanceTimersByTime(1)
     expect(directory.size).toBe(0)
   })
 
@@ -67,17 +84,20 @@ describe('PeerDirectory', () => {
   })
 
   it('stops notifying after stop, and notifies again after a restart', async () => {
+    fakeClock()
     const directory = make({ changeIntervalMs: 20 })
     let notifications = 0
     directory.onChange(() => notifications++)
     await directory.start()
     directory.upsert({ peerId: 'a' })
     await directory.stop()
-    await sleep(60)
+    // Well past the moment the pending notification was due, and no timer left to fire.
+    vi.advanceTimersByTime(10 * 20)
     expect(notifications).toBe(0)
+    expect(vi.getTimerCount()).toBe(0)
     await directory.start()
     directory.upsert({ peerId: 'b' })
-    await sleep(60)
+    vi.advanceTimersByTime(20)
     expect(notifications).toBe(1)
   })
 

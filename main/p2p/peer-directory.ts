@@ -1,12 +1,12 @@
 import { LRUCache } from 'lru-cache'
 import type { Peer } from '../../shared/contract/index.js'
-import { Disposables, type Startable } from '../lifecycle/index.js'
+import { Disposables, type ListenerErrorReporter, ListenerSet, type Startable, surfaceListenerErrors } from '../kit/index.js'
 
-export const DEFAULT_PEER_DIRECTORY_MAX = 1000
-export const DEFAULT_PEER_DIRECTORY_TTL_MS = 60 * 60 * 1000
+const DEFAULT_PEER_DIRECTORY_MAX = 1000
+const DEFAULT_PEER_DIRECTORY_TTL_MS = 60 * 60 * 1000
 export const MAX_MULTIADDRS_PER_PEER = 16
-export const MAX_MULTIADDR_LENGTH = 1024
-export const DEFAULT_CHANGE_INTERVAL_MS = 250
+const MAX_MULTIADDR_LENGTH = 1024
+const DEFAULT_CHANGE_INTERVAL_MS = 250
 
 export interface PeerDirectoryInit {
   /** Most peers kept; the least recently seen fall out first. Default 1000. */
@@ -15,12 +15,16 @@ export interface PeerDirectoryInit {
   ttlMs?: number
   /** At most one change notification per this many ms, however many updates. Default 250. */
   changeIntervalMs?: number
+  /** The clock ttls are measured on (ms, monotonic); tests pass a fake one. Default performance.now. */
+  now?: () => number
+  /** Where a change listener's failure is reported (the node logs it with its stack). */
+  onListenerError?: ListenerErrorReporter
 }
 
 /** A partial update: every field given (a key present, even undefined) replaces the stored one; multiaddrs are merged. */
 export type PeerUpdate = Pick<Peer, 'peerId'> & Partial<Omit<Peer, 'peerId' | 'lastSeen'>>
 
-export class PeerDirectoryError extends Error {
+class PeerDirectoryError extends Error {
   override readonly name = 'PeerDirectoryError'
 }
 
@@ -34,7 +38,7 @@ export class PeerDirectory implements Startable {
   readonly ttlMs: number
   private readonly changeIntervalMs: number
   private readonly cache: LRUCache<string, Peer>
-  private readonly listeners = new Set<() => void>()
+  private readonly listeners: ListenerSet<[]>
   private disposables: Disposables | null = null
   private notifyTimer: ReturnType<typeof setTimeout> | null = null
 
@@ -42,11 +46,12 @@ export class PeerDirectory implements Startable {
     this.max = init.max ?? DEFAULT_PEER_DIRECTORY_MAX
     this.ttlMs = init.ttlMs ?? DEFAULT_PEER_DIRECTORY_TTL_MS
     this.changeIntervalMs = init.changeIntervalMs ?? DEFAULT_CHANGE_INTERVAL_MS
+    this.listeners = new ListenerSet('peer-directory', init.onListenerError ?? surfaceListenerErrors)
     if (!Number.isSafeInteger(this.max) || this.max < 1) throw new PeerDirectoryError(`max must be a positive integer, got ${this.max}`)
     if (!Number.isSafeInteger(this.ttlMs) || this.ttlMs < 1) throw new PeerDirectoryError(`ttlMs must be a positive integer, got ${this.ttlMs}`)
     // No ttlAutopurge: that arms a timer per entry. Stale entries are dropped on read
     // (list/size purge them) and pushed out by the LRU bound.
-    this.cache = new LRUCache<string, Peer>({ max: this.max, ttl: this.ttlMs, ttlAutopurge: false, updateAgeOnGet: false })
+    this.cache = new LRUCache<string, Peer>({ max: this.max, ttl: this.ttlMs, ttlAutopurge: false, updateAgeOnGet: false, ...(init.now ? { perf: { now: init.now } } : {}) })
   }
 
   async start(): Promise<void> {
@@ -145,23 +150,15 @@ export class PeerDirectory implements Startable {
 
   /** Called at most once per `changeIntervalMs` while started; returns an unsubscribe. */
   onChange(listener: () => void): () => void {
-    this.listeners.add(listener)
-    return () => {
-      this.listeners.delete(listener)
-    }
+    return this.listeners.add(listener)
   }
 
   private changed(): void {
     if (!this.disposables || this.notifyTimer || this.listeners.size === 0) return
     this.notifyTimer = setTimeout(() => {
       this.notifyTimer = null
-      for (const listener of [...this.listeners]) {
-        try {
-          listener()
-        } catch {
-          // A subscriber's failure is its own; the directory keeps notifying the others.
-        }
-      }
+      // A subscriber's failure is reported; the directory keeps notifying the others.
+      this.listeners.emit()
     }, this.changeIntervalMs)
     this.notifyTimer.unref?.()
   }

@@ -1,6 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
-import { afterEach, describe, expect, it } from 'vitest'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { freePort } from '../../test/helpers/processes.js'
 import { silentLogger } from '../telemetry/index.js'
 import { type Libp2pNode, createNode } from './libp2p.js'
@@ -12,6 +13,7 @@ describe('PeerWatch', () => {
   const nodes: Libp2pNode[] = []
   const watches: PeerWatch[] = []
   afterEach(async () => {
+    vi.useRealTimers()
     for (const w of watches.splice(0)) await w.stop()
     for (const n of nodes.splice(0)) await n.stop()
   })
@@ -50,41 +52,55 @@ describe('PeerWatch', () => {
     // Wanted while away: tried again with backoff; the identity back on its port is reached by us.
     const back: string[] = []
     watch.onReachable((id) => back.push(id))
+    let tries = 0
+    const dial = a.dial.bind(a)
+    a.dial = ((...args: Parameters<typeof a.dial>) => {
+      tries++
+      return dial(...args)
+    }) as typeof a.dial
     watch.want(bId, 'test')
-    await new Promise((r) => setTimeout(r, 500))
+    // A second try is made only once the first has failed: it is being tried again while away.
+    await waitFor(() => tries >= 2)
     await node(key, port)
     await waitFor(() => back.includes(bId), 10_000)
     expect(watch.reachability(bId).reachability).toBe('connected')
   })
 
   it('released peers are not tried; stop releases every timer', async () => {
-    const a = await node()
-    const gone = await node()
-    const goneId = gone.peerId.toString()
-    await a.dial(gone.getMultiaddrs()[0]!)
-    await gone.stop()
-    await waitFor(() => a.getConnections().length === 0)
-    const watch = new PeerWatch({ libp2p: a, logger: silentLogger }, { baseDelayMs: 50, maxDelayMs: 100 })
+    const goneId = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    // On a fake clock, against a node whose every dial is refused at once: the retry timers
+    // are the whole story here, and the clock moves only as far as the test says.
+    vi.useFakeTimers()
+    let dials = 0
+    const libp2p = Object.assign(new EventTarget(), {
+      getConnections: () => [],
+      dial: () => {
+        dials++
+        return Promise.reject(new Error('connect ECONNREFUSED'))
+      },
+    }) as unknown as Libp2pNode
+    const watch = new PeerWatch({ libp2p, logger: silentLogger }, { baseDelayMs: 50, maxDelayMs: 100 })
     watches.push(watch)
     await watch.start()
-    let dials = 0
-    const dial = a.dial.bind(a)
-    a.dial = ((...args: Parameters<typeof a.dial>) => {
-      dials++
-      return dial(...args)
-    }) as typeof a.dial
+    // Each try comes less than maxDelayMs (100) after the one before failed.
     watch.want(goneId, 'x')
     watch.want(goneId, 'y')
-    await waitFor(() => dials >= 2)
+    await vi.advanceTimersByTimeAsync(100)
+    expect(dials).toBeGreaterThanOrEqual(1)
     watch.release(goneId, 'x')
     const whileHeld = dials
-    await waitFor(() => dials > whileHeld)
+    await vi.advanceTimersByTimeAsync(100)
+    expect(dials).toBeGreaterThan(whileHeld)
     watch.release(goneId, 'y')
-    await new Promise((r) => setTimeout(r, 300))
+    // Nobody wants it any more: no timer is left, and ten retry periods later nothing was tried.
+    expect(vi.getTimerCount()).toBe(0)
     const afterRelease = dials
-    await new Promise((r) => setTimeout(r, 500))
-    // Nobody wants it any more: nothing is tried.
-    expect(dials - afterRelease).toBe(0)
+    await vi.advanceTimersByTimeAsync(10 * 100)
+    expect(dials).toBe(afterRelease)
+    watch.want(goneId, 'z')
+    expect(vi.getTimerCount()).toBe(1)
+    await watch.stop()
+    expect(vi.getTimerCount()).toBe(0)
   })
 })
 

@@ -2,9 +2,8 @@ import type { Libp2pEvents, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { LRUCache } from 'lru-cache'
 import { ContractError } from '../../shared/contract/index.js'
-import { Disposables, type Startable, deadline, listenerOf } from '../lifecycle/index.js'
+import { Disposables, ListenerSet, type Startable, deadline, listenerOf, logListenerErrors, nextDelay } from '../kit/index.js'
 import type { Logger } from '../telemetry/index.js'
-import { nextDelay } from './backoff.js'
 import type { Libp2pNode } from './libp2p.js'
 import { describeError } from './relay-address.js'
 
@@ -60,8 +59,8 @@ export class PeerWatch implements Startable {
   private readonly wanted = new Map<string, Wanted>()
   private readonly unreachable: LRUCache<string, { since: number; reason: string }>
   private readonly probes = new Map<string, Promise<void>>()
-  private readonly listeners = new Set<(peerId: string) => void>()
-  private readonly changeListeners = new Set<() => void>()
+  private readonly listeners: ListenerSet<[string]>
+  private readonly changeListeners: ListenerSet<[]>
   private readonly baseDelayMs: number
   private readonly maxDelayMs: number
   private readonly slowAfterMs: number
@@ -81,6 +80,8 @@ export class PeerWatch implements Startable {
     this.slowMaxDelayMs = init.slowMaxDelayMs ?? 60_000
     this.dialTimeoutMs = init.dialTimeoutMs ?? 3000
     this.unreachable = new LRUCache({ max: init.maxTracked ?? 10_000 })
+    this.listeners = new ListenerSet('peer-reachable', logListenerErrors(components.logger))
+    this.changeListeners = new ListenerSet('peer-reachability', logListenerErrors(components.logger))
   }
 
   async start(): Promise<void> {
@@ -115,14 +116,12 @@ export class PeerWatch implements Startable {
 
   /** Hear of a peer that became reachable (a connection opened). */
   onReachable(listener: (peerId: string) => void): () => void {
-    this.listeners.add(listener)
-    return () => this.listeners.delete(listener)
+    return this.listeners.add(listener)
   }
 
   /** Hear of any change of reachability (for the peers view). */
   onChange(listener: () => void): () => void {
-    this.changeListeners.add(listener)
-    return () => this.changeListeners.delete(listener)
+    return this.changeListeners.add(listener)
   }
 
   /** `holder` needs this peer: keep trying it while it is away. Idempotent per holder. */
@@ -168,7 +167,7 @@ export class PeerWatch implements Startable {
       if (w.timer) clearTimeout(w.timer)
       w.timer = null
     }
-    for (const l of [...this.listeners]) l(peerId)
+    this.listeners.emit(peerId)
     if (was) this.changed()
   }
 
@@ -237,7 +236,7 @@ export class PeerWatch implements Startable {
   }
 
   private changed(): void {
-    for (const l of [...this.changeListeners]) l()
+    this.changeListeners.emit()
   }
 }
 

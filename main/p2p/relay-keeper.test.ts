@@ -63,12 +63,7 @@ describe('RelayKeeper against a real relay', () => {
     expect(direct).toBeDefined()
     await expect(b.connect(direct!)).resolves.toEqual({ peerId: a.peerId, connection: 'direct' })
 
-    // With the jitter fixed at 0.5 the schedule is 0, 0.25, 0.75, 1.75, 2.75 s: five attempts in 3 s.
-    await sleep(Math.max(0, 3000 - (Date.now() - began)))
-    const attempts = a.relayHealth().relays[0]!.attempts
-    expect(attempts).toBeGreaterThanOrEqual(3)
-    expect(attempts).toBeLessThanOrEqual(5)
-
+    // The schedule itself is checked on a fake clock (relay-keeper-schedule.test.ts); here the keeper runs it for real.
     await waitFor(() => a.relayHealth().relays[0]!.failures >= 7, '7 failed attempts', 20_000)
     const health = a.relayHealth()
     expect(RelayHealthSchema.safeParse(health).success).toBe(true)
@@ -94,7 +89,7 @@ describe('RelayKeeper against a real relay', () => {
       if (change === 'relay') relayChanges++
     })
     await a.start()
-    await sleep(1200)
+    await waitFor(() => a.relayHealth().relays[0]!.failures >= 2, 'tries at the missing relay')
     expect(a.relayHealth().state).not.toBe('reserved')
 
     // A short reservation ttl: the transport alone would refresh after it expired.
@@ -110,7 +105,9 @@ describe('RelayKeeper against a real relay', () => {
       await stopRelay(relay)
       await waitFor(() => a.relayHealth().state !== 'reserved', 'the loss to be noticed')
       expect(advertised()).toBe(false)
-      await sleep(i * 300) // outages of different lengths
+      // Outages of different lengths: 0, 1 or 2 more failed tries against the stopped relay.
+      const failures = a.relayHealth().relays[0]!.failures
+      await waitFor(() => a.relayHealth().relays[0]!.failures >= failures + (i % 3), `outage ${i + 1}`)
       relay = await startRelay(planned.dir, planned.port, ttlMs)
       recoveries.push(await waitFor(() => a.relayHealth().state === 'reserved' && advertised(), `reservation after restart ${i + 1}`))
       expect(relay.reservationCount()).toBe(1)
@@ -123,6 +120,7 @@ describe('RelayKeeper against a real relay', () => {
     process.stderr.write(`relay recovery after restart (ms): ${recoveries.join(', ')}\n`)
 
     // Outlive two reservation ttls: the keeper's refresh keeps the relay willing to connect us.
+    // A real relay keeps time on its real clock: this wait is real time on purpose.
     await sleep(2 * ttlMs + 500)
     expect(a.relayHealth().state).toBe('reserved')
     expect(relay.reservationCount()).toBe(1)

@@ -3,17 +3,15 @@ import type { Libp2p, Libp2pEvents, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { z } from 'zod'
 import type { RelayHealthSchema, RelayState } from '../../shared/contract/index.js'
-import { Disposables, type Startable } from '../lifecycle/index.js'
+import { Disposables, type Startable, CLOSED_BREAKER, nextDelay, recordFailure, recordSuccess, type BreakerState, listenerOf } from '../kit/index.js'
 import type { Logger, Metrics } from '../telemetry/index.js'
-import { CLOSED_BREAKER, nextDelay, recordFailure, recordSuccess, type BreakerState } from './backoff.js'
-import { listenerOf } from '../lifecycle/index.js'
 import { describeError, parseRelayAddress } from './relay-address.js'
 import { untilAborted, type RelayReservationStore, type ReservationEvents } from './relay-reservations.js'
 
 export type RelayHealth = z.infer<typeof RelayHealthSchema>
 
 /** Our own keep-alive tag on relay peers: protects them from the connection pruner. */
-export const RELAY_KEEP_ALIVE_TAG = 'keep-alive-relay-keeper'
+const RELAY_KEEP_ALIVE_TAG = 'keep-alive-relay-keeper'
 /** Refresh a reservation when this much of it is left, at most (the transport's own margin). */
 const MAX_REFRESH_MARGIN_MS = 5 * 60 * 1000
 const MIN_REFRESH_DELAY_MS = 500

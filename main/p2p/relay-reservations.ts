@@ -1,7 +1,7 @@
 import type { PeerId, Transport } from '@libp2p/interface'
-import type { TypedEventSource } from '../lifecycle/index.js'
+import type { TypedEventSource } from '../kit/index.js'
 
-export interface ReservationEventDetail {
+interface ReservationEventDetail {
   relay: PeerId
 }
 

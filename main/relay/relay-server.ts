@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { join } from 'node:path'
-import type { Startable } from '../lifecycle/index.js'
-import { IDENTITY_FILE, loadOrCreateIdentity } from '../p2p/identity.js'
-import { createNode, type Libp2pNode } from '../p2p/libp2p.js'
-import { writeFileAtomically } from '../store/atomic-file.js'
+import type { Startable } from '../kit/index.js'
+import { IDENTITY_FILE, loadOrCreateIdentity } from '../p2p/index.js'
+import { createNode, type Libp2pNode } from '../p2p/index.js'
+import { writeFileAtomically } from '../store/index.js'
 import type { Logger } from '../telemetry/index.js'
 
 export const MULTIADDR_FILE = 'multiaddr'
@@ -35,7 +35,7 @@ export interface RelayServerInit {
   maxIncomingPendingConnections?: number
 }
 
-export class RelayServerError extends Error {
+class RelayServerError extends Error {
   override readonly name = 'RelayServerError'
 }
 

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Metrics, silentLogger } from '../telemetry/index.js'
 import { BackupKeeper, listBackups, verifyBackup } from './backups.js'
 import { Store } from './store.js'
@@ -9,6 +9,7 @@ import { Store } from './store.js'
 describe('BackupKeeper', () => {
   const dirs: string[] = []
   afterEach(() => {
+    vi.useRealTimers()
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
   })
 
@@ -32,10 +33,13 @@ describe('BackupKeeper', () => {
     const keeper = new BackupKeeper({ store, logger: silentLogger, metrics: metrics2 }, { dir: join(dataDir, 'backups'), keep: 2, identify: (db) => (db.prepare('SELECT v FROM t').get() as { v: string }).v })
     await keeper.start()
     expect(existsSync(join(dataDir, 'backups', 'engine-20260101T000000000Z.sqlite.partial'))).toBe(false)
+    // A backup is named by the millisecond it was made: each of these is made a second after
+    // the one before on a fake calendar (only Date is faked; SQLite's backup runs for real).
+    vi.useFakeTimers({ toFake: ['Date'] })
     for (let i = 0; i < 4; i++) {
+      vi.setSystemTime(Date.now() + 1000)
       const info = await keeper.backupNow('request')
       expect(info.wallet).toBe('kept')
-      await new Promise((r) => setTimeout(r, 5))
     }
     expect(keeper.problem()).toBeNull()
     const kept = listBackups(join(dataDir, 'backups'))

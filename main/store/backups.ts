@@ -1,7 +1,7 @@
 import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Counter, Gauge, Histogram } from 'prom-client'
-import type { Startable } from '../lifecycle/index.js'
+import type { Startable } from '../kit/index.js'
 import type { Logger, Metrics } from '../telemetry/index.js'
 import { syncFolder } from './atomic-file.js'
 import { DIR_MODE } from './data-dir.js'

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 
 /** Folders owner-only (rwx------), files owner read/write (rw-------). */
 export const DIR_MODE = 0o700
-export const FILE_MODE = 0o600
+const FILE_MODE = 0o600
 
 /**
  * Makes the data dir private to its owner, on creation and again on every start: the dir

@@ -18,7 +18,7 @@ export interface Migration {
   rebuildsReferencedTable?: boolean
 }
 
-export class MigrationError extends Error {
+class MigrationError extends Error {
   override readonly name = 'MigrationError'
 }
 

@@ -1,4 +1,4 @@
-import type { Startable } from '../lifecycle/index.js'
+import { type ListenerErrorReporter, ListenerSet, type Startable, surfaceListenerErrors } from '../kit/index.js'
 import { secureDataDir } from './data-dir.js'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -10,6 +10,8 @@ export interface StoreInit extends SqliteBinding {
   dataDir: string
   migrations: readonly Migration[]
   busyTimeoutMs?: number
+  /** Where a write-fault listener's failure is reported (the engine's reporter: logged with its stack, counted). */
+  onListenerError?: ListenerErrorReporter
 }
 
 /** The disk refused a write: full, read-only, or failing. */
@@ -32,7 +34,7 @@ export function isDiskFault(err: unknown): boolean {
 /** While the disk refuses writes, one small write tries it again this often. */
 const PROBE_EVERY_MS = 2_000
 
-export class StoreClosedError extends Error {
+class StoreClosedError extends Error {
   override readonly name = 'StoreClosedError'
   constructor() {
     super('the store is not open')
@@ -47,9 +49,11 @@ export class Store implements Startable {
   private connection: Db | null = null
   private fault: WriteFault | null = null
   private probeTimer: NodeJS.Timeout | null = null
-  private readonly faultListeners = new Set<(fault: WriteFault | null) => void>()
+  private readonly faultListeners: ListenerSet<[WriteFault | null]>
 
-  constructor(private readonly init: StoreInit) {}
+  constructor(private readonly init: StoreInit) {
+    this.faultListeners = new ListenerSet('store-write-fault', init.onListenerError ?? surfaceListenerErrors)
+  }
 
   get db(): Db {
     if (!this.connection) throw new StoreClosedError()
@@ -105,8 +109,7 @@ export class Store implements Startable {
 
   /** Hear when writes start failing for the disk (a fault) and when they work again (null). */
   onWriteFault(listener: (fault: WriteFault | null) => void): () => void {
-    this.faultListeners.add(listener)
-    return () => this.faultListeners.delete(listener)
+    return this.faultListeners.add(listener)
   }
 
   /**
@@ -133,13 +136,8 @@ export class Store implements Startable {
       clearInterval(this.probeTimer)
       this.probeTimer = null
     }
-    for (const l of [...this.faultListeners]) {
-      try {
-        l(fault)
-      } catch {
-        // A listener's failure is its own; the fault stands either way.
-      }
-    }
+    // A listener's failure is reported; the fault stands either way.
+    this.faultListeners.emit(fault)
   }
 
   private probe(): void {

@@ -3,9 +3,9 @@ import { join, parse } from 'node:path'
 import electronLog from 'electron-log/node'
 import { LOG_LEVELS, type LogLevel } from '../../shared/contract/settings.js'
 
-export { LOG_LEVELS, type LogLevel }
+export { LOG_LEVELS }
 
-export type LogFields = Record<string, unknown>
+type LogFields = Record<string, unknown>
 
 /** Structured logging: one JSON object per line, a component name on every line. */
 export interface Logger {
@@ -28,6 +28,8 @@ export interface LoggerInit {
   /** Rotate when the file passes this size; keeps `maxFiles` archives. */
   maxSizeBytes?: number
   maxFiles?: number
+  /** Also hand every line written to this function (a test reading what was logged). */
+  sink?: (line: string) => void
 }
 
 const DEFAULT_MAX_SIZE = 10 * 1024 * 1024
@@ -36,29 +38,57 @@ const DEFAULT_MAX_FILES = 5
 /** Stack lines kept per error, and causes followed: enough to find the line, never a wall. */
 const STACK_MAX = 4_000
 const CAUSES_MAX = 5
+/** Of an AggregateError's errors, the first few are kept (each with its own stack and causes). */
+const AGGREGATE_MAX = 5
 
-/** An error as a log field: its name, message, code, stack and its chain of causes. */
-function serialiseError(err: Error, depth = 0): Record<string, unknown> {
+/** Whatever was thrown or given as a cause that is not an Error: kept readable, never `[object Object]`. */
+function serialiseThrown(value: unknown): unknown {
+  if (typeof value === 'string') return value.slice(0, 500)
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') return value
+  if (typeof value === 'bigint') return value.toString()
+  try {
+    const json = JSON.stringify(value)
+    return json === undefined ? String(value) : json.slice(0, 500)
+  } catch {
+    return String(value).slice(0, 500)
+  }
+}
+
+/** Errors serialised for one field at most (causes and aggregated errors together): one line, never megabytes. */
+const ERRORS_PER_FIELD = 16
+
+/** An error as a log field: its name, message, code, stack, its chain of causes, and an AggregateError's errors. */
+function serialiseError(err: Error, depth = 0, budget = { left: ERRORS_PER_FIELD }): Record<string, unknown> {
+  budget.left--
   const out: Record<string, unknown> = { name: err.name, message: err.message }
   const code = (err as { code?: unknown }).code
   if (code !== undefined) out.code = code
   if (err.stack) out.stack = err.stack.slice(0, STACK_MAX)
+  const nested = (value: unknown): unknown => {
+    if (!(value instanceof Error)) return serialiseThrown(value)
+    return depth < CAUSES_MAX && budget.left > 0 ? serialiseError(value, depth + 1, budget) : `${value.name}: ${value.message}`.slice(0, 500)
+  }
+  // The cause first: it is what a chain of wrappers is read for.
   const cause = (err as { cause?: unknown }).cause
-  if (cause !== undefined) out.cause = cause instanceof Error && depth < CAUSES_MAX ? serialiseError(cause, depth + 1) : String(cause).slice(0, 500)
+  if (cause !== undefined) out.cause = nested(cause)
+  if (err instanceof AggregateError && Array.isArray(err.errors)) {
+    out.errors = err.errors.slice(0, AGGREGATE_MAX).map(nested)
+    if (err.errors.length > AGGREGATE_MAX) out.errorsOmitted = err.errors.length - AGGREGATE_MAX
+  }
   return out
 }
 
-function serialise(value: unknown): unknown {
+/** At any depth of the fields (an error inside an object or a list too): errors with their stacks, bigints as strings. */
+function serialise(_key: string, value: unknown): unknown {
   if (value instanceof Error) return serialiseError(value)
   if (typeof value === 'bigint') return value.toString()
   return value
 }
 
 function jsonLine(level: LogLevel, component: string, msg: string, fields?: LogFields): string {
-  const entry: Record<string, unknown> = { ts: new Date().toISOString(), level, component, msg }
-  if (fields) for (const [k, v] of Object.entries(fields)) entry[k] = serialise(v)
+  const entry: Record<string, unknown> = { ts: new Date().toISOString(), level, component, msg, ...fields }
   try {
-    return JSON.stringify(entry)
+    return JSON.stringify(entry, serialise)
   } catch {
     return JSON.stringify({ ts: entry.ts, level, component, msg, note: 'fields were not serialisable' })
   }
@@ -147,13 +177,21 @@ function watchStderr(): void {
 const LEVEL_RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 }
 
 export function createLogger(init: LoggerInit = {}, component = 'engine'): Logger {
-  const sink = electronLogFor(init)
+  const electron = electronLogFor(init)
+  const capture = init.sink
+  const sink: ((level: LogLevel, line: string) => void) | null =
+    electron || capture
+      ? (level, line) => {
+          electron?.[level](line)
+          capture?.(line)
+        }
+      : null
   // One threshold for the whole tree, so a level set through any child applies everywhere.
   const tree = { threshold: LEVEL_RANK[init.level ?? 'info'] }
   const make = (name: string): Logger => {
     const write = (level: LogLevel, msg: string, fields?: LogFields): void => {
       if (!sink || LEVEL_RANK[level] > tree.threshold) return
-      sink[level](jsonLine(level, name, msg, fields))
+      sink(level, jsonLine(level, name, msg, fields))
     }
     return {
       error: (m, f) => write('error', m, f),

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ContractError, type ApiHandlers } from '../../shared/contract/index.js'
 import { ResultSchemaError, dispatch } from '../../shared/contract/dispatch.js'
-import { EventBus, EventSchemaError } from '../engine/event-bus.js'
+import { EventBus, EventSchemaError } from '../kit/index.js'
 import { createLogger } from './logger.js'
 import { Metrics } from './metrics.js'
 import { contractChecks, unexpectedErrorReporter } from './unexpected.js'
@@ -42,6 +42,18 @@ describe('errors leave a trace', () => {
     }
   })
 
+  it('a part\'s own `internal` (a damaged record) is reported too: the caller learns nothing from it', async () => {
+    const reported: unknown[] = []
+    const damaged = new ContractError('internal', 'the record of this idempotency key is damaged')
+    const h = handlers({
+      getHealth: async () => {
+        throw damaged
+      },
+    })
+    expect(await dispatch(h, 'getHealth', {}, { onUnexpected: (_m, err) => reported.push(err) })).toMatchObject({ ok: false, error: { code: 'internal' } })
+    expect(reported).toEqual([damaged])
+  })
+
   it('with checks on, a result that breaks its schema is answered internal and reported, never sent', async () => {
     const reported: unknown[] = []
     const h = handlers({ listPeers: async () => [{ peerId: 42 }] as never })
@@ -50,7 +62,8 @@ describe('errors leave a trace', () => {
     expect(reported).toHaveLength(1)
     expect(reported[0]).toBeInstanceOf(ResultSchemaError)
     // Off (a user's app), the same result goes out as it is.
-    expect(await dispatch(h, 'listPeers', {})).toMatchObject({ ok: true })
+    expect(await dispatch(h, 'listPeers', {}, { onUnexpected: (_m, err) => reported.push(err) })).toMatchObject({ ok: true })
+    expect(reported).toHaveLength(1)
   })
 
   it('the event bus reports a throwing listener and still tells the others; with checks on, a bad payload throws at the emitter', () => {
@@ -73,6 +86,8 @@ describe('errors leave a trace', () => {
     expect(contractChecks({ NODE_ENV: 'production' })).toBe(false)
     expect(contractChecks({})).toBe(false)
     expect(contractChecks({ NODE_ENV: 'test' })).toBe(true)
+    expect(contractChecks({ NODE_ENV: 'development' })).toBe(true)
+    expect(contractChecks({ NODE_ENV: 'production', BSV_P2P_CONTRACT_CHECKS: '0' })).toBe(false)
     expect(contractChecks({ BSV_P2P_CONTRACT_CHECKS: '1' })).toBe(true)
   })
 })

@@ -18,6 +18,9 @@ export function contractChecks(env: NodeJS.ProcessEnv = process.env): boolean {
 export function unexpectedErrorReporter(logger: Logger, counter: Counter | null, where: string): (what: string, err: unknown) => void {
   return (what, err) => {
     counter?.inc()
-    logger.error('unexpected error', { where, what: what.slice(0, 64), err })
+    const fields: Record<string, unknown> = { where, what: what.slice(0, 64), err }
+    // A thrown string or object has no stack of its own: the boundary's is the best there is.
+    if (!(err instanceof Error)) fields.caughtAt = new Error('caught here').stack
+    logger.error('unexpected error', fields)
   }
 }

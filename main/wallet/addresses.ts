@@ -1,6 +1,6 @@
 import { P2PKH_VERSION, readAddress } from '../../shared/address.js'
 import { ContractError } from '../../shared/contract/index.js'
-import type { Network } from '../config/schema.js'
+import type { Network } from '../config/index.js'
 
 /** P2PKH version bytes. The devnet uses testnet's, so testnet tools read its addresses. */
 export const P2PKH_PREFIX: Readonly<Record<Network, number>> = P2PKH_VERSION
@@ -27,8 +27,4 @@ export function parseAddress(address: string, network: Network): ParsedAddress {
   if (read.ok) return { address: read.address, pubkeyHash: read.pubkeyHash }
   if (read.problem === 'wrong-network') throw new ContractError('wrong_network', `this is a ${read.network} address; the wallet is on ${network}`, { field: 'address' })
   throw new ContractError('invalid_address', INVALID[read.problem], { field: 'address' })
-}
-
-export function isValidAddress(address: string, network: Network): boolean {
-  return readAddress(address, network).ok
 }

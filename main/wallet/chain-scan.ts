@@ -1,4 +1,4 @@
-import type { ChainLookup } from '../chain/chain.js'
+import type { ChainLookup } from '../chain/index.js'
 import type { ChainOutput } from './wallet-repository.js'
 
 /** Unspent outputs of every address, `concurrency` look-ups at a time; the first failure fails the scan. */

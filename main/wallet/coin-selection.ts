@@ -12,17 +12,15 @@ export interface Coin {
   height: number | null
 }
 
-/** version 4 + locktime 4 + input and output counts (1 byte each below 253). */
-export const TX_OVERHEAD_BYTES = 10
 /** outpoint 36 + sequence 4 + script length 1 + unlocking script 108. */
 export const P2PKH_INPUT_BYTES = 149
 /** value 8 + script length 1 + locking script 25. */
-export const P2PKH_OUTPUT_BYTES = 34
+const P2PKH_OUTPUT_BYTES = 34
 /** Change smaller than this is left to the miner instead of making an output. */
-export const MIN_CHANGE_SATS = 1
+const MIN_CHANGE_SATS = 1
 export const MAX_INPUTS = 250
 
-export function varIntSize(n: number): number {
+function varIntSize(n: number): number {
   return n < 253 ? 1 : n <= 0xffff ? 3 : n <= 0xffffffff ? 5 : 9
 }
 

@@ -1,3 +1,4 @@
+import { HD, Mnemonic } from '@bsv/sdk'
 import { describe, expect, it } from 'vitest'
 import { ContractError } from '../../shared/contract/index.js'
 import { parseAddress } from './addresses.js'
@@ -29,6 +30,19 @@ describe('addresses', () => {
     // Same words, same addresses: what restore relies on.
     expect(new WalletKeys(VECTOR, 'mainnet').address(0, 5)).toBe(keys.address(0, 5))
     expect(keys.privateKey(0, 0).toAddress([0x00])).toBe(mainAddr)
+  })
+
+  it('derive what the SDK derives from the BIP39 seed (native PBKDF2 gives the published seed)', () => {
+    // BIP39's published seed of these words with no passphrase.
+    const seed = Mnemonic.fromString(VECTOR).toSeed()
+    expect(Buffer.from(seed).toString('hex')).toBe('5eb00bbddcf069084889a8ab9155568165f5c453ccb85e70811aaed6f6da5fc19a5ac40b389cd370d086206dec8aa6c43daea6690f20ad3d8d48b2d2ce9e38e4')
+    for (const words of [VECTOR, generateMnemonic(), generateMnemonic()]) {
+      const root = HD.fromSeed(Mnemonic.fromString(words).toSeed())
+      const k = new WalletKeys(words, 'mainnet')
+      expect(k.address(0, 3)).toBe(root.derive("m/44'/236'/0'/0/3").pubKey.toAddress([0x00]))
+      expect(k.address(1, 0)).toBe(root.derive("m/44'/236'/0'/1/0").pubKey.toAddress([0x00]))
+      expect(k.channelPrivateKey(2).toHex()).toBe(root.derive("m/44'/236'/1'/0/2").privKey.toHex())
+    }
   })
 
   it('accept an address of the network', () => {

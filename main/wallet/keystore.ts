@@ -35,7 +35,7 @@ const IV_BYTES = 12
 const TAG_BYTES = 16
 
 /** Interactive-login strength by default; tests pass a lower cost to stay fast. */
-export const DEFAULT_SCRYPT_LOG_N = 15
+const DEFAULT_SCRYPT_LOG_N = 15
 
 function header(kind: number): Buffer {
   return Buffer.concat([MAGIC, Buffer.from([VERSION, kind])])

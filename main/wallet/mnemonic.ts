@@ -1,23 +1,23 @@
-import { hkdfSync } from 'node:crypto'
+import { hkdfSync, pbkdf2Sync } from 'node:crypto'
 import { HD, Mnemonic, type PrivateKey } from '@bsv/sdk'
 import { ContractError } from '../../shared/contract/index.js'
-import type { Network } from '../config/schema.js'
+import type { Network } from '../config/index.js'
 import { P2PKH_PREFIX } from './addresses.js'
 
 /** 0 = receive, 1 = change (BIP44). */
 export type AddressChain = 0 | 1
 
 /** BIP44 account paths: coin type 236 (BSV) on mainnet, 1 (test coins) elsewhere. */
-export const ACCOUNT_PATH: Readonly<Record<Network, string>> = { mainnet: "m/44'/236'/0'", testnet: "m/44'/1'/0'", devnet: "m/44'/1'/0'" }
+const ACCOUNT_PATH: Readonly<Record<Network, string>> = { mainnet: "m/44'/236'/0'", testnet: "m/44'/1'/0'", devnet: "m/44'/1'/0'" }
 
 /** Payment channel keys: a separate BIP44 account (1'), so they never collide with addresses. */
-export const CHANNEL_ACCOUNT_PATH: Readonly<Record<Network, string>> = { mainnet: "m/44'/236'/1'", testnet: "m/44'/1'/1'", devnet: "m/44'/1'/1'" }
+const CHANNEL_ACCOUNT_PATH: Readonly<Record<Network, string>> = { mainnet: "m/44'/236'/1'", testnet: "m/44'/1'/1'", devnet: "m/44'/1'/1'" }
 
 export function generateMnemonic(): string {
   return Mnemonic.fromRandom(128).toString()
 }
 
-export function normaliseMnemonic(words: string): string {
+function normaliseMnemonic(words: string): string {
   return words.trim().toLowerCase().split(/\s+/).join(' ')
 }
 
@@ -36,23 +36,41 @@ export function assertValidMnemonic(words: string): string {
   return text
 }
 
-/** The keys of one wallet: BIP39 seed, BIP32 account, addresses derived per chain and index. */
+/**
+ * The keys of one wallet: BIP39 seed, BIP32 account, addresses derived per chain and index.
+ * The seed is Node's native PBKDF2 (the SDK's JavaScript one costs 40 ms cold); the account
+ * chains are derived on first use, since each hardened step is an EC multiplication in
+ * JavaScript and the engine's start needs none of them.
+ */
 export class WalletKeys {
-  private readonly chains: [HD, HD]
+  private derived: { chains: [HD, HD]; channelChain: HD } | null = null
   private readonly prefix: number
-  private readonly channelChain: HD
   private readonly seed: Uint8Array
 
   constructor(
     readonly mnemonic: string,
     readonly network: Network,
   ) {
-    this.seed = Uint8Array.from(Mnemonic.fromString(mnemonic).toSeed())
-    const root = HD.fromSeed([...this.seed])
-    const account = root.derive(ACCOUNT_PATH[network])
-    this.channelChain = root.derive(CHANNEL_ACCOUNT_PATH[network]).deriveChild(0)
-    this.chains = [account.deriveChild(0), account.deriveChild(1)]
+    // BIP39: PBKDF2-HMAC-SHA512 over the NFKD words, salt "mnemonic" (no passphrase), 2048 rounds.
+    this.seed = new Uint8Array(pbkdf2Sync(mnemonic.normalize('NFKD'), 'mnemonic', 2048, 64, 'sha512'))
     this.prefix = P2PKH_PREFIX[network]
+  }
+
+  private get chains(): [HD, HD] {
+    return this.derive().chains
+  }
+
+  private get channelChain(): HD {
+    return this.derive().channelChain
+  }
+
+  private derive(): { chains: [HD, HD]; channelChain: HD } {
+    if (!this.derived) {
+      const root = HD.fromSeed([...this.seed])
+      const account = root.derive(ACCOUNT_PATH[this.network])
+      this.derived = { chains: [account.deriveChild(0), account.deriveChild(1)], channelChain: root.derive(CHANNEL_ACCOUNT_PATH[this.network]).deriveChild(0) }
+    }
+    return this.derived
   }
 
   privateKey(chain: AddressChain, index: number): PrivateKey {

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs'
 
 /** Environment variable the daemon reads the wallet passphrase from (after --passphrase-file). */
-export const PASSPHRASE_ENV = 'BSV_P2P_PASSPHRASE'
+const PASSPHRASE_ENV = 'BSV_P2P_PASSPHRASE'
 
 export class PassphraseSourceError extends Error {
   override readonly name = 'PassphraseSourceError'

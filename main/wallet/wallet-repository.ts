@@ -38,7 +38,10 @@ export interface TxRow {
   createdAt: string
 }
 
-/** All wallet rows; every multi-row change is one SQLite transaction. */
+const ADDRESS_COLUMNS = 'SELECT address, chain, idx, issued, used FROM wallet_addresses'
+type StoredAddress = Omit<AddressRow, 'issued' | 'used'> & { issued: number; used: number }
+const addressRow = (r: StoredAddress): AddressRow => ({ ...r, issued: r.issued === 1, used: r.used === 1 })
+
 /** A send between reservation and the chain's answer (wallet_pending_sends). */
 export interface PendingSend {
   sendId: string
@@ -51,11 +54,32 @@ export interface PendingSend {
   rawHex: string | null
 }
 
+/** All wallet rows and the only place their SQL is written; every multi-row change is one SQLite transaction. */
 export class WalletRepository {
   constructor(private readonly store: Store) {}
 
   private get db() {
     return this.store.db
+  }
+
+  /** `fn` as one SQLite transaction: every row it writes, or none. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)()
+  }
+
+  /**
+   * The stored outputs behind `coins`, each with the key path of the address holding it;
+   * null when one is unknown or not at one of our addresses (its key cannot sign).
+   */
+  keyedCoins(coins: readonly Coin[]): (Coin & { address: string; chain: AddressChain; idx: number })[] | null {
+    const stmt = this.db.prepare('SELECT u.address AS address, a.chain AS chain, a.idx AS idx FROM wallet_utxos u JOIN wallet_addresses a ON a.address = u.address WHERE u.txid = ? AND u.vout = ?')
+    const out: (Coin & { address: string; chain: AddressChain; idx: number })[] = []
+    for (const c of coins) {
+      const row = stmt.get(c.txid, c.vout) as { address: string; chain: AddressChain; idx: number } | undefined
+      if (!row) return null
+      out.push({ ...c, ...row })
+    }
+    return out
   }
 
   keys(): KeysRow | null {
@@ -81,18 +105,16 @@ export class WalletRepository {
     if (a.issued) this.db.prepare('UPDATE wallet_addresses SET issued = 1 WHERE address = ?').run(a.address)
   }
 
+  addressAt(chain: AddressChain, idx: number): string | null {
+    return (this.db.prepare('SELECT address FROM wallet_addresses WHERE chain = ? AND idx = ?').get(chain, idx) as { address: string } | undefined)?.address ?? null
+  }
+
   addressPath(address: string): { chain: AddressChain; idx: number } | null {
     return (this.db.prepare('SELECT chain, idx FROM wallet_addresses WHERE address = ?').get(address) as { chain: AddressChain; idx: number } | undefined) ?? null
   }
 
   addresses(): AddressRow[] {
-    const rows = this.db.prepare('SELECT address, chain, idx, issued, used FROM wallet_addresses ORDER BY chain, idx').all() as { address: string; chain: AddressChain; idx: number; issued: number; used: number }[]
-    return rows.map((r) => ({ ...r, issued: r.issued === 1, used: r.used === 1 }))
-  }
-
-  address(address: string): AddressRow | null {
-    const r = this.db.prepare('SELECT address, chain, idx, issued, used FROM wallet_addresses WHERE address = ?').get(address) as { address: string; chain: AddressChain; idx: number; issued: number; used: number } | undefined
-    return r ? { ...r, issued: r.issued === 1, used: r.used === 1 } : null
+    return (this.db.prepare(`${ADDRESS_COLUMNS} ORDER BY chain, idx`).all() as StoredAddress[]).map(addressRow)
   }
 
   /** Highest index on a chain (any row), and highest issued / used index; -1 when none. */
@@ -109,10 +131,8 @@ export class WalletRepository {
   }
 
   currentReceive(): AddressRow | null {
-    const r = this.db.prepare('SELECT address, chain, idx, issued, used FROM wallet_addresses WHERE chain = 0 AND issued = 1 ORDER BY idx DESC LIMIT 1').get() as
-      | { address: string; chain: AddressChain; idx: number; issued: number; used: number }
-      | undefined
-    return r ? { ...r, issued: r.issued === 1, used: r.used === 1 } : null
+    const r = this.db.prepare(`${ADDRESS_COLUMNS} WHERE chain = 0 AND issued = 1 ORDER BY idx DESC LIMIT 1`).get() as StoredAddress | undefined
+    return r ? addressRow(r) : null
   }
 
   balance(): { confirmed: number; unconfirmed: number } {

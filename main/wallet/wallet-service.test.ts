@@ -96,6 +96,26 @@ describe('wallet on a devnet', () => {
     expect(a.wallet.info().address).toBe(newAddr.address)
   })
 
+  it('records the change at the output the signed transaction pays it, not at a fixed index, and can spend it before any sync', async () => {
+    const a = await wallet()
+    const b = await wallet()
+    await faucet(url, a.wallet.info().address, 1_000_000)
+    await a.wallet.sync()
+    // Outputs are ordered by amount: change smaller than the payment comes first.
+    const sent = await a.wallet.send({ address: b.wallet.info().address, sats: 900_000 })
+    const raw = await woc.rawTx(sent.txid)
+    expect(raw).not.toBeNull()
+    const tx = Transaction.fromHex(raw!)
+    const changeVout = tx.outputs.findIndex((o) => o.satoshis === 1_000_000 - 900_000 - sent.fee)
+    expect(changeVout).toBe(0)
+    expect(a.store.db.prepare('SELECT vout, satoshis FROM wallet_utxos WHERE txid = ?').all(sent.txid)).toEqual([{ vout: 0, satoshis: 1_000_000 - 900_000 - sent.fee }])
+    // Spending the change as recorded (no sync in between) is accepted by the chain: the outpoint is real and ours.
+    const again = await a.wallet.send({ address: b.wallet.info().address, sats: 50_000 })
+    expect(await woc.txStatus(again.txid)).not.toBeNull()
+    await b.wallet.sync()
+    expect(b.wallet.info().balance.unconfirmed).toBe(950_000)
+  })
+
   it('refuses bad addresses, wrong networks and overspending, and reserves nothing for them', async () => {
     const w = await wallet()
     await faucet(url, w.wallet.info().address, 5_000)

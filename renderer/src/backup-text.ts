@@ -39,7 +39,7 @@ export function exportErrorText(err: unknown, dir: string): string {
   return humanError(err)
 }
 
-export const countOf = (n: number, thing: string): string => `${n === 0 ? 'no' : n.toLocaleString('en-US')} ${thing}${n === 1 ? '' : 's'}`
+const countOf = (n: number, thing: string): string => `${n === 0 ? 'no' : n.toLocaleString('en-US')} ${thing}${n === 1 ? '' : 's'}`
 
 /** Words with the parts shown as code (paths, flags) marked, so a view can set them apart. */
 export type Words = (string | { code: string })[]

@@ -4,7 +4,7 @@ import { duration, formatSats } from './human.js'
 /** Smallest channel the service opens (openChannel's schema). */
 export const MIN_CAPACITY_SATS = 1000
 /** About ten minutes per block: good enough for "in about 3 hours". */
-export const SECONDS_PER_BLOCK = 600
+const SECONDS_PER_BLOCK = 600
 export const EXAMPLE_PEER_ID = '12D3KooWSUNJbVkQeVs9QSqcywa1KhpaPDQV3pFPQ2YiSGP2WskZ'
 
 /** Each state in words, and its badge tone. */
@@ -203,7 +203,7 @@ export function openOutcome(peer: string, answered: Channel['state'], now: Chann
 }
 
 /** One sentence a screen reader says about a channel: who pays whom, its state, and what moved. */
-export function channelSummary(c: Channel, peer: string): string {
+function channelSummary(c: Channel, peer: string): string {
   const who = c.role === 'payer' ? `You pay ${peer}` : `${peer} pays you`
   return `${who}: ${CHANNEL_STATE_TEXT[c.state].label.toLowerCase()}, ${formatSats(c.paidSats)} ${c.role === 'payer' ? 'paid' : 'received'}.`
 }

@@ -24,7 +24,7 @@ export function inTimeOrder(points: readonly TimePoint[]): TimePoint[] {
 }
 
 /** What a transaction did to the balance: what came in, or what left (amount and fee). */
-export const balanceDelta = (tx: WalletTransaction): number => (tx.direction === 'in' ? tx.sats : -(tx.sats + tx.fee))
+const balanceDelta = (tx: WalletTransaction): number => (tx.direction === 'in' ? tx.sats : -(tx.sats + tx.fee))
 
 /**
  * The wallet's balance after each transaction, oldest first. Anchored at the balance now

@@ -2,7 +2,7 @@ import { CONTACT_NAME_MAX, contactNameProblem } from '../../shared/contract/inde
 import { shortPeerId } from './human.js'
 
 /** Where a peer's shown name comes from: the user's contacts, the peer's own announcement, or its id. */
-export type PeerNameSource = 'contact' | 'announced' | 'id'
+type PeerNameSource = 'contact' | 'announced' | 'id'
 
 export interface PeerNaming {
   name: string

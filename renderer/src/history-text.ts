@@ -1,7 +1,7 @@
 import type { WalletTransaction } from '../../shared/contract/index.js'
 
 /** The first 12 hex digits of a channel id, as history rows show it. */
-export const shortChannelId = (id: string): string => `${id.slice(0, 12)}…`
+const shortChannelId = (id: string): string => `${id.slice(0, 12)}…`
 
 const CHANNEL_ADDRESS = /^channel:([0-9a-f]{32})$/
 

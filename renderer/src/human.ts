@@ -73,7 +73,7 @@ export function humanError(err: unknown): string {
 }
 
 /** The one wording of a shortfall: what can be spent and what was needed, fee included. */
-export function notEnoughCoins(available: number, needed: number): string {
+function notEnoughCoins(available: number, needed: number): string {
   return `Not enough coins: ${formatSats(available)} can be spent, and this needs ${formatSats(needed)} with the fee.`
 }
 

@@ -13,7 +13,7 @@ export interface ServiceDraft {
   description: string
 }
 
-export interface ServiceProblems {
+interface ServiceProblems {
   name?: string
   price?: string
   description?: string
@@ -28,7 +28,7 @@ export interface ProfileProblems {
 }
 
 export const MAX_NAME_CHARS = 64
-export const MAX_DESCRIPTION_CHARS = 280
+const MAX_DESCRIPTION_CHARS = 280
 
 export const emptyService = (): ServiceDraft => ({ name: '', price: '', description: '' })
 

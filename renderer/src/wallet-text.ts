@@ -3,7 +3,7 @@ import { AddressTextSchema } from '../../shared/contract/index.js'
 export const EXAMPLE_ADDRESS = 'mipcBbFg9gMiCh81Kj8tqqdgoZub1ZJRfn'
 
 /** Word counts a BIP39 recovery phrase can have. */
-export const MNEMONIC_WORD_COUNTS = [12, 15, 18, 21, 24] as const
+const MNEMONIC_WORD_COUNTS = [12, 15, 18, 21, 24] as const
 
 /**
  * Why a typed address cannot be right, or null when its shape is fine (Base58, 26 to 40

@@ -5,10 +5,10 @@ import { TimeoutMsSchema } from './peers.js'
 import { SatoshisSchema } from './wallet.js'
 
 export const CHANNEL_STATES = ['proposed', 'funding', 'open', 'closing', 'closed', 'refunded', 'failed', 'rejected'] as const
-export const ChannelStateSchema = z.enum(CHANNEL_STATES)
+const ChannelStateSchema = z.enum(CHANNEL_STATES)
 
 /** 32 hex characters, chosen by the payer. */
-export const ChannelIdSchema = z.string().regex(/^[0-9a-f]{32}$/, 'must be a channel id (32 hex characters)')
+const ChannelIdSchema = z.string().regex(/^[0-9a-f]{32}$/, 'must be a channel id (32 hex characters)')
 const TxidSchema = z.string().regex(/^[0-9a-f]{64}$/)
 
 /**
@@ -16,7 +16,7 @@ const TxidSchema = z.string().regex(/^[0-9a-f]{64}$/)
  * accepted → built → refund-signed (from here the funding may be on chain, so it cannot be
  * cancelled) → broadcast (waiting for the payee to open). Payee: accepted → refund-signed.
  */
-export const CHANNEL_STEPS = ['awaiting-answer', 'awaiting-accept', 'accepted', 'built', 'refund-signed', 'broadcast'] as const
+const CHANNEL_STEPS = ['awaiting-answer', 'awaiting-accept', 'accepted', 'built', 'refund-signed', 'broadcast'] as const
 
 /** Why a channel failed: it never held coins, or its funding can never be mined. */
 export const CHANNEL_FAILURES = [
@@ -45,7 +45,7 @@ export const CHANNEL_FAILURES = [
 /** Something about a live channel its owner must see; each can cost money if left alone. */
 export const CHANNEL_PROBLEMS = ['settle-failing', 'refund-failing', 'funding-failing', 'peer-misbehaved'] as const
 
-export const ChannelSchema = z.object({
+const ChannelSchema = z.object({
   id: ChannelIdSchema,
   peerId: z.string(),
   role: z.enum(['payer', 'payee']),
@@ -56,7 +56,7 @@ export const ChannelSchema = z.object({
   capacitySats: SatoshisSchema,
   /** Cumulative amount of the latest settlement both sides hold. */
   paidSats: SatoshisSchema,
-  /** Number of the latest settlement (0 before the first payment). */
+  /** Number of the latest payment the latest settlement covers (0 before the first payment); one settlement may cover several. */
   seq: z.number().int().nonnegative(),
   /** Block height from which the payer's refund is valid. */
   expiry: z.number().int().nonnegative(),
@@ -77,7 +77,7 @@ export type Channel = z.infer<typeof ChannelSchema>
 /** The states a channel can be archived in: it has ended, and no coin of it is left to watch. */
 export const ARCHIVABLE_STATES = ['closed', 'refunded', 'failed', 'rejected'] as const satisfies readonly (typeof CHANNEL_STATES)[number][]
 
-export const ChannelPaymentSchema = z.object({
+const ChannelPaymentSchema = z.object({
   seq: z.number().int().positive(),
   /** This payment's amount (the growth of the cumulative amount). */
   sats: SatoshisSchema,

@@ -33,7 +33,7 @@ export const ContactNameSchema = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem })
   })
 
-export const ContactSchema = z.object({
+const ContactSchema = z.object({
   peerId: z.string(),
   /** The user's own name for the peer; shown instead of what the peer announces. */
   name: z.string(),

@@ -1,12 +1,12 @@
 import { z } from 'zod'
 import { method } from './define.js'
 
-export const RELAY_STATES = ['disabled', 'connecting', 'reserved', 'unavailable'] as const
-export const RelayStateSchema = z.enum(RELAY_STATES)
+const RELAY_STATES = ['disabled', 'connecting', 'reserved', 'unavailable'] as const
+const RelayStateSchema = z.enum(RELAY_STATES)
 export type RelayState = z.infer<typeof RelayStateSchema>
 
-export const HEALTH_STATUSES = ['ok', 'degraded', 'down'] as const
-export const HealthStatusSchema = z.enum(HEALTH_STATUSES)
+const HEALTH_STATUSES = ['ok', 'degraded', 'down'] as const
+const HealthStatusSchema = z.enum(HEALTH_STATUSES)
 export type HealthStatus = z.infer<typeof HealthStatusSchema>
 
 export const RelayHealthSchema = z.object({
@@ -26,7 +26,7 @@ export const RelayHealthSchema = z.object({
   ),
 })
 
-export const HealthSchema = z.object({
+const HealthSchema = z.object({
   status: HealthStatusSchema,
   /** Why the status is not ok, in words a person understands. */
   reasons: z.array(z.string()),
@@ -57,7 +57,7 @@ export const HealthSchema = z.object({
 })
 export type Health = z.infer<typeof HealthSchema>
 
-export const BackupSchema = z.object({
+const BackupSchema = z.object({
   /** Where it was written (under the data dir's `backups/`). */
   file: z.string(),
   bytes: z.number().int().nonnegative(),
@@ -65,7 +65,6 @@ export const BackupSchema = z.object({
   wallet: z.string().nullable(),
   ms: z.number().int().nonnegative(),
 })
-export type Backup = z.infer<typeof BackupSchema>
 
 export const ExportedBackupSchema = z.object({
   /** The folder both files were written to. */
@@ -79,7 +78,7 @@ export const ExportedBackupSchema = z.object({
 })
 export type ExportedBackup = z.infer<typeof ExportedBackupSchema>
 
-export const DatabaseCheckSchema = z.object({
+const DatabaseCheckSchema = z.object({
   /** No problem found. */
   ok: z.boolean(),
   file: z.string(),
@@ -87,7 +86,6 @@ export const DatabaseCheckSchema = z.object({
   problems: z.array(z.string()),
   ms: z.number().int().nonnegative(),
 })
-export type DatabaseCheck = z.infer<typeof DatabaseCheckSchema>
 
 export const healthMethods = {
   getHealth: method('The engine health snapshot.', z.object({}).strict().default({}), HealthSchema),

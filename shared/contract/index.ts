@@ -44,13 +44,13 @@ export const events = {
   ...contactEvents,
 } satisfies Record<string, z.ZodType>
 
-export type Methods = typeof methods
+type Methods = typeof methods
 export type MethodName = keyof Methods
-export type Params<M extends MethodName> = z.input<Methods[M]['params']>
+type Params<M extends MethodName> = z.input<Methods[M]['params']>
 export type ParsedParams<M extends MethodName> = z.output<Methods[M]['params']>
 export type Result<M extends MethodName> = z.output<Methods[M]['result']>
 
-export type Events = typeof events
+type Events = typeof events
 export type EventName = keyof Events
 export type EventPayload<E extends EventName> = z.output<Events[E]>
 
@@ -61,12 +61,7 @@ export type ApiHandlers = { [M in MethodName]: (params: ParsedParams<M>) => Prom
 export type ApiClient = { [M in MethodName]: (params?: Params<M>) => Promise<Result<M>> }
 
 export const METHOD_NAMES = Object.keys(methods) as MethodName[]
-export const EVENT_NAMES = Object.keys(events) as EventName[]
 
 export function isMethodName(name: string): name is MethodName {
   return Object.prototype.hasOwnProperty.call(methods, name)
-}
-
-export function isEventName(name: string): name is EventName {
-  return Object.prototype.hasOwnProperty.call(events, name)
 }

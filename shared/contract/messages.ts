@@ -5,17 +5,17 @@ import { PeerIdTextSchema, TimeoutMsSchema } from './peers.js'
 
 /** Longest message text, in UTF-16 code units. */
 export const MESSAGE_TEXT_MAX = 16_384
-export const MESSAGE_LIST_MAX = 500
+const MESSAGE_LIST_MAX = 500
 
-export const MESSAGE_DIRECTIONS = ['in', 'out'] as const
+const MESSAGE_DIRECTIONS = ['in', 'out'] as const
 /**
  * in: received. out: pending (kept here, sent whenever the peer can be reached) until the
  * peer acknowledged storing it, then delivered; failed when it could not be delivered
  * before messaging.pendingExpiryMs (7 days) or the peer refused it (it can be retried).
  */
-export const MESSAGE_STATUSES = ['received', 'pending', 'delivered', 'failed'] as const
+const MESSAGE_STATUSES = ['received', 'pending', 'delivered', 'failed'] as const
 
-export const MessageSchema = z.object({
+const MessageSchema = z.object({
   /** The sender's id for the message; unique per (peerId, direction). */
   id: z.string(),
   /** Local, strictly increasing position: the order messages were stored here; the list cursor. */
@@ -34,9 +34,9 @@ export type Message = z.infer<typeof MessageSchema>
 
 /** Most messages one `messages` batch carries over a transport (the rest: `resync`). */
 export const MESSAGE_BATCH_MAX = 500
-export const CONVERSATION_LIST_MAX = 1_000
+const CONVERSATION_LIST_MAX = 1_000
 
-export const ConversationSchema = z.object({
+const ConversationSchema = z.object({
   peerId: z.string(),
   /** The newest message with this peer. */
   last: MessageSchema,
@@ -47,7 +47,7 @@ export const ConversationSchema = z.object({
 })
 export type Conversation = z.infer<typeof ConversationSchema>
 
-export const UnreadSchema = z.object({
+const UnreadSchema = z.object({
   total: z.number().int().nonnegative(),
   /** Only peers with unread messages. */
   byPeer: z.record(z.string(), z.number().int().positive()),

@@ -26,7 +26,7 @@ export const ServiceSchema = z.object({
 })
 export type Service = z.infer<typeof ServiceSchema>
 
-export const PEER_REACHABILITY = ['connected', 'unreachable', 'unknown'] as const
+const PEER_REACHABILITY = ['connected', 'unreachable', 'unknown'] as const
 
 export const PeerSchema = z.object({
   peerId: z.string(),

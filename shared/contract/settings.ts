@@ -55,7 +55,7 @@ export type SettingsUpdate = z.infer<typeof SettingsUpdateSchema>
 export const EDITABLE_KEYS = ['logLevel', 'p2p.relays', ...Object.keys(LimitsSchema.shape).map((k) => `limits.${k}`)] as const
 
 /** What the engine runs with, as a person reviewing it needs to see; never a secret. */
-export const SettingsSchema = z.object({
+const SettingsSchema = z.object({
   network: z.string(),
   dataDir: z.string(),
   logLevel: z.enum(LOG_LEVELS),
@@ -129,4 +129,3 @@ export const settingsEvents = {
   /** Settings were saved (from any window or browser tab). */
   settings: SettingsSchema,
 }
-

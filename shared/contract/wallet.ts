@@ -14,7 +14,7 @@ export const AddressTextSchema = z
   .max(40)
   .regex(/^[1-9A-HJ-NP-Za-km-z]+$/, 'must be a Base58 address')
 
-export const WalletSchema = z.object({
+const WalletSchema = z.object({
   network: z.string(),
   /** The current receive address. */
   address: z.string(),
@@ -29,7 +29,7 @@ export const WalletSchema = z.object({
 })
 export type WalletInfo = z.infer<typeof WalletSchema>
 
-export const WalletTransactionSchema = z.object({
+const WalletTransactionSchema = z.object({
   /** Local, strictly increasing position; the list cursor. */
   seq: z.number().int().positive(),
   txid: z.string(),
@@ -48,7 +48,7 @@ export const WalletTransactionSchema = z.object({
 })
 export type WalletTransaction = z.infer<typeof WalletTransactionSchema>
 
-export const SendPreviewSchema = z.object({
+const SendPreviewSchema = z.object({
   /** What the recipient gets. */
   sats: SatoshisSchema,
   /** The miner fee of that send, at the wallet's fee rate. */

@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest'
 import { tempDir, waitFor } from '../helpers/processes.js'
 import { scaled } from './profile.js'
 import { scenarioSetup } from './support/scenario.js'
+import { recordSummary } from './support/results.js'
 import { connectionStorm, dialers, errorCodes, type StormResult } from './support/connection-storm.js'
 import { type ChannelView, devnetDaemon, directAddr, fundWallet, ok } from '../helpers/devnet-daemons.js'
 import { chaosSeed, prng } from './support/fuzz/prng.js'
@@ -140,7 +141,7 @@ describe('connection storm', () => {
         missingPayments: missingPayments.length,
       },
     }
-    process.stdout.write(`${JSON.stringify(summary)}\n`)
+    recordSummary(summary)
 
     expect(a.child.exitCode).toBeNull()
     expect(healthErrors).toEqual([])

@@ -15,6 +15,7 @@ import { type DaemonProc, type DevnetProc, freePort, startDevnet, tempDir, waitF
 import { scaled } from './profile.js'
 import { type ChannelView, devnetDaemon, directAddr, fundWallet, ok, txOutputs } from '../helpers/devnet-daemons.js'
 import { chaosSeed, prng } from './support/fuzz/prng.js'
+import { recordSummary } from './support/results.js'
 
 const PAYMENTS = scaled({ short: 1_000, full: 10_000 })
 const LIFECYCLES = scaled({ short: 8, full: 60 })
@@ -170,7 +171,7 @@ describe('crash consistency at scale', () => {
       meanRestartMs: Math.round(kills.reduce((s, k) => s + k.restartMs, 0) / Math.max(1, kills.length)),
       seconds: Math.round((Date.now() - started) / 1000),
     }
-    process.stdout.write(`${JSON.stringify(summary)}\n`)
+    recordSummary(summary)
   })
 
   it(`SIGKILL of either side in the middle of ${LIFECYCLES} opens, fundings and closes strands no coin and loses no acknowledged payment`, async () => {
@@ -287,7 +288,7 @@ describe('crash consistency at scale', () => {
         const tx = Transaction.fromHex(await (await fetch(`${devnet.url}/v1/bsv/devnet/tx/${txid}/hex`)).text())
         if (tx.lockTime === r.expiry) continue
         const paid = tx.outputs[0]!.satoshis!
-        const signed = db.prepare('SELECT 1 FROM channel_payments WHERE channel_id = ? AND paid_sats = ?').get(r.id, paid)
+        const signed = db.prepare('SELECT 1 FROM channel_payments WHERE channel_id = ? AND paid_sats = ? AND sig IS NOT NULL').get(r.id, paid)
         if (!signed) unsigned.push(`${r.id} pays ${paid}`)
       }
       expect({ stranded, unsigned }).toEqual({ stranded: [], unsigned: [] })
@@ -304,7 +305,7 @@ describe('crash consistency at scale', () => {
       outcomes: Object.fromEntries(outcomes), acknowledgedPayments: [...acked.values()].reduce((n, l) => n + l.length, 0), lost: lost.length, stranded: stranded.length,
       seconds: Math.round((Date.now() - started) / 1000),
     }
-    process.stdout.write(`${JSON.stringify(summary)}\n`)
+    recordSummary(summary)
   })
 })
 

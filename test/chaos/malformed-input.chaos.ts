@@ -31,6 +31,7 @@ import { httpBarrage, rawBarrage } from './support/fuzz/http-barrage.js'
 import { ipcBarrage } from './support/fuzz/ipc-barrage.js'
 import type { Json } from './support/fuzz/json-mutator.js'
 import { chaosSeed, prng } from './support/fuzz/prng.js'
+import { recordSummary } from './support/results.js'
 import { streamBarrage } from './support/fuzz/stream-barrage.js'
 import { announcementInput, streamBatch } from './support/fuzz/wire-inputs.js'
 import { wsBarrage } from './support/fuzz/ws-barrage.js'
@@ -67,8 +68,8 @@ async function libp2pNode(): Promise<Libp2pNode> {
   return node
 }
 
-function report(summary: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify({ scenario: 'malformed-input', seed, ...summary })}\n`)
+function report(summary: { target: string } & Record<string, unknown>): void {
+  recordSummary({ scenario: 'malformed-input', seed, ...summary })
 }
 
 /** GET on a new connection each time: a pooled one may have been closed while this process was busy. */

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest'
 import { type DaemonProc, freePort, tempDir, waitFor } from '../helpers/processes.js'
 import { scaled } from './profile.js'
 import { scenarioSetup } from './support/scenario.js'
+import { recordSummary } from './support/results.js'
 import { type ChannelView, devnetDaemon, fundWallet, ok, txOutputs } from '../helpers/devnet-daemons.js'
 import { chaosSeed, prng } from './support/fuzz/prng.js'
 import { TcpProxy } from './support/tcp-proxy.js'
@@ -131,7 +132,7 @@ describe('partition', () => {
       proxy: { a: proxies.a.stats, b: proxies.b.stats },
       settlementOutputs: outputs,
     }
-    process.stdout.write(`${JSON.stringify(summary)}\n`)
+    recordSummary(summary)
 
     expect(missing).toEqual([])
     expect(bView!.seq).toBeGreaterThanOrEqual(maxAcked.seq)

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest'
 import { type DaemonProc, HOST_ENTRIES, type RelayProc, firstLine, freePort, runEntry, startRelay, tempDir, waitFor } from '../helpers/processes.js'
 import { scaled } from './profile.js'
 import { scenarioSetup } from './support/scenario.js'
+import { recordSummary } from './support/results.js'
 import { type ChannelView, devnetDaemon, fundWallet, ok } from '../helpers/devnet-daemons.js'
 import { chaosSeed, prng } from './support/fuzz/prng.js'
 import { MessageTraffic, PaymentTraffic, RssSampler, failureCounts } from './support/traffic.js'
@@ -154,7 +155,7 @@ describe('relay flapping', () => {
       rssMb: memory,
       rssSeriesMb: rss.series(8),
     }
-    process.stdout.write(`${JSON.stringify(summary)}\n`)
+    recordSummary(summary)
 
     expect({ aExit: a.child.exitCode, bExit: b.child.exitCode }).toEqual({ aExit: null, bExit: null })
     expect(missingMessages).toEqual([])

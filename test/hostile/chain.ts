@@ -3,10 +3,10 @@
 // docs/protocol.md describes them, signed ALL|FORKID over BIP143 preimages.
 import { BigNumber, Hash, LockingScript, OP, P2PKH, PrivateKey, PublicKey, Signature, Transaction, TransactionSignature, UnlockingScript, Utils } from '@bsv/sdk'
 
-export const SIGHASH_ALL_FORKID = 0x41
-export const FINAL_SEQUENCE = 0xffffffff
-export const REFUND_SEQUENCE = 0xfffffffe
-export const TX_VERSION = 1
+const SIGHASH_ALL_FORKID = 0x41
+const FINAL_SEQUENCE = 0xffffffff
+const REFUND_SEQUENCE = 0xfffffffe
+const TX_VERSION = 1
 const TESTNET_PREFIX = [0x6f]
 const MAINNET_PREFIX = [0x00]
 const HALF_ORDER = new BigNumber('7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0', 16)
@@ -21,7 +21,7 @@ const P2PKH_OUT = 8 + 1 + 25
 const P2PKH_IN = 36 + 1 + SIG_PUSH + 34 + 4
 const MULTISIG_OUT = 8 + 1 + (1 + 34 + 34 + 1 + 1)
 
-export function feeFor(bytes: number, rateSatsPerKb: number): number {
+function feeFor(bytes: number, rateSatsPerKb: number): number {
   return Math.ceil((bytes * rateSatsPerKb) / 1000)
 }
 
@@ -64,7 +64,7 @@ export function p2pkh(address: string): LockingScript {
 }
 
 const hexBytes = (h: string): number[] => Utils.toArray(h, 'hex')
-export const toHex = (b: number[] | Uint8Array): string => Buffer.from(b).toString('hex')
+const toHex = (b: number[] | Uint8Array): string => Buffer.from(b).toString('hex')
 
 /** `OP_2 <payer> <payee> OP_2 OP_CHECKMULTISIG`, payer first. */
 export function multisigScript(payerPubHex: string, payeePubHex: string): LockingScript {

@@ -44,7 +44,7 @@ class Writer {
   }
 }
 
-export class LinkClosedError extends Error {
+class LinkClosedError extends Error {
   override readonly name = 'LinkClosedError'
 }
 

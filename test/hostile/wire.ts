@@ -3,12 +3,12 @@
 // engine's encoder would share its bugs, and could not say anything the encoder refuses.
 
 export const CHANNEL_PROTOCOL_ID = '/bsv-p2p/channel/2.0.0'
-export const MAX_FRAME_BYTES = 16 * 1024
+const MAX_FRAME_BYTES = 16 * 1024
 /** A length prefix is at most 4 varint bytes (2^28 − 1 > 16 KiB, so 3 would do). */
 const MAX_PREFIX_BYTES = 4
 
 export type FrameKind = 'propose' | 'accept' | 'reject' | 'signRefund' | 'funded' | 'pay' | 'sync' | 'close'
-export const FRAME_KINDS: readonly FrameKind[] = ['propose', 'accept', 'reject', 'signRefund', 'funded', 'pay', 'sync', 'close']
+const FRAME_KINDS: readonly FrameKind[] = ['propose', 'accept', 'reject', 'signRefund', 'funded', 'pay', 'sync', 'close']
 
 /** A request as it goes on the wire (its `id` is added by whoever sends it). */
 export type WireRequest = { t: FrameKind; channelId: string } & Record<string, unknown>
@@ -46,7 +46,7 @@ export function encode(value: unknown): Uint8Array {
   return frameBytes(new TextEncoder().encode(JSON.stringify(value)))
 }
 
-export class FramingError extends Error {
+class FramingError extends Error {
   override readonly name = 'FramingError'
 }
 

@@ -2,7 +2,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net'
 import { P2PKH, Transaction, Utils } from '@bsv/sdk'
 import { z } from 'zod'
-import { Disposables, type Startable } from '../../lifecycle/index.js'
+import { Disposables, type Startable } from '../../kit/index.js'
 import { type Logger, silentLogger } from '../../telemetry/index.js'
 import { FAUCET_KEY, Ledger } from './ledger.js'
 import { DevnetRejection, minimumFee, parseTransaction, validateTransaction } from './validate.js'

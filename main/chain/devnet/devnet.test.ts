@@ -5,7 +5,6 @@ import { P2PKH, PrivateKey, Transaction } from '@bsv/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ArcClient } from '../arc-client.js'
 import { BroadcastRejectedError, type ChainUtxo } from '../chain.js'
-import { checkPayment } from '../verify-payment.js'
 import { WhatsOnChainClient } from '../woc-client.js'
 import { DevnetServer } from './devnet-server.js'
 
@@ -169,21 +168,6 @@ describe('devnet', () => {
     expect(await arc.broadcast(enough.toHex())).toEqual({ txid: enough.id('hex') })
   })
 
-  it('checks a claimed payment against the chain, not the claim', async () => {
-    const utxo = await fund(8_000)
-    const tx = await spend(utxo, [
-      { to: bobAddr, sats: 3_000 },
-      { to: bobAddr, sats: 2_000 },
-      { to: aliceAddr, sats: 2_900 },
-    ])
-    const txid = tx.id('hex')
-    expect(await checkPayment(woc, txid, bobAddr)).toEqual({ paidSats: 0, height: null, confirmations: 0, known: false })
-    await arc.broadcast(tx.toHex())
-    expect(await checkPayment(woc, txid, bobAddr)).toEqual({ paidSats: 5_000, height: null, confirmations: 0, known: true })
-    const height = devnet.mine(1).height
-    expect(await checkPayment(woc, txid, bobAddr)).toEqual({ paidSats: 5_000, height, confirmations: 1, known: true })
-    expect((await checkPayment(woc, txid, PrivateKey.fromRandom().toAddress([0x6f]))).paidSats).toBe(0)
-  })
 
   it('refuses malformed transactions and bad requests with clear errors', async () => {
     expect((await rejection(arc.broadcast('00'))).reason).toBe('malformed')

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3'
 import { type Db, type Migration, migrate, openDatabase } from '../../store/index.js'
 import { DevnetRejection, type Validated, type ValidationContext, type SpentOutput } from './validate.js'
 
-export const devnetMigrations: Migration[] = [
+const devnetMigrations: Migration[] = [
   {
     id: 'devnet-001',
     up: `
@@ -23,7 +23,7 @@ export const devnetMigrations: Migration[] = [
 
 /** The faucet's key: devnet coins are worthless, so a fixed, public key is fine and survives restarts. */
 export const FAUCET_KEY = PrivateKey.fromHex(createHash('sha256').update('bsv-p2p-wallet devnet faucet').digest('hex'))
-export const GENESIS_REWARD = 1_000_000_000_000_000 // 10M BSV for the faucet
+const GENESIS_REWARD = 1_000_000_000_000_000 // 10M BSV for the faucet
 
 export interface LedgerUtxo {
   txid: string
@@ -33,7 +33,7 @@ export interface LedgerUtxo {
 }
 
 /** The P2PKH pubkey hash of a locking script, or null for any other script. */
-export function p2pkhHash(script: Uint8Array): string | null {
+function p2pkhHash(script: Uint8Array): string | null {
   if (script.length === 25 && script[0] === 0x76 && script[1] === 0xa9 && script[2] === 0x14 && script[23] === 0x88 && script[24] === 0xac) {
     return Buffer.from(script.subarray(3, 23)).toString('hex')
   }

@@ -36,7 +36,7 @@ export interface Validated {
 
 /** nLockTime below this is a height, at or above it a unix time (as in every Bitcoin node). */
 export const LOCKTIME_THRESHOLD = 500_000_000
-export const FINAL_SEQUENCE = 0xffffffff
+const FINAL_SEQUENCE = 0xffffffff
 const MAX_SATOSHIS = 21_000_000 * 100_000_000
 
 /** BSV's finality rule (IsFinalTx): nodes refuse a non-final transaction outright. */

@@ -2,7 +2,7 @@ import { type GossipSub, type GossipSubEvents, type Message, TopicValidatorResul
 import type { Libp2pEvents, PeerId } from '@libp2p/interface'
 import { LRUCache } from 'lru-cache'
 import type { Service } from '../../../shared/contract/index.js'
-import { Disposables, type Startable, listenerOf } from '../../lifecycle/index.js'
+import { Disposables, type Startable, listenerOf } from '../../kit/index.js'
 import type { Logger, Metrics } from '../../telemetry/index.js'
 import type { Libp2pNode } from '../libp2p.js'
 import { TokenBucket } from '../messaging/token-bucket.js'
@@ -52,7 +52,7 @@ export interface AnnouncementInit extends SelfDescription {
   now?: () => number
 }
 
-export class DiscoveryUnavailableError extends Error {
+class DiscoveryUnavailableError extends Error {
   override readonly name = 'DiscoveryUnavailableError'
 }
 
@@ -84,7 +84,7 @@ export class AnnouncementService implements Startable {
     private readonly components: AnnouncementComponents,
     private readonly init: AnnouncementInit = {},
   ) {
-    this.logger = components.logger.child('discovery')
+    this.logger = components.logger
     this.now = init.now ?? Date.now
     this.self = { name: init.name, services: init.services ?? [], walletIdentityKey: init.walletIdentityKey }
     this.counter = components.metrics.counter<'result' | 'reason'>({

@@ -5,7 +5,7 @@ import { ANNOUNCEMENT_VERSION, MAX_ANNOUNCED_RELAY_ADDRS, MAX_ANNOUNCED_SERVICES
 /** A compressed secp256k1 public key in hex: the wallet's identity key. */
 const IdentityKeySchema = z.string().regex(/^0[23][0-9a-f]{64}$/, 'must be a compressed public key in hex')
 
-export const AnnouncementSchema = z.strictObject({
+const AnnouncementSchema = z.strictObject({
   v: z.literal(ANNOUNCEMENT_VERSION),
   /** Must equal the gossipsub author (the key that signed the message). */
   peerId: PeerIdTextSchema,

@@ -1,6 +1,5 @@
 import { type Profile, ProfileSchema } from '../../../shared/contract/index.js'
-import type { EventBus } from '../../engine/event-bus.js'
-import type { Startable } from '../../lifecycle/index.js'
+import type { EventBus, Startable } from '../../kit/index.js'
 import type { Migration, Store } from '../../store/index.js'
 import type { Logger } from '../../telemetry/index.js'
 import type { SelfDescription } from './announcement-service.js'

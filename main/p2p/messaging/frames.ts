@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { lengthPrefixed } from '../../kit/index.js'
 import { MAX_IDS_PER_ACK, MAX_TEXT_CHARS } from './constants.js'
 
 /**
@@ -9,7 +10,7 @@ import { MAX_IDS_PER_ACK, MAX_TEXT_CHARS } from './constants.js'
  */
 
 /** Sender-chosen message id; unique per (sender, id), so a retry is stored once. */
-export const MessageIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/)
+const MessageIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/)
 
 /** Milliseconds since the epoch as the sender claims it; informative, never trusted for order. */
 const EpochMsSchema = z.number().int().min(0).max(8_640_000_000_000_000)
@@ -22,16 +23,16 @@ export const MsgFrameSchema = z.strictObject({
 })
 export type MsgFrame = z.infer<typeof MsgFrameSchema>
 
-export const NACK_CODES = ['rate_limited', 'invalid', 'too_large', 'unavailable'] as const
+const NACK_CODES = ['rate_limited', 'invalid', 'too_large', 'unavailable'] as const
 export type NackCode = (typeof NACK_CODES)[number]
 
-export const AckFrameSchema = z.strictObject({
+const AckFrameSchema = z.strictObject({
   t: z.literal('ack'),
   ids: z.array(MessageIdSchema).min(1).max(MAX_IDS_PER_ACK),
 })
 export type AckFrame = z.infer<typeof AckFrameSchema>
 
-export const NackFrameSchema = z.strictObject({
+const NackFrameSchema = z.strictObject({
   t: z.literal('nack'),
   id: MessageIdSchema,
   code: z.enum(NACK_CODES),
@@ -40,10 +41,10 @@ export const NackFrameSchema = z.strictObject({
 })
 export type NackFrame = z.infer<typeof NackFrameSchema>
 
-export const ResponseFrameSchema = z.discriminatedUnion('t', [AckFrameSchema, NackFrameSchema])
+const ResponseFrameSchema = z.discriminatedUnion('t', [AckFrameSchema, NackFrameSchema])
 export type ResponseFrame = AckFrame | NackFrame
 
-export type RejectReason = 'invalid' | 'too_large'
+type RejectReason = 'invalid' | 'too_large'
 
 export type ParseResult<F> = { ok: true; frame: F } | { ok: false; reason: RejectReason; id?: string }
 
@@ -84,27 +85,6 @@ export function parseResponseFrame(bytes: Uint8Array): ParseResult<ResponseFrame
   return parsed.success ? { ok: true, frame: parsed.data } : { ok: false, reason: 'invalid' }
 }
 
-/** Unsigned LEB128 varint, the length prefix libp2p protocols use. */
-export function encodeVarint(value: number): Uint8Array {
-  const out: number[] = []
-  let v = value
-  while (v >= 0x80) {
-    out.push((v & 0x7f) | 0x80)
-    v = Math.floor(v / 128)
-  }
-  out.push(v)
-  return Uint8Array.from(out)
-}
-
-/** A payload with its length prefix, ready to write. */
-export function lengthPrefixed(payload: Uint8Array): Uint8Array {
-  const prefix = encodeVarint(payload.byteLength)
-  const out = new Uint8Array(prefix.byteLength + payload.byteLength)
-  out.set(prefix, 0)
-  out.set(payload, prefix.byteLength)
-  return out
-}
-
 export function encodeFrame(frame: MsgFrame | AckFrame | NackFrame): Uint8Array {
   return lengthPrefixed(utf8Encoder.encode(JSON.stringify(frame)))
 }
@@ -114,18 +94,4 @@ export function encodeAcks(ids: readonly string[]): Uint8Array[] {
   const frames: Uint8Array[] = []
   for (let i = 0; i < ids.length; i += MAX_IDS_PER_ACK) frames.push(encodeFrame({ t: 'ack', ids: ids.slice(i, i + MAX_IDS_PER_ACK) }))
   return frames
-}
-
-/** Several encoded frames as one buffer: one write, one muxer frame. */
-export function concatFrames(frames: readonly Uint8Array[]): Uint8Array {
-  if (frames.length === 1) return frames[0]!
-  let size = 0
-  for (const f of frames) size += f.byteLength
-  const out = new Uint8Array(size)
-  let offset = 0
-  for (const f of frames) {
-    out.set(f, offset)
-    offset += f.byteLength
-  }
-  return out
 }

@@ -1,6 +1,4 @@
-export { MessagingService, type MessagingComponents } from './service.js'
-export { MessagingConfigError, messagingInitFromConfig, resolveMessagingInit, type MessagingInit } from './settings.js'
+export { MessagingService } from './service.js'
+export { messagingInitFromConfig } from './settings.js'
 export { messagingHandlers } from './handlers.js'
 export { messagingMigrations } from './migrations.js'
-export { MESSAGING_PROTOCOL } from './constants.js'
-export { TokenBucket, type TokenBucketInit } from './token-bucket.js'

@@ -13,7 +13,7 @@ interface MessageRow {
   status: Message['status']
 }
 
-export function rowToMessage(row: MessageRow): Message {
+function rowToMessage(row: MessageRow): Message {
   return {
     id: row.msg_id,
     seq: row.seq,

@@ -1,13 +1,20 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { ContractError } from '../../../shared/contract/index.js'
 import { MessagingService } from './service.js'
 import { MessagingConfigError } from './settings.js'
-import { type TestPeer, inboundTexts, metricValue, openRaw, rawFrame, startPeer } from './test/fixtures.js'
+import { type RawStream, type TestPeer, inboundTexts, metricValue, openRaw, rawFrame, startPeer } from './test/fixtures.js'
 
 const RATE = 100
 const BURST = 200
+
+async function closedBothWays(raw: RawStream): Promise<void> {
+  if (raw.stream.status === 'closed' || raw.stream.status === 'aborted' || raw.stream.status === 'reset') return
+  const closed = new Promise((resolve) => raw.stream.addEventListener('close', resolve, { once: true }))
+  await raw.close().catch(() => {})
+  await closed
+}
 
 describe('per-peer rate limit under a flood', () => {
   let flooder: TestPeer
@@ -63,7 +70,10 @@ describe('per-peer rate limit under a flood', () => {
     stop = true
     await flood
     const elapsedSec = (performance.now() - started) / 1000
-    await new Promise((r) => setTimeout(r, 200))
+    // Frames still in flight would be counted after the check, not in it. The receiver commits
+    // what it took and closes its side when ours closes: once the stream is closed both ways,
+    // every frame it will ever store from the flood is stored.
+    await closedBothWays(raw)
 
     expect(inboundTexts(target, friend.peerId)).toEqual(friendTexts)
     const stored = inboundTexts(target, flooder.peerId).length
@@ -136,7 +146,8 @@ describe('deadlines, restarts and settings', () => {
       await a.service.sendMessage(b.peerId, 'before restart')
       await b.service.stop()
       const pending = a.service.sendMessage(b.peerId, 'while stopped')
-      await new Promise((r) => setTimeout(r, 200))
+      // A try has failed against the stopped receiver before it comes back: this is about resending.
+      await vi.waitFor(async () => expect(await metricValue(a.metrics, 'messaging_stream_retries_total')).toBeGreaterThan(0), { timeout: 15_000, interval: 20 })
       await b.service.start()
       await a.libp2p.dial(addr).catch(() => {})
       await pending

@@ -1,8 +1,6 @@
 import type { Counter, Gauge, Histogram } from 'prom-client'
 import type { Metrics } from '../../telemetry/index.js'
 
-export type RejectMetricReason = 'too_large' | 'bad_length' | 'invalid' | 'truncated'
-
 /** Every refusal and drop is counted: an attack shows up on /metrics, not in silence. */
 export class MessagingMetrics {
   readonly received: Counter

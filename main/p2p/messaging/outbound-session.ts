@@ -1,10 +1,9 @@
 import type { PeerId, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import type { Libp2pNode } from '../libp2p.js'
-import { deadline } from '../../lifecycle/index.js'
+import { FrameReader, concatFrames, deadline, nextDelay } from '../../kit/index.js'
 import type { Logger } from '../../telemetry/index.js'
 import { MESSAGING_PROTOCOL, RETRY_BASE_MS, RETRY_MAX_MS } from './constants.js'
-import { FrameReader } from './frame-reader.js'
-import { type NackCode, concatFrames, parseResponseFrame } from './frames.js'
+import { type NackCode, parseResponseFrame } from './frames.js'
 
 /** One message on its way: queued, then in flight until acked, nacked or out of time. */
 export interface PendingSend {
@@ -39,7 +38,7 @@ export interface OutboundSessionDeps {
   onAway(session: OutboundSession, err: Error): void
 }
 
-export class SessionClosedError extends Error {
+class SessionClosedError extends Error {
   override readonly name = 'SessionClosedError'
 }
 
@@ -316,8 +315,7 @@ export class OutboundSession {
     if (!paced) this.failures++
     this.deps.onRetry()
     // First retry at once (a stream reset is often just a closed relay circuit), then backoff with full jitter.
-    const ceiling = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(Math.max(0, this.failures - 1), 16))
-    const delay = paced || this.failures <= 1 ? 0 : Math.floor(Math.random() * ceiling)
+    const delay = paced || this.failures <= 1 ? 0 : nextDelay(this.failures - 1, { baseDelayMs: RETRY_BASE_MS, maxDelayMs: RETRY_MAX_MS })
     const handle = setTimeout(() => {
       this.retryCancel = null
       this.pump()

@@ -2,9 +2,8 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { LRUCache } from 'lru-cache'
 import { ContractError, type Conversation, MESSAGE_TEXT_MAX, type Message, type Unread } from '../../../shared/contract/index.js'
-import type { EventBus } from '../../engine/event-bus.js'
+import { type EventBus, Disposables, type Startable } from '../../kit/index.js'
 import type { IdempotencyScope } from '../../idempotency/index.js'
-import { Disposables, type Startable } from '../../lifecycle/index.js'
 import type { Store } from '../../store/index.js'
 import type { Logger, Metrics } from '../../telemetry/index.js'
 import type { Libp2pNode } from '../libp2p.js'
@@ -21,7 +20,7 @@ import { type MessagingInit, type ResolvedMessagingInit, resolveMessagingInit } 
 import { TokenBucket } from './token-bucket.js'
 
 /** What messaging needs of the PeerWatch: to report a peer away, keep it wanted, hear it return. */
-export type MessagingPeerWatch = Pick<PeerWatch, 'failed' | 'want' | 'release' | 'onReachable'>
+type MessagingPeerWatch = Pick<PeerWatch, 'failed' | 'want' | 'release' | 'onReachable'>
 
 export interface MessagingComponents {
   /** Anything that holds the started libp2p node (P2PNode, or `{ libp2p }` in tests). */
@@ -118,7 +117,7 @@ export class MessagingService implements Startable {
     init: MessagingInit = {},
   ) {
     this.init = resolveMessagingInit(init)
-    this.logger = components.logger.child('messaging')
+    this.logger = components.logger
     this.m = new MessagingMetrics(
       components.metrics,
       () => [...this.sessions.values()].map((s) => ({ peerId: s.peerId, size: s.size, oldestWaitMs: s.oldestWaitMs() })),

@@ -30,7 +30,7 @@ export async function waitFor(predicate: () => boolean, what: string, timeoutMs 
   return Date.now() - start
 }
 
-export function nodeInit(dataDir: string, overrides: Partial<P2PNodeInit> = {}): P2PNodeInit {
+function nodeInit(dataDir: string, overrides: Partial<P2PNodeInit> = {}): P2PNodeInit {
   return {
     dataDir,
     host: '127.0.0.1',

@@ -16,7 +16,7 @@ import type { ConnectionState, Transport } from './transport.js'
  * ContractError (code + message); results are checked against the method's schema, so a
  * mismatched daemon shows up as a clear error, not as undefined fields in a view.
  */
-export function createClient(transport: Transport): ApiClient {
+function createClient(transport: Transport): ApiClient {
   const client = {} as Record<MethodName, (params?: unknown) => Promise<unknown>>
   for (const name of METHOD_NAMES) {
     client[name] = async (params?: unknown) => {
@@ -34,23 +34,42 @@ export function createClient(transport: Transport): ApiClient {
   return Object.freeze(client) as ApiClient
 }
 
-/** Typed, schema-checked events; a payload that fails its schema is dropped, never shown, and said so in the console. */
+/**
+ * Typed, schema-checked events. A payload that fails its schema never reaches a view (it
+ * could only show wrong figures) but is not lost silently either: it is said in the console,
+ * with the bad fields, and counted in `rejected`, which the developer tools and tests read.
+ */
 export interface ContractEvents {
   on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void
   onState(listener: (state: ConnectionState) => void): () => void
+  /** Events refused by their schema since this connection was made, by event name. */
+  readonly rejected: Readonly<Partial<Record<EventName, number>>>
 }
 
 export function createEvents(transport: Transport): ContractEvents {
+  const rejected: Partial<Record<EventName, number>> = {}
+  // Every subscriber of an event parses the same payload: one bad payload is one rejection.
+  const seen = new WeakSet<object>()
   return {
     on(event, listener) {
       const schema = eventSchemas[event]
       return transport.on(event, (raw) => {
         const parsed = schema.safeParse(raw)
-        if (parsed.success) listener(parsed.data as never)
-        else console.warn(`contract: a ${event} event breaks its schema and was dropped`, parsed.error.issues.slice(0, 5))
+        if (parsed.success) {
+          listener(parsed.data as never)
+          return
+        }
+        if (typeof raw === 'object' && raw !== null) {
+          if (seen.has(raw)) return
+          seen.add(raw)
+        }
+        const count = (rejected[event] ?? 0) + 1
+        rejected[event] = count
+        console.warn(`contract: a ${event} event breaks its schema and was not shown (${count} so far)`, parsed.error.issues.slice(0, 5))
       })
     },
     onState: (listener) => transport.onState(listener),
+    rejected,
   }
 }
 

@@ -32,8 +32,9 @@ export class Listeners<A extends unknown[]> {
     for (const l of [...this.set]) {
       try {
         l(...args)
-      } catch {
-        // a listener's failure is its own
+      } catch (err) {
+        // A listener's failure is its own: the others still run, and the failure is seen in the console.
+        console.error('a listener failed', err)
       }
     }
   }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { WebSocket } from 'ws'
 import { validateConfig } from '../../../main/config/index.js'
 import { Daemon } from '../../../main/daemon/daemon.js'
@@ -95,9 +95,7 @@ describe('web transport against a real daemon', () => {
     off()
     connection.transport.close()
     connection.events.onState((s) => (seen.state = s))
-    expect(seen.state).toBe('closed')
-    // No socket is opened again: the server sees no new client.
-    await new Promise((r) => setTimeout(r, 300))
+    // That no socket is opened again afterwards is checked on a fake clock below.
     expect(seen.state).toBe('closed')
   })
 
@@ -106,5 +104,64 @@ describe('web transport against a real daemon', () => {
     expect(reconnectDelay(3, 250, 5000, () => 1)).toBe(2000)
     expect(reconnectDelay(30, 250, 5000, () => 1)).toBe(5000)
     expect(reconnectDelay(30, 250, 5000, () => 0)).toBe(0)
+  })
+})
+
+describe('web transport reconnects, on a fake clock', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  /** Sockets the transport makes, driven by hand: the test says when one opens or drops. */
+  function fakeSockets() {
+    const sockets: { onopen: ((ev: unknown) => void) | null; onclose: ((ev: unknown) => void) | null; closedByUs: boolean }[] = []
+    class FakeSocket {
+      onopen: ((ev: unknown) => void) | null = null
+      onclose: ((ev: unknown) => void) | null = null
+      onerror: ((ev: unknown) => void) | null = null
+      onmessage: ((ev: { data: unknown }) => void) | null = null
+      closedByUs = false
+      constructor() {
+        sockets.push(this)
+      }
+      close(): void {
+        this.closedByUs = true
+      }
+    }
+    return { sockets, WebSocket: FakeSocket as unknown as typeof globalThis.WebSocket }
+  }
+
+  it('reconnects after the backoff delay, and never again once closed', () => {
+    vi.useFakeTimers()
+    const { sockets, WebSocket } = fakeSockets()
+    // Jitter at its top: each delay is exactly its ceiling (20 ms, then 40 ms, ...).
+    const transport = webTransport({ baseUrl: 'http://127.0.0.1:1', token: 't', WebSocket, baseDelayMs: 20, maxDelayMs: 200, random: () => 1 })
+    expect(sockets).toHaveLength(1)
+    sockets[0]!.onopen?.({})
+    sockets[0]!.onclose?.({})
+    vi.advanceTimersByTime(19)
+    expect(sockets).toHaveLength(1)
+    vi.advanceTimersByTime(1)
+    expect(sockets).toHaveLength(2)
+    // Dropped again, then closed while the next try waits: that try never comes.
+    sockets[1]!.onclose?.({})
+    expect(vi.getTimerCount()).toBe(1)
+    transport.close()
+    expect(vi.getTimerCount()).toBe(0)
+    vi.advanceTimersByTime(10 * 200)
+    expect(sockets).toHaveLength(2)
+  })
+
+  it('closed while open: its socket is closed, and that close brings no reconnect', () => {
+    vi.useFakeTimers()
+    const { sockets, WebSocket } = fakeSockets()
+    const transport = webTransport({ baseUrl: 'http://127.0.0.1:1', token: 't', WebSocket, baseDelayMs: 20, maxDelayMs: 200, random: () => 1 })
+    sockets[0]!.onopen?.({})
+    transport.close()
+    expect(sockets[0]!.closedByUs).toBe(true)
+    sockets[0]!.onclose?.({})
+    expect(vi.getTimerCount()).toBe(0)
+    vi.advanceTimersByTime(10 * 200)
+    expect(sockets).toHaveLength(1)
   })
 })

@@ -1,8 +1,8 @@
 import { type Envelope, ErrorPayloadSchema } from '../../../shared/contract/errors.js'
 import { type ConnectionState, EventRouter, Listeners, type Transport } from './transport.js'
 
-export const WS_PROTOCOL = 'bsv-p2p.v1'
-export const TOKEN_PROTOCOL_PREFIX = 'token.'
+const WS_PROTOCOL = 'bsv-p2p.v1'
+const TOKEN_PROTOCOL_PREFIX = 'token.'
 
 export interface WebTransportInit {
   /** The daemon's origin, e.g. `http://127.0.0.1:4002`; the page's own origin in the web UI. */

@@ -16,7 +16,7 @@ import { type WalletSlice, walletDomain } from './wallet-slice.js'
 const DOMAINS = [healthDomain, peersDomain, settingsDomain, profileDomain, channelsDomain, walletDomain, messagesDomain, contactsDomain] as unknown as Domain<object>[]
 type DomainState = HealthSlice & PeersSlice & SettingsSlice & ProfileSlice & ChannelsSlice & WalletSlice & MessagesSlice & ContactsSlice
 
-export interface SyncState {
+interface SyncState {
   connection: ConnectionState
   /** Every snapshot has been tried at least once since the last (re)connect. */
   ready: boolean

@@ -11,7 +11,7 @@ export interface ChannelsSlice {
  * `updatedAt`; a payment may not (the payee's emit keeps the old time) but always grows
  * `seq`, so the pair orders every change.
  */
-export function isNewer(a: Channel, b: Channel): boolean {
+function isNewer(a: Channel, b: Channel): boolean {
   const ta = Date.parse(a.updatedAt)
   const tb = Date.parse(b.updatedAt)
   if (ta !== tb) return ta > tb

@@ -1,9 +1,9 @@
 import type { ApiClient, EventName, EventPayload } from '../../../shared/contract/index.js'
 
 /**
- * One domain of the UI state (health, peers, profile, settings, wallet, channels): its
- * initial state, how to load its snapshot, and how each of its events changes it. A new
- * domain is a new file exporting one of these plus one entry in DOMAINS.
+ * One domain of the UI state (health, peers, messages, ...: the list is DOMAINS in
+ * app-store.ts): its initial state, how to load its snapshot, and how each of its events
+ * changes it. A new domain is a new file exporting one of these plus one entry in DOMAINS.
  */
 export interface Domain<S extends object> {
   name: string

@@ -1,2 +1,1 @@
-export { createAppStore, startSync, type AppState, type AppStore, type SyncState } from './app-store.js'
-export { defineDomain, type Domain } from './domain.js'
+export { createAppStore, startSync, type AppState, type AppStore } from './app-store.js'

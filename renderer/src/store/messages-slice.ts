@@ -69,7 +69,7 @@ export function mergeConversations(snapshot: Conversation[], current: Conversati
   return [...byPeer.values()].sort(recentFirst)
 }
 
-export const NO_UNREAD: Unread = { total: 0, byPeer: {} }
+const NO_UNREAD: Unread = { total: 0, byPeer: {} }
 
 export const messagesDomain = defineDomain<MessagesSlice>({
   name: 'messages',

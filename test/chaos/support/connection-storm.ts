@@ -12,11 +12,11 @@ import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
 
-export const STORM_KINDS = ['close', 'garbage', 'multistream-stall', 'noise-stall', 'libp2p'] as const
-export type StormKind = (typeof STORM_KINDS)[number]
+const STORM_KINDS = ['close', 'garbage', 'multistream-stall', 'noise-stall', 'libp2p'] as const
+type StormKind = (typeof STORM_KINDS)[number]
 
 /** What happened to one attempt. */
-export type StormOutcome =
+type StormOutcome =
   /** The target closed the socket within a second (refused by a limit, or the garbage was rejected). */
   | 'closed-fast'
   /** The target held the socket for a while, then closed it (an upgrade timeout). */

@@ -94,7 +94,7 @@ interface ListedMessage {
 }
 
 /** Every message the daemon lists for a peer, paging with the seq cursor (bounded). */
-export async function listAllMessages(d: DaemonProc, peerId: string): Promise<ListedMessage[]> {
+async function listAllMessages(d: DaemonProc, peerId: string): Promise<ListedMessage[]> {
   const all: ListedMessage[] = []
   let before: number | undefined
   for (let page = 0; page < 10_000; page++) {
@@ -181,7 +181,7 @@ export class PaymentTraffic {
 }
 
 /** seq -> paidSats of every state a daemon stored for a channel, read from its SQLite file (WAL: safe while it runs). */
-export function storedPayments(dataDir: string, channelId: string): Map<number, number> {
+function storedPayments(dataDir: string, channelId: string): Map<number, number> {
   const db = new Database(join(dataDir, 'engine.sqlite'), { readonly: true, fileMustExist: true })
   try {
     const rows = db.prepare('SELECT seq, paid_sats AS paidSats FROM channel_payments WHERE channel_id = ?').all(channelId) as { seq: number; paidSats: number }[]
@@ -192,7 +192,7 @@ export function storedPayments(dataDir: string, channelId: string): Map<number, 
 }
 
 /** Resident set size of a process in bytes, from /proc (null when it is gone). */
-export function rssBytes(pid: number): number | null {
+function rssBytes(pid: number): number | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8')
     const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)

@@ -9,7 +9,7 @@ const subscribeHash = (onChange: () => void): (() => void) => {
 }
 
 /** The peer of `#/messages/<peerId>`, or null on `#/messages`. */
-export function peerFromHash(hash: string): string | null {
+function peerFromHash(hash: string): string | null {
   const m = /^#\/?messages\/([^/?#]+)/.exec(hash)
   if (!m) return null
   try {

@@ -4,7 +4,7 @@ import { humanError } from '../../human.js'
 import { historyKey, mergeHistory } from '../../store/wallet-slice.js'
 import { useApp, useAppState } from '../app-context.js'
 
-export const HISTORY_PAGE = 20
+const HISTORY_PAGE = 20
 const RELOAD_DELAY_MS = 300
 
 export interface History {

@@ -211,7 +211,7 @@ export async function httpBarrage(opts: { target: HttpTarget; ctx: ApiContext; n
 }
 
 /** Malformed HTTP on raw sockets: what Node's parser and our router see before any JSON. */
-export const RAW_REQUESTS: readonly ((host: string, token: string) => string)[] = [
+const RAW_REQUESTS: readonly ((host: string, token: string) => string)[] = [
   (h) => `GET http://[ HTTP/1.1\r\nHost: ${h}\r\n\r\n`,
   (h) => `GET http://[::1 HTTP/1.1\r\nHost: ${h}\r\n\r\n`,
   (h) => `POST http://%zz/api/getHealth HTTP/1.1\r\nHost: ${h}\r\nContent-Length: 0\r\n\r\n`,
@@ -238,7 +238,7 @@ export const RAW_REQUESTS: readonly ((host: string, token: string) => string)[] 
 ]
 
 /** One raw request; resolves with the status line's code (0: closed without one). */
-export function rawRequest(url: URL, text: string | Buffer, timeoutMs = 2_000): Promise<number> {
+function rawRequest(url: URL, text: string | Buffer, timeoutMs = 2_000): Promise<number> {
   return new Promise((resolve) => {
     const socket = connect(Number(url.port), url.hostname)
     let got = ''

@@ -5,7 +5,7 @@ import type { Prng } from './prng.js'
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
 /** Numbers that break naive handling of satoshis, counters and lengths. */
-export const NASTY_NUMBERS: readonly number[] = [
+const NASTY_NUMBERS: readonly number[] = [
   0, -0, -1, 1, 0.5, 1.5, -1.5, 1e-7, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER,
   Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, 1e21, 1e300, 2_100_000_000_000_001, 21_000_000 * 100_000_000 + 1, 0xffffffff, 499_999_999, 500_000_000,
 ]
@@ -50,7 +50,7 @@ export function randomJson(r: Prng, depth = 3): Json {
 }
 
 /** Nested arrays or objects, `depth` levels: stack depth for parsers and validators. */
-export function deepNest(depth: number, objects: boolean): Json {
+function deepNest(depth: number, objects: boolean): Json {
   let v: Json = 1
   for (let i = 0; i < depth; i++) v = objects ? { a: v } : [v]
   return v

@@ -40,7 +40,7 @@ function badUtf8(r: Prng): Uint8Array {
 }
 
 /** Payload bytes for one input, before framing. */
-export function payloadInput(r: Prng, valid: () => Json): { payload: Uint8Array; kind: string } {
+function payloadInput(r: Prng, valid: () => Json): { payload: Uint8Array; kind: string } {
   const roll = r.int(100)
   if (roll < 8) return { payload: utf8(JSON.stringify(valid())), kind: 'valid' }
   if (roll < 58) return { payload: utf8(JSON.stringify(mutate(r, valid()))), kind: 'mutated' }
@@ -51,7 +51,7 @@ export function payloadInput(r: Prng, valid: () => Json): { payload: Uint8Array;
 }
 
 /** One input for a length-prefixed JSON protocol whose frames may be up to `maxFrameBytes`. */
-export function frameInput(r: Prng, valid: () => Json, maxFrameBytes: number): WireInput {
+function frameInput(r: Prng, valid: () => Json, maxFrameBytes: number): WireInput {
   const roll = r.int(100)
   if (roll < 4) {
     // A length beyond the limit, up to what a varint of 5 bytes says.

@@ -1,3 +1,8 @@
+// Varint length-prefixed framing, the one implementation both wire protocols use (direct
+// messages and payment channels). Strict on purpose: a length has exactly one encoding (a
+// non-minimal prefix is refused), and a prefix announcing more than the limit is refused
+// before a byte of its frame is buffered. `it-length-prefixed` decodes non-minimal
+// prefixes and works on async iterables, while our streams push chunks to a handler.
 import { Uint8ArrayList } from 'uint8arraylist'
 
 export type FrameReaderErrorReason = 'too_large' | 'bad_length'
@@ -11,6 +16,41 @@ export class FrameReaderError extends Error {
   ) {
     super(message)
   }
+}
+
+/** Unsigned LEB128 varint, the length prefix libp2p protocols use (always minimal). */
+export function encodeVarint(value: number): Uint8Array {
+  const out: number[] = []
+  let v = value
+  while (v >= 0x80) {
+    out.push((v & 0x7f) | 0x80)
+    v = Math.floor(v / 128)
+  }
+  out.push(v)
+  return Uint8Array.from(out)
+}
+
+/** A payload with its length prefix, ready to write. */
+export function lengthPrefixed(payload: Uint8Array): Uint8Array {
+  const prefix = encodeVarint(payload.byteLength)
+  const out = new Uint8Array(prefix.byteLength + payload.byteLength)
+  out.set(prefix, 0)
+  out.set(payload, prefix.byteLength)
+  return out
+}
+
+/** Several encoded frames as one buffer: one write, one muxer frame. */
+export function concatFrames(frames: readonly Uint8Array[]): Uint8Array {
+  if (frames.length === 1) return frames[0]!
+  let size = 0
+  for (const f of frames) size += f.byteLength
+  const out = new Uint8Array(size)
+  let offset = 0
+  for (const f of frames) {
+    out.set(f, offset)
+    offset += f.byteLength
+  }
+  return out
 }
 
 /**
@@ -51,6 +91,7 @@ export class FrameReader {
         pos++
         length += (b & 0x7f) * shift
         if ((b & 0x80) === 0) {
+          // A length has one encoding: a longer one (a trailing zero group) is refused.
           if (pos > 1 && b === 0) throw new FrameReaderError('bad_length', 'non-minimal frame length prefix')
           complete = true
           break

@@ -1,6 +1,7 @@
 /**
- * Pure decisions of the relay keeper: how long to wait before the next dial, and when the
- * circuit breaker opens and closes. No timers and no I/O here, so every rule is unit-tested.
+ * The one backoff: how long to wait before the next try (the relay keeper, the peer watch,
+ * chain HTTP, channel chain actions, message and payment resends), and when a circuit
+ * breaker opens and closes. No timers and no I/O here, so every rule is unit-tested.
  */
 
 export interface BackoffPolicy {
@@ -14,9 +15,9 @@ export interface BackoffPolicy {
  * Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^attempt)).
  * `attempt` is the number of consecutive failures so far: 0 right after a relay was lost
  * (a quick redial catches a connection reset on a live relay), 1 after the first failed
- * dial, and so on. Full jitter spreads the redials of many clients after a relay restart,
- * and with the cap at 2 s the expected wait once the relay is back is about 1 s, whatever
- * the length of the outage.
+ * dial, and so on. Full jitter spreads the retries of many clients after a restart of what
+ * they wait for; with a relay keeper's cap at 2 s the expected wait once the relay is back
+ * is about 1 s, whatever the length of the outage.
  */
 export function nextDelay(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
   const exponent = Math.min(Math.max(0, Math.floor(attempt)), 30)

@@ -38,7 +38,7 @@ export async function stopAll(parts: readonly NamedStartable[]): Promise<void> {
   if (errors.length > 0) throw new AggregateError(errors, 'some parts failed to stop')
 }
 
-export class StartError extends Error {
+class StartError extends Error {
   override readonly name = 'StartError'
   constructor(
     readonly part: string,

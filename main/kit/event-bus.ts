@@ -1,4 +1,5 @@
 import { type EventName, type EventPayload, events as eventSchemas } from '../../shared/contract/index.js'
+import { type ListenerErrorReporter, ListenerSet } from './listener-set.js'
 
 type Listener<E extends EventName> = (payload: EventPayload<E>) => void
 type AnyListener = (event: EventName, payload: unknown) => void
@@ -22,45 +23,42 @@ export class EventSchemaError extends Error {
  * its error is reported once, with its stack, and the others still hear the event.
  */
 export class EventBus {
-  private readonly byEvent = new Map<EventName, Set<(payload: unknown) => void>>()
-  private readonly all = new Set<AnyListener>()
-  private onListenerError: (event: EventName, err: unknown) => void
+  private readonly byEvent = new Map<EventName, ListenerSet<[unknown]>>()
+  private readonly all: ListenerSet<[EventName, unknown]>
+  private onListenerError: ListenerErrorReporter
   private readonly checkPayloads: boolean
 
   constructor(init: EventBusInit = {}) {
-    this.onListenerError = init.onListenerError ?? (() => {})
+    this.onListenerError = (init.onListenerError ?? (() => {})) as ListenerErrorReporter
     this.checkPayloads = init.checkPayloads ?? false
+    this.all = new ListenerSet<[EventName, unknown]>((event) => event, this.onListenerError)
   }
 
   /** Where listener failures are reported (set once the host has a logger). */
   reportListenerErrors(report: (event: EventName, err: unknown) => void): void {
-    this.onListenerError = report
+    const reporter = report as ListenerErrorReporter
+    this.onListenerError = reporter
+    this.all.reportTo(reporter)
+    for (const set of this.byEvent.values()) set.reportTo(reporter)
   }
 
   /** A listener of something built on this bus (a transport's batcher) threw: reported as the bus's own are. */
   listenerFailed(event: string, err: unknown): void {
-    this.onListenerError(event as EventName, err)
+    this.onListenerError(event, err)
   }
 
   on<E extends EventName>(event: E, listener: Listener<E>): () => void {
     let set = this.byEvent.get(event)
     if (!set) {
-      set = new Set()
+      set = new ListenerSet<[unknown]>(event, this.onListenerError)
       this.byEvent.set(event, set)
     }
-    const l = listener as (payload: unknown) => void
-    set.add(l)
-    return () => {
-      set.delete(l)
-    }
+    return set.add(listener as (payload: unknown) => void)
   }
 
   /** Every event, for transports that forward them all (IPC, WebSocket). */
   onAny(listener: AnyListener): () => void {
-    this.all.add(listener)
-    return () => {
-      this.all.delete(listener)
-    }
+    return this.all.add(listener)
   }
 
   emit<E extends EventName>(event: E, payload: EventPayload<E>): void {
@@ -68,21 +66,9 @@ export class EventBus {
       const checked = eventSchemas[event].safeParse(payload)
       if (!checked.success) throw new EventSchemaError(`the ${event} event breaks its schema: ${checked.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`)
     }
-    for (const l of this.byEvent.get(event) ?? []) {
-      try {
-        l(payload)
-      } catch (err) {
-        // A listener's failure is its own; the engine goes on, and the failure is seen.
-        this.onListenerError(event, err)
-      }
-    }
-    for (const l of this.all) {
-      try {
-        l(event, payload)
-      } catch (err) {
-        this.onListenerError(event, err)
-      }
-    }
+    // A listener's failure is its own: the engine goes on, the others still hear the event, and the failure is seen.
+    this.byEvent.get(event)?.emit(payload)
+    this.all.emit(event, payload)
   }
 
   get listenerCount(): number {

@@ -1,3 +1,5 @@
+// How both hosts serve the built renderer (the daemon over HTTP, Electron through app://):
+// one path resolution, one content-type table, one CSP.
 import { existsSync, statSync } from 'node:fs'
 import { extname, isAbsolute, relative, resolve, sep } from 'node:path'
 

@@ -1,8 +1,13 @@
 import { EventEmitter } from 'node:events'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Disposables } from './disposables.js'
 
 describe('Disposables', () => {
+  // Timers are fake where a test needs time to pass: it moves the clock exactly past each deadline.
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
   it('releases everything in reverse order, once', async () => {
     const d = new Disposables()
     const order: number[] = []
@@ -20,27 +25,38 @@ describe('Disposables', () => {
     let fired = 0
     for (let i = 0; i < 1000; i++) d.timeout(() => void fired++, 0)
     expect(d.size).toBe(1000)
-    await new Promise((r) => setTimeout(r, 20))
+    // Timers of equal delay fire in the order set: when this last one fires, so have the others.
+    await new Promise<void>((resolve) => d.timeout(resolve, 0))
     expect(fired).toBe(1000)
     expect(d.size).toBe(0)
-    const cancel = d.timeout(() => void fired++, 10)
+    vi.useFakeTimers()
+    // A cancelled timer never fires, even once its moment has passed (its twin, not cancelled, did fire).
+    let cancelledFired = false
+    let twinFired = false
+    const cancel = d.timeout(() => void (cancelledFired = true), 10)
+    d.timeout(() => void (twinFired = true), 10)
     cancel()
+    expect(d.size).toBe(1)
+    vi.advanceTimersByTime(10)
+    expect(twinFired).toBe(true)
+    expect(cancelledFired).toBe(false)
     expect(d.size).toBe(0)
-    await new Promise((r) => setTimeout(r, 30))
-    expect(fired).toBe(1000)
   })
 
   it('removes emitter listeners and clears intervals on dispose', async () => {
+    vi.useFakeTimers()
     const d = new Disposables()
     const emitter = new EventEmitter()
     let ticks = 0
     d.on(emitter, 'x', () => {})
     d.interval(() => void ticks++, 5)
     expect(emitter.listenerCount('x')).toBe(1)
+    vi.advanceTimersByTime(10)
+    expect(ticks).toBe(2)
     await d.dispose()
-    const after = ticks
-    await new Promise((r) => setTimeout(r, 30))
-    expect(ticks).toBe(after)
+    expect(vi.getTimerCount()).toBe(0)
+    vi.advanceTimersByTime(50)
+    expect(ticks).toBe(2)
     expect(emitter.listenerCount('x')).toBe(0)
   })
 
@@ -67,7 +83,8 @@ describe('Disposables', () => {
     d.add(() => {
       released = true
     })
-    await new Promise((r) => setTimeout(r, 5))
+    // Released on a microtask: every one queued before a macrotask has run by the time it does.
+    await new Promise((r) => setImmediate(r))
     expect(released).toBe(true)
   })
 })
