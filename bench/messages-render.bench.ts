@@ -34,6 +34,7 @@ import { newMessageId } from '../main/p2p/messaging/message-id.js'
 import { messagingMigrations } from '../main/p2p/messaging/migrations.js'
 import { type TestPeer, startPeer } from '../main/p2p/messaging/test/fixtures.js'
 import { Store } from '../main/store/index.js'
+import { ok } from '../test/helpers/devnet-daemons.js'
 import { type DaemonProc, type DevnetProc, ROOT, startDaemon, startDevnet, tempDir, useBundledHosts, waitFor } from '../test/helpers/processes.js'
 import { type OpenTiming, PAGE_PROBE, type ProbeReport } from './messages-render-page.js'
 import { type BenchResult, round, summarise } from './types.js'
@@ -139,12 +140,6 @@ function writeConfig(dir: string): void {
     join(dir, 'config.json'),
     JSON.stringify({ wallet: { syncIntervalMs: 5_000 }, chain: { pollIntervalMs: 5_000 }, messaging: { ratePerSec: 2_000, burst: 4_000 } }),
   )
-}
-
-async function ok<T>(d: DaemonProc, method: string, params: unknown = {}): Promise<T> {
-  const res = await d.call<T>(method, params)
-  if (!res.body.ok) throw new Error(`${method}: ${res.body.error?.code} ${res.body.error?.message}`)
-  return res.body.result as T
 }
 
 async function signedInPage(browser: Browser, d: DaemonProc): Promise<Page> {

@@ -4,7 +4,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { type Page, expect } from '@playwright/test'
 import { EXAMPLE_PEER_ID } from '../renderer/src/channel-text.js'
-import { type DaemonProc, type DevnetProc, type RelayProc, freePort, startDaemon, startDevnet, startRelay, tempDir, waitFor } from '../test/helpers/processes.js'
+import { type DaemonProc, type DevnetProc, type RelayProc, freePort, startDaemon, startDevnet, startRelay, tempDir } from '../test/helpers/processes.js'
+import { directAddr, fundWalletMined } from '../test/helpers/devnet-daemons.js'
 import { apiResult, mineBlocks, satsText, signIn, snapshot, test, useScheme, walletTotal } from './fixtures.js'
 
 // Two daemons (A funded, B its payee), a relay and a devnet. A channel to a peer nobody can
@@ -52,13 +53,8 @@ test.beforeAll(async () => {
   devnet = await startDevnet()
   const args = ['--relay', relay.multiaddr, '--chain-url', devnet.url]
   ;[a, b] = await Promise.all([daemon(aDir.path, args), daemon(bDir.path, args)])
-  const { address } = await ok<{ address: string }>(a, 'getWallet')
-  const res = await fetch(`${devnet.url}/devnet/faucet`, { method: 'POST', body: JSON.stringify({ address, satoshis: FUNDS }) })
-  expect(res.status).toBe(200)
-  await mineBlocks(devnet.url, 1)
-  await waitFor('A funded', async () => (await walletTotal(a)) === FUNDS, 30_000, 200)
-  const direct = ((await b.health()).multiaddrs as string[]).find((m) => /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//.test(m))!
-  await ok(a, 'connectPeer', { multiaddr: direct })
+  await fundWalletMined(devnet, a, FUNDS)
+  await ok(a, 'connectPeer', { multiaddr: await directAddr(b) })
 })
 
 test.afterAll(async () => {

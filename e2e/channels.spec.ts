@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Page, expect } from '@playwright/test'
 import { type DaemonProc, type DevnetProc, type RelayProc, freePort, startDaemon, startDevnet, startRelay, tempDir, waitFor } from '../test/helpers/processes.js'
+import { directAddr, fundWalletMined } from '../test/helpers/devnet-daemons.js'
 import { apiResult, mineBlocks, satsText, signIn, snapshot, test, useScheme, walletTotal } from './fixtures.js'
 
 // A funded daemon A pays daemon B through a channel driven from A's web UI, while B's web UI
@@ -57,13 +58,8 @@ test.beforeAll(async () => {
   const args = ['--relay', relay.multiaddr, '--chain-url', devnet.url]
   ;[a, b] = await Promise.all([daemon(aDir.path, args), daemon(bDir.path, args)])
 
-  const { address } = await ok<{ address: string }>(a, 'getWallet')
-  const res = await fetch(`${devnet.url}/devnet/faucet`, { method: 'POST', body: JSON.stringify({ address, satoshis: FUNDS }) })
-  expect(res.status).toBe(200)
-  await mine()
-  await waitFor('A funded', async () => (await walletTotal(a)) === FUNDS, 30_000, 200)
-  const direct = ((await b.health()).multiaddrs as string[]).find((m) => /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//.test(m))!
-  await ok(a, 'connectPeer', { multiaddr: direct })
+  await fundWalletMined(devnet, a, FUNDS)
+  await ok(a, 'connectPeer', { multiaddr: await directAddr(b) })
 })
 
 test.afterAll(async () => {

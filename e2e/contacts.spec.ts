@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Page, expect } from '@playwright/test'
 import { type DaemonProc, type DevnetProc, startDaemon, startDevnet, tempDir, waitFor } from '../test/helpers/processes.js'
-import { apiResult, mineBlocks, signIn, snapshot, test, useScheme, walletTotal } from './fixtures.js'
+import { directAddr, fundWalletMined } from '../test/helpers/devnet-daemons.js'
+import { apiResult, signIn, snapshot, test, useScheme } from './fixtures.js'
 
 // Daemon A names daemon B in its contacts from its web UI: the name wins over the one B
 // announces on Peers, Channels and Messages, and survives a reload. The tests run in order
@@ -34,13 +35,8 @@ test.beforeAll(async () => {
   dirs.push(aDir, bDir)
   devnet = await startDevnet()
   ;[a, b] = await Promise.all([daemon(aDir.path), daemon(bDir.path)])
-  const { address } = await ok<{ address: string }>(a, 'getWallet')
-  const res = await fetch(`${devnet.url}/devnet/faucet`, { method: 'POST', body: JSON.stringify({ address, satoshis: FUNDS }) })
-  expect(res.status).toBe(200)
-  await mineBlocks(devnet.url, 1)
-  await waitFor('A funded', async () => (await walletTotal(a)) === FUNDS, 30_000, 200)
-  const direct = ((await b.health()).multiaddrs as string[]).find((m) => /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//.test(m))!
-  await ok(a, 'connectPeer', { multiaddr: direct })
+  await fundWalletMined(devnet, a, FUNDS)
+  await ok(a, 'connectPeer', { multiaddr: await directAddr(b) })
   // B announces a name of its own; A's directory learns it through gossip.
   await ok(b, 'updateProfile', { name: ANNOUNCED, services: [] })
   await waitFor('A heard B’s name', async () => (await ok<{ peerId: string; name?: string }[]>(a, 'listPeers')).some((p) => p.peerId === b.peerId && p.name === ANNOUNCED), 30_000, 200)

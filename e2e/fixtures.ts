@@ -2,7 +2,9 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Page, test as base, expect } from '@playwright/test'
 import { formatSats } from '../renderer/src/human.js'
-import type { DaemonProc } from '../test/helpers/processes.js'
+
+/** A contract call's result over the daemon's API (a refusal throws with its code), and a wallet's total. */
+export { ok as apiResult, walletTotal } from '../test/helpers/devnet-daemons.js'
 
 const ARTIFACTS = join(import.meta.dirname, 'artifacts')
 
@@ -46,19 +48,6 @@ export const test = base.extend({
     expect(problems, 'errors in the page').toEqual([])
   },
 })
-
-/** A contract call's result over the daemon's API; a refusal throws with its code. */
-export async function apiResult<T>(d: DaemonProc, method: string, params: unknown = {}): Promise<T> {
-  const res = await d.call<T>(method, params)
-  if (!res.body.ok) throw new Error(`${method}: ${res.body.error?.code} ${res.body.error?.message}`)
-  return res.body.result as T
-}
-
-/** Confirmed plus unconfirmed satoshis of a daemon's wallet. */
-export async function walletTotal(d: DaemonProc): Promise<number> {
-  const w = await apiResult<{ balance: { confirmed: number; unconfirmed: number } }>(d, 'getWallet')
-  return w.balance.confirmed + w.balance.unconfirmed
-}
 
 export async function mineBlocks(devnetUrl: string, blocks = 1): Promise<void> {
   const res = await fetch(`${devnetUrl}/devnet/mine`, { method: 'POST', body: JSON.stringify({ blocks }) })

@@ -1,8 +1,9 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { expect } from '@playwright/test'
-import { type DaemonProc, type DevnetProc, startDaemon, startDevnet, tempDir, waitFor } from '../test/helpers/processes.js'
-import { apiResult, mineBlocks, signIn, snapshot, test, useScheme, walletTotal } from './fixtures.js'
+import { type DaemonProc, type DevnetProc, startDaemon, startDevnet, tempDir } from '../test/helpers/processes.js'
+import { directAddr, fundWalletMined } from '../test/helpers/devnet-daemons.js'
+import { apiResult, signIn, snapshot, test, useScheme } from './fixtures.js'
 
 // Every view at 360 x 740 (a small phone) fits the width: no horizontal page scroll, with
 // long content in it (a 64-character contact name, a long announced name, a channel, a
@@ -27,12 +28,8 @@ test.beforeAll(async () => {
   writeFileSync(join(aDir.path, 'config.json'), config)
   writeFileSync(join(bDir.path, 'config.json'), config)
   ;[a, b] = await Promise.all([startDaemon(aDir.path, ['--chain-url', devnet.url]), startDaemon(bDir.path, ['--chain-url', devnet.url])])
-  const { address } = await ok<{ address: string }>(a, 'getWallet')
-  expect((await fetch(`${devnet.url}/devnet/faucet`, { method: 'POST', body: JSON.stringify({ address, satoshis: 300_000 }) })).status).toBe(200)
-  await mineBlocks(devnet.url, 1)
-  await waitFor('A funded', async () => (await walletTotal(a)) === 300_000, 30_000, 200)
-  const direct = ((await b.health()).multiaddrs as string[]).find((m) => /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//.test(m))!
-  await ok(a, 'connectPeer', { multiaddr: direct })
+  await fundWalletMined(devnet, a, 300_000)
+  await ok(a, 'connectPeer', { multiaddr: await directAddr(b) })
   await ok(b, 'updateProfile', { name: 'A node with a rather long announced name, 64 characters at most', services: [{ name: 'storage', priceSats: 50, description: 'one gigabyte a month' }] })
   await ok(a, 'setContact', { peerId: b.peerId, name: 'W'.repeat(64) })
   await ok(a, 'openChannel', { peerId: b.peerId, capacitySats: 20_000 })

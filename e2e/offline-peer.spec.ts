@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Page, expect } from '@playwright/test'
 import { type DaemonProc, type DevnetProc, freePort, startDaemon, startDevnet, tempDir, waitFor } from '../test/helpers/processes.js'
-import { apiResult, mineBlocks, signIn, snapshot, test, useScheme, walletTotal } from './fixtures.js'
+import { fundWalletMined } from '../test/helpers/devnet-daemons.js'
+import { apiResult, signIn, snapshot, test, useScheme } from './fixtures.js'
 
 // Daemon A has an open channel to daemon B; B is killed while A's web UI is open. A's UI
 // says B is away, keeps a message for it and holds Pay with the reason; when B comes back
@@ -68,11 +69,7 @@ test.beforeAll(async () => {
   bArgs = [...args, '--p2p-port', String(bPort)]
   ;[a, b] = await Promise.all([startDaemon(aDir.path, args), startDaemon(bDir.path, bArgs)])
 
-  const { address } = await ok<{ address: string }>(a, 'getWallet')
-  const res = await fetch(`${devnet.url}/devnet/faucet`, { method: 'POST', body: JSON.stringify({ address, satoshis: FUNDS }) })
-  expect(res.status).toBe(200)
-  await mineBlocks(devnet.url)
-  await waitFor('A funded', async () => (await walletTotal(a)) === FUNDS, 30_000, 200)
+  await fundWalletMined(devnet, a, FUNDS)
 
   const direct = ((await b.health()).multiaddrs as string[]).find((m) => m.startsWith(`/ip4/127.0.0.1/tcp/${bPort}/p2p/`))
   expect(direct, 'B listens on its fixed port').toBeTruthy()

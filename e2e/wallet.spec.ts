@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Page, expect } from '@playwright/test'
 import { type DaemonProc, type DevnetProc, startDaemon, startDevnet, tempDir, waitFor } from '../test/helpers/processes.js'
+import { fundWalletMined } from '../test/helpers/devnet-daemons.js'
 import { apiResult, mineBlocks, satsText, signIn, snapshot, test, useScheme, walletTotal } from './fixtures.js'
 
 // A funded daemon A, encrypted with a passphrase, driven from its web UI; daemon B only
@@ -54,11 +55,7 @@ test.beforeAll(async () => {
   dirs.push(aDir, bDir)
   devnet = await startDevnet()
   ;[a, b] = await Promise.all([daemon(aDir.path, { BSV_P2P_PASSPHRASE: PASSPHRASE }), daemon(bDir.path)])
-  const { address } = await ok<WalletView>(a, 'getWallet')
-  const res = await fetch(`${devnet.url}/devnet/faucet`, { method: 'POST', body: JSON.stringify({ address, satoshis: FUNDS }) })
-  expect(res.status).toBe(200)
-  await mine()
-  await waitFor('A funded', async () => (await walletTotal(a)) === FUNDS, 30_000, 200)
+  await fundWalletMined(devnet, a, FUNDS)
 })
 
 test.afterAll(async () => {

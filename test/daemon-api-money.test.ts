@@ -9,8 +9,8 @@ import { type IncomingHttpHeaders, type Server, createServer, request } from 'no
 import type { AddressInfo } from 'node:net'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Transaction } from '@bsv/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { directAddr, fundWallet, ok, txOutputs } from './helpers/devnet-daemons.js'
 import { type DaemonProc, type DevnetProc, startDaemon, startDevnet, tempDir, waitFor } from './helpers/processes.js'
 
 interface ChannelView {
@@ -40,12 +40,6 @@ async function daemon(config: object = {}): Promise<DaemonProc> {
   const d = await startDaemon(dir.path, ['--chain-url', devnet.url], {}, { logLevel: 'warn' })
   cleanups.push(() => d.kill('SIGKILL'))
   return d
-}
-
-async function ok<T>(d: DaemonProc, method: string, params: unknown = {}): Promise<T> {
-  const res = await d.call<T>(method, params)
-  if (!res.body.ok) throw new Error(`${method}: ${res.body.error?.code} ${res.body.error?.message}`)
-  return res.body.result as T
 }
 
 interface Answer {
@@ -116,14 +110,8 @@ beforeAll(async () => {
   devnet = await startDevnet()
   cleanups.push(() => devnet.kill())
   ;[a, b] = await Promise.all([daemon({ api: { maxConnections: SERVED, maxWaitingConnections: WAITING } }), daemon()])
-  const direct = ((await b.health()).multiaddrs as string[]).find((m) => /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//.test(m))!
-  await ok(a, 'connectPeer', { multiaddr: direct })
-  const { address } = await ok<{ address: string }>(a, 'getWallet')
-  expect((await fetch(`${devnet.url}/devnet/faucet`, { method: 'POST', body: JSON.stringify({ address, satoshis: 2_000_000 }) })).status).toBe(200)
-  await waitFor('A funded', async () => {
-    const w = await ok<{ balance: { confirmed: number; unconfirmed: number } }>(a, 'getWallet')
-    return w.balance.confirmed + w.balance.unconfirmed >= 2_000_000
-  })
+  await ok(a, 'connectPeer', { multiaddr: await directAddr(b) })
+  await fundWallet(devnet, a, 2_000_000)
 }, 60_000)
 
 afterAll(async () => {
@@ -270,8 +258,7 @@ describe('money calls over the HTTP API', () => {
 
     // At close, the chain pays B what was paid once: 4,321 + 1,000.
     const closed = await ok<ChannelView>(a, 'closeChannel', { channelId: opened.id })
-    const raw = await (await fetch(`${devnet.url}/v1/bsv/devnet/tx/${closed.settlementTxid}/hex`)).text()
-    expect(Transaction.fromHex(raw).outputs.map((o) => o.satoshis)).toEqual([5_321, 100_000 - 5_321 - closed.settlementFeeSats])
+    expect(await txOutputs(devnet, closed.settlementTxid!)).toEqual([5_321, 100_000 - 5_321 - closed.settlementFeeSats])
     // closeChannel with a key, its answer lost: the retry answers the closing channel, not an error.
     const second = await ok<ChannelView>(a, 'openChannel', { peerId: b.peerId, capacitySats: 50_000 })
     await ok(a, 'pay', { channelId: second.id, sats: 10 })

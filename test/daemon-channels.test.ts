@@ -3,20 +3,10 @@
 // with SIGKILL at random moments during 2,000 payments.
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Transaction } from '@bsv/sdk'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type ChannelView, directAddr, fundWallet, ok, txOutputs } from './helpers/devnet-daemons.js'
 import { type DaemonProc, type DevnetProc, freePort, startDaemon, startDevnet, startRelay, tempDir, waitFor } from './helpers/processes.js'
-
-interface ChannelView {
-  id: string
-  state: string
-  seq: number
-  paidSats: number
-  capacitySats: number
-  settlementFeeSats: number
-  settlementTxid: string | null
-}
 
 const cleanups: (() => Promise<unknown> | void)[] = []
 let devnet: DevnetProc
@@ -33,22 +23,6 @@ async function daemon(dir: string, args: string[] = []): Promise<DaemonProc> {
   const d = await startDaemon(dir, ['--chain-url', devnet.url, ...args])
   cleanups.push(() => d.kill('SIGKILL'))
   return d
-}
-
-async function ok<T>(d: DaemonProc, method: string, params: unknown = {}): Promise<T> {
-  const res = await d.call<T>(method, params)
-  if (!res.body.ok) throw new Error(`${method}: ${res.body.error?.code} ${res.body.error?.message}`)
-  return res.body.result as T
-}
-
-async function fundWallet(d: DaemonProc, sats: number): Promise<void> {
-  const { address } = await ok<{ address: string }>(d, 'getWallet')
-  const res = await fetch(`${devnet.url}/devnet/faucet`, { method: 'POST', body: JSON.stringify({ address, satoshis: sats }) })
-  expect(res.status).toBe(200)
-  await waitFor('wallet funded', async () => {
-    const w = await ok<{ balance: { confirmed: number; unconfirmed: number } }>(d, 'getWallet')
-    return w.balance.confirmed + w.balance.unconfirmed >= sats
-  })
 }
 
 /**
@@ -83,10 +57,6 @@ async function payMany(d: DaemonProc, channelId: string, count: number, concurre
   return total
 }
 
-async function settlementOutputs(txid: string): Promise<number[]> {
-  const raw = await (await fetch(`${devnet.url}/v1/bsv/devnet/tx/${txid}/hex`)).text()
-  return Transaction.fromHex(raw).outputs.map((o) => o.satoshis!)
-}
 
 async function lifecycle(payer: DaemonProc, payee: DaemonProc): Promise<void> {
   const opened = await ok<ChannelView>(payer, 'openChannel', { peerId: payee.peerId, capacitySats: 200_000 })
@@ -98,7 +68,7 @@ async function lifecycle(payer: DaemonProc, payee: DaemonProc): Promise<void> {
   expect(payeeView).toMatchObject({ seq: 1000, paidSats: total })
   const closed = await ok<ChannelView>(payer, 'closeChannel', { channelId: opened.id })
   expect(closed.settlementTxid).toMatch(/^[0-9a-f]{64}$/)
-  expect(await settlementOutputs(closed.settlementTxid!)).toEqual([total, 200_000 - total - closed.settlementFeeSats])
+  expect(await txOutputs(devnet, closed.settlementTxid!)).toEqual([total, 200_000 - total - closed.settlementFeeSats])
   await fetch(`${devnet.url}/devnet/mine`, { method: 'POST', body: JSON.stringify({ blocks: 1 }) })
   await waitFor('closed on both sides', async () => (await ok<ChannelView>(payer, 'getChannel', { channelId: opened.id })).state === 'closed' && (await ok<ChannelView>(payee, 'getChannel', { channelId: opened.id })).state === 'closed')
   const health = await payer.health()
@@ -115,14 +85,14 @@ describe('payment channels between daemon processes', () => {
     cleanups.push(() => relay.kill('SIGKILL'))
     const a = await daemon(aDir.path, ['--relay', relay.multiaddr])
     const b = await daemon(bDir.path, ['--relay', relay.multiaddr])
-    await fundWallet(a, 1_000_000)
+    await fundWallet(devnet, a, 1_000_000)
     await waitFor('B reserved', async () => (await b.health()).relay.state === 'reserved', 20_000)
     const circuit = ((await b.health()).multiaddrs as string[]).find((m) => m.includes('/p2p-circuit/'))!
     const relayed = await ok<{ connection: string }>(a, 'connectPeer', { multiaddr: circuit })
     expect(relayed.connection).toBe('relayed')
     await lifecycle(a, b)
 
-    const direct = ((await b.health()).multiaddrs as string[]).find((m) => /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//.test(m))!
+    const direct = await directAddr(b)
     await ok(a, 'connectPeer', { multiaddr: direct })
     await lifecycle(a, b)
     const metrics = await (await fetch(`${b.apiUrl}/metrics`)).text()
@@ -136,7 +106,7 @@ describe('payment channels between daemon processes', () => {
     const bPort = await freePort()
     const a = await daemon(aDir.path)
     let b = await daemon(bDir.path, ['--p2p-port', String(bPort)])
-    await fundWallet(a, 1_000_000)
+    await fundWallet(devnet, a, 1_000_000)
     const direct = ((await b.health()).multiaddrs as string[]).find((m) => m.startsWith(`/ip4/127.0.0.1/tcp/${bPort}/p2p/`))!
     await ok(a, 'connectPeer', { multiaddr: direct })
     const { id } = await ok<ChannelView>(a, 'openChannel', { peerId: b.peerId, capacitySats: 500_000 })

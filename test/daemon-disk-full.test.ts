@@ -7,7 +7,8 @@ import { execFileSync } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type DaemonProc, type DevnetProc, startDaemon, startDevnet, tempDir, waitFor } from './helpers/processes.js'
+import { directAddr, fundWallet, ok } from './helpers/devnet-daemons.js'
+import { type DevnetProc, startDaemon, startDevnet, tempDir, waitFor } from './helpers/processes.js'
 
 interface ChannelView {
   id: string
@@ -46,12 +47,6 @@ afterAll(async () => {
   holder.remove()
 })
 
-async function ok<T>(d: DaemonProc, method: string, params: unknown = {}): Promise<T> {
-  const res = await d.call<T>(method, params)
-  if (!res.body.ok) throw new Error(`${method}: ${res.body.error?.code} ${res.body.error?.message}`)
-  return res.body.result as T
-}
-
 /** Fills the filesystem to the last byte; returns the filler files (delete them to free it). */
 function fill(dir: string): string[] {
   const files: string[] = []
@@ -79,14 +74,8 @@ describe.skipIf(!mounted)('the payer\'s disk fills up during 1,000 payments', ()
     const a = await startDaemon(aDir, ['--chain-url', devnet.url], {}, { logLevel: 'warn' })
     const b = await startDaemon(bDir.path, ['--chain-url', devnet.url], {}, { logLevel: 'warn' })
     cleanups.push(() => a.kill('SIGKILL'), () => b.kill('SIGKILL'))
-    const { address } = await ok<{ address: string }>(a, 'getWallet')
-    expect((await fetch(`${devnet.url}/devnet/faucet`, { method: 'POST', body: JSON.stringify({ address, satoshis: 1_000_000 }) })).status).toBe(200)
-    await waitFor('A funded', async () => {
-      const w = await ok<{ balance: { confirmed: number; unconfirmed: number } }>(a, 'getWallet')
-      return w.balance.confirmed + w.balance.unconfirmed >= 1_000_000
-    })
-    const direct = ((await b.health()).multiaddrs as string[]).find((m) => /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//.test(m))!
-    await ok(a, 'connectPeer', { multiaddr: direct })
+    await fundWallet(devnet, a, 1_000_000)
+    await ok(a, 'connectPeer', { multiaddr: await directAddr(b) })
     const { id } = await ok<ChannelView>(a, 'openChannel', { peerId: b.peerId, capacitySats: 500_000 })
 
     // The payer's program: 4 callers, each payment with its own key, asked again while refused.

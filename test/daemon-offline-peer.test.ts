@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fundWallet, ok } from './helpers/devnet-daemons.js'
 import { type DaemonProc, type DevnetProc, type RelayProc, freePort, startDaemon, startDevnet, startRelay, tempDir, waitFor } from './helpers/processes.js'
 
 interface ChannelView {
@@ -53,12 +54,6 @@ async function daemon(dir: string, args: string[] = []): Promise<DaemonProc> {
   return d
 }
 
-async function ok<T>(d: DaemonProc, method: string, params: unknown = {}): Promise<T> {
-  const res = await d.call<T>(method, params)
-  if (!res.body.ok) throw new Error(`${method}: ${res.body.error?.code} ${res.body.error?.message}`)
-  return res.body.result as T
-}
-
 /** A call that must fail: its error and how long the answer took (ms). */
 async function refused(d: DaemonProc, method: string, params: unknown): Promise<{ error: Failure; ms: number }> {
   const started = performance.now()
@@ -72,15 +67,6 @@ async function timed<T>(f: () => Promise<T>): Promise<{ value: T; ms: number }> 
   const started = performance.now()
   const value = await f()
   return { value, ms: performance.now() - started }
-}
-
-async function fund(d: DaemonProc, sats: number): Promise<void> {
-  const { address } = await ok<{ address: string }>(d, 'getWallet')
-  expect((await fetch(`${devnet.url}/devnet/faucet`, { method: 'POST', body: JSON.stringify({ address, satoshis: sats }) })).status).toBe(200)
-  await waitFor('wallet funded', async () => {
-    const w = await ok<{ balance: { confirmed: number; unconfirmed: number } }>(d, 'getWallet')
-    return w.balance.confirmed + w.balance.unconfirmed >= sats
-  })
 }
 
 async function reachability(d: DaemonProc, peerId: string): Promise<string | undefined> {
@@ -136,7 +122,7 @@ describe('a payee whose process is killed', () => {
     const bArgs = ['--p2p-port', String(bPort)]
     const a = await daemon(dataDir())
     const b = await daemon(bDir, bArgs)
-    await fund(a, 1_000_000)
+    await fundWallet(devnet, a, 1_000_000)
     const direct = ((await b.health()).multiaddrs as string[]).find((m) => m.startsWith(`/ip4/127.0.0.1/tcp/${bPort}/p2p/`))!
     await ok(a, 'connectPeer', { multiaddr: direct })
     const opened = await ok<ChannelView>(a, 'openChannel', { peerId: b.peerId, capacitySats: 100_000 })
@@ -155,7 +141,7 @@ describe('a payee whose process is killed', () => {
     const bArgs = ['--relay', relay.multiaddr]
     const a = await daemon(dataDir(), ['--relay', relay.multiaddr])
     const b = await daemon(bDir, bArgs)
-    await fund(a, 1_000_000)
+    await fundWallet(devnet, a, 1_000_000)
     await waitFor('B reserved', async () => (await b.health()).relay.state === 'reserved', 20_000)
     const circuit = ((await b.health()).multiaddrs as string[]).find((m) => m.includes('/p2p-circuit/'))!
     expect((await ok<{ connection: string }>(a, 'connectPeer', { multiaddr: circuit })).connection).toBe('relayed')

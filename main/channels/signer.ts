@@ -10,6 +10,7 @@
 import { createHash, createPrivateKey, createPublicKey, getCurves, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto'
 import { BigNumber, ECDSA, PrivateKey, PublicKey, Signature } from '@bsv/sdk'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
+import { LRUCache } from 'lru-cache'
 import { CURVE_ORDER, isCanonicalSignature, isPublicKeyEncoding, normaliseLowS } from './der.js'
 
 export interface SignatureBackend {
@@ -64,21 +65,6 @@ export function publicKeyOf(privateKey32: Uint8Array, compressed = true): Uint8A
   return secp256k1.getPublicKey(privateKey32, compressed)
 }
 
-/** A Map that forgets its oldest entry past `max`: building a KeyObject costs ~0.2–0.7 ms. */
-class BoundedCache<V> {
-  private readonly map = new Map<string, V>()
-  constructor(private readonly max: number) {}
-  get(key: string, make: () => V): V {
-    let v = this.map.get(key)
-    if (v === undefined) {
-      v = make()
-      if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value!)
-      this.map.set(key, v)
-    }
-    return v
-  }
-}
-
 // SEC1 ECPrivateKey without the optional public key (OpenSSL does not need it to sign)
 // and SubjectPublicKeyInfo for id-ecPublicKey / secp256k1 (1.3.132.0.10).
 const SEC1_PREFIX = Buffer.from('302e0201010420', 'hex')
@@ -97,22 +83,29 @@ function opensslAvailable(): boolean {
 
 export function createOpenSslBackend(init: OpenSslBackendInit = {}): SignatureBackend {
   if (!opensslAvailable()) throw new Error('this runtime has no secp256k1 in node:crypto')
-  const privateKeys = new BoundedCache<KeyObject>(init.cacheSize ?? 256)
-  const publicKeys = new BoundedCache<KeyObject | null>(init.cacheSize ?? 256)
-  const privateKeyObject = (key: Uint8Array): KeyObject =>
-    privateKeys.get(Buffer.from(key).toString('hex'), () => {
+  // Building a KeyObject costs ~0.2–0.7 ms, so each is kept per key (keyed by its hex).
+  // An invalid public key is remembered as `false`: the cache holds no null.
+  const max = init.cacheSize ?? 256
+  const privateKeys = new LRUCache<string, KeyObject, Uint8Array>({
+    max,
+    memoMethod: (_hex, _stale, { context: key }) => {
       checkPrivateKey(key)
       return createPrivateKey({ key: Buffer.concat([SEC1_PREFIX, key, SEC1_SUFFIX]), format: 'der', type: 'sec1' })
-    })
-  const publicKeyObject = (pub: Uint8Array): KeyObject | null =>
-    publicKeys.get(Buffer.from(pub).toString('hex'), () => {
+    },
+  })
+  const publicKeys = new LRUCache<string, KeyObject | false, Uint8Array>({
+    max,
+    memoMethod: (_hex, _stale, { context: pub }) => {
       try {
         // OpenSSL refuses points that are not on the curve here.
         return createPublicKey({ key: Buffer.concat([pub.length === 33 ? SPKI_PREFIX_33 : SPKI_PREFIX_65, pub]), format: 'der', type: 'spki' })
       } catch {
-        return null
+        return false
       }
-    })
+    },
+  })
+  const privateKeyObject = (key: Uint8Array): KeyObject => privateKeys.memo(Buffer.from(key).toString('hex'), { context: key })
+  const publicKeyObject = (pub: Uint8Array): KeyObject | false => publicKeys.memo(Buffer.from(pub).toString('hex'), { context: pub })
   return {
     name: 'openssl',
     sign(firstHash, privateKey32) {
@@ -122,7 +115,7 @@ export function createOpenSslBackend(init: OpenSslBackendInit = {}): SignatureBa
     verify(firstHash, derSig, pub) {
       if (!isCanonicalSignature(derSig) || !isPublicKeyEncoding(pub)) return false
       const key = publicKeyObject(pub)
-      if (key === null) return false
+      if (key === false) return false
       try {
         return nodeVerify('sha256', firstHash, { key, dsaEncoding: 'der' }, derSig)
       } catch {

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream'
 import { WebSocket, WebSocketServer } from 'ws'
 import { type DispatchOptions, dispatch } from '../../shared/contract/dispatch.js'
 import { type ApiHandlers, type Envelope, type ErrorPayload, type Health, IDEMPOTENCY_HEADER, isIdempotentMethod } from '../../shared/contract/index.js'
+import { API_PREFIX, EVENTS_PATH, EVENTS_SUBPROTOCOL, tokenFromSubprotocols } from '../../shared/web-api.js'
 import { type EventBus, Disposables, type Startable } from '../kit/index.js'
 import { MessageEventCoalescer } from '../engine/index.js'
 import { type Logger, type Metrics, contractChecks, unexpectedErrorReporter } from '../telemetry/index.js'
@@ -47,10 +48,6 @@ export const HEADERS_TIMEOUT_MS = 10_000
 /** A connection waits at most this long for a turn, well inside the headers timeout. */
 export const CONNECTION_WAIT_MS = 5_000
 
-const API_PREFIX = '/api/'
-const EVENTS_PATH = '/api/events'
-const WS_PROTOCOL = 'bsv-p2p.v1'
-const TOKEN_PROTOCOL_PREFIX = 'token.'
 const FIXED_ROUTES = new Set(['/health', '/ready', '/metrics'])
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
 
@@ -168,7 +165,7 @@ export class ApiServer implements Startable {
     const wss = new WebSocketServer({
       noServer: true,
       maxPayload: 64 * 1024,
-      handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+      handleProtocols: (protocols) => (protocols.has(EVENTS_SUBPROTOCOL) ? EVENTS_SUBPROTOCOL : false),
     })
     server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head))
     await new Promise<void>((resolve, reject) => {
@@ -364,7 +361,7 @@ export class ApiServer implements Startable {
     }
     // Browsers cannot set headers on a WebSocket: the token comes as a subprotocol.
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim())
-    const fromProtocol = offered.find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))?.slice(TOKEN_PROTOCOL_PREFIX.length)
+    const fromProtocol = tokenFromSubprotocols(offered)
     const presented = fromProtocol ?? bearerToken(req.headers.authorization)
     if (!tokenMatches(this.init.token, presented)) return refuse(401, 'Unauthorized')
     wss.handleUpgrade(req, socket, head, (ws) => {

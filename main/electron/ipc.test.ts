@@ -4,9 +4,10 @@ import { createBridge, type IpcRendererLike } from '../../preload/bridge.js'
 import { connect, ipcTransport } from '../../renderer/src/client/index.js'
 import { IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL } from '../../shared/bridge.js'
 import { ContractError } from '../../shared/contract/index.js'
+import { hostedEngine } from '../../test/helpers/engine-host.js'
 import { tempDir } from '../../test/helpers/processes.js'
 import { validateConfig } from '../config/index.js'
-import { Engine } from '../engine/index.js'
+import type { Engine, EngineHost } from '../engine/index.js'
 import { silentLogger } from '../telemetry/index.js'
 import { type FrameLike, type InvokeEventLike, type IpcMainLike, type WebContentsLike, bindContractIpc, isTrustedSender, originOf } from './ipc.js'
 
@@ -72,24 +73,26 @@ function memoryIpc() {
   }
 }
 
+let host: EngineHost
 let engine: Engine
 let dir: { path: string; remove: () => void }
 
 beforeAll(async () => {
   dir = tempDir()
-  engine = new Engine({ config: validateConfig({ dataDir: dir.path, network: 'devnet', logLevel: 'warn', p2p: { host: '127.0.0.1', port: 0, mdns: false } }), logger: silentLogger })
-  await engine.start()
+  host = hostedEngine({ config: validateConfig({ dataDir: dir.path, network: 'devnet', logLevel: 'warn', p2p: { host: '127.0.0.1', port: 0, mdns: false } }), logger: silentLogger })
+  await host.start()
+  engine = host.current
 })
 
 afterAll(async () => {
-  await engine.stop()
+  await host.stop()
   dir.remove()
 })
 
 describe('contract over Electron IPC (in-memory pair)', () => {
   it('calls every kind of method through preload bridge, ipc binding and the typed client', async () => {
     const ipc = memoryIpc()
-    const unbind = bindContractIpc({ ipcMain: ipc.ipcMain, handlers: engine.handlers, events: engine.events, logger: silentLogger }, { origin: ORIGIN, webContents: () => ipc.webContents })
+    const unbind = bindContractIpc({ ipcMain: ipc.ipcMain, handlers: host.handlers, events: host.events, logger: silentLogger }, { origin: ORIGIN, webContents: () => ipc.webContents })
     const { api } = connect(ipcTransport(createBridge(ipc.ipcRenderer)))
     const health = await api.getHealth()
     expect(health.peerId).toBe(engine.p2p.peerId)
@@ -105,7 +108,7 @@ describe('contract over Electron IPC (in-memory pair)', () => {
   it('forwards engine events to the page, schema-checked, and stops on unbind', async () => {
     const ipc = memoryIpc()
     const before = engine.events.listenerCount
-    const unbind = bindContractIpc({ ipcMain: ipc.ipcMain, handlers: engine.handlers, events: engine.events, logger: silentLogger }, { origin: ORIGIN, webContents: () => ipc.webContents })
+    const unbind = bindContractIpc({ ipcMain: ipc.ipcMain, handlers: host.handlers, events: host.events, logger: silentLogger }, { origin: ORIGIN, webContents: () => ipc.webContents })
     expect(engine.events.listenerCount).toBe(before + 1)
     const { events } = connect(ipcTransport(createBridge(ipc.ipcRenderer)))
     const seen: string[] = []
@@ -132,7 +135,7 @@ describe('contract over Electron IPC (in-memory pair)', () => {
 
   it('refuses calls from any frame but our window’s main frame on our origin', async () => {
     const ipc = memoryIpc()
-    const unbind = bindContractIpc({ ipcMain: ipc.ipcMain, handlers: engine.handlers, events: engine.events, logger: silentLogger }, { origin: ORIGIN, webContents: () => ipc.webContents })
+    const unbind = bindContractIpc({ ipcMain: ipc.ipcMain, handlers: host.handlers, events: host.events, logger: silentLogger }, { origin: ORIGIN, webContents: () => ipc.webContents })
     const bridge = createBridge(ipc.ipcRenderer)
     // No frame (navigated away), an iframe, and a look-alike frame that is not our main frame.
     const attempts: (FrameLike | null)[] = [null, { url: `${ORIGIN}/index.html`, parent: ipc.mainFrame }, { url: `${ORIGIN}/index.html`, parent: null }]

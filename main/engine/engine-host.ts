@@ -2,7 +2,7 @@ import { type ApiHandlers, ContractError, METHOD_NAMES, type MethodName, type Re
 import type { EngineConfig } from '../config/index.js'
 import { type Startable, EventBus } from '../kit/index.js'
 import { type Logger, contractChecks } from '../telemetry/index.js'
-import type { Engine } from './engine.js'
+import type { Engine, EngineApi } from './engine.js'
 
 export interface EngineHostInit {
   /** The configuration of the first engine. */
@@ -30,16 +30,17 @@ export class EngineHost implements Startable {
 
   constructor(private readonly init: EngineHostInit) {
     this.engine = init.build(init.config, this.events)
-    const handlers: Partial<Record<MethodName, (params: never) => Promise<unknown>>> = {}
+    const forwarded: Partial<Record<MethodName, (params: never) => Promise<unknown>>> = {}
     for (const name of METHOD_NAMES) {
-      handlers[name] = async (params: never) => {
+      if (name === 'restartNode') continue
+      forwarded[name] = async (params: never) => {
         // Health stays readable (it says `down` while the engines swap); the rest waits.
         if (this.restarting && name !== 'getHealth') throw new ContractError('unavailable', 'the node is restarting; try again in a moment')
         return (this.engine.handlers[name] as (p: never) => Promise<unknown>)(params)
       }
     }
-    handlers.restartNode = async () => this.restart()
-    this.handlers = handlers as ApiHandlers
+    // The engine's handlers lack `restartNode`: the host, which can build the next engine, is what restarts.
+    this.handlers = { ...(forwarded as EngineApi), restartNode: async () => this.restart() }
   }
 
   /** The engine running now (or being swapped in). */

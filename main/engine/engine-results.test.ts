@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dispatch } from '../../shared/contract/dispatch.js'
 import { METHOD_NAMES, methods } from '../../shared/contract/index.js'
+import { hostedEngine } from '../../test/helpers/engine-host.js'
 import { tempDir } from '../../test/helpers/processes.js'
 import { DevnetServer } from '../chain/devnet/devnet-server.js'
 import { validateConfig } from '../config/index.js'
 import { silentLogger } from '../telemetry/index.js'
-import { Engine } from './engine.js'
+import type { EngineHost } from './engine-host.js'
 
-let engine: Engine
+let host: EngineHost
 let devnet: DevnetServer
 let dir: { path: string; remove: () => void }
 
@@ -15,12 +16,12 @@ beforeAll(async () => {
   dir = tempDir()
   devnet = new DevnetServer({ port: 0 })
   await devnet.start()
-  engine = new Engine({ config: validateConfig({ dataDir: dir.path, network: 'devnet', chainUrl: devnet.url, logLevel: 'warn', p2p: { host: '127.0.0.1', port: 0, mdns: false } }), logger: silentLogger })
-  await engine.start()
+  host = hostedEngine({ config: validateConfig({ dataDir: dir.path, network: 'devnet', chainUrl: devnet.url, logLevel: 'warn', p2p: { host: '127.0.0.1', port: 0, mdns: false } }), logger: silentLogger })
+  await host.start()
 })
 
 afterAll(async () => {
-  await engine.stop()
+  await host.stop()
   await devnet.stop()
   dir.remove()
 })
@@ -34,7 +35,7 @@ describe('what the engine answers keeps its contract', () => {
     const broken: { method: string; err: string }[] = []
     const answered: string[] = []
     for (const name of READS) {
-      const envelope = await dispatch(engine.handlers, name, {}, { checkResults: true, onUnexpected: (method, err) => broken.push({ method, err: String(err) }) })
+      const envelope = await dispatch(host.handlers, name, {}, { checkResults: true, onUnexpected: (method, err) => broken.push({ method, err: String(err) }) })
       if (envelope.ok) answered.push(name)
     }
     expect(broken).toEqual([])

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs'
 import { basename, isAbsolute, join } from 'node:path'
-import { type ApiHandlers, ContractError, type ExportedBackup, type Health } from '../../shared/contract/index.js'
+import { type ApiHandlers, ContractError, type ExportedBackup, type Health, type MethodName } from '../../shared/contract/index.js'
 import { type ChainClients, ChainMonitor, createChainClients } from '../chain/index.js'
 import { CHANNEL_BACKUP_FILE, ChannelEngine, channelHandlers, channelMigrations } from '../channels/index.js'
 import { type ConfigSource, type EngineConfig, SettingsEditor } from '../config/index.js'
@@ -45,6 +45,12 @@ const LIBP2P_EVENT_TYPES = ['peer:discovery', 'peer:connect', 'peer:disconnect',
 /** Every part's migrations, in apply order. A new part appends its list here. */
 const MIGRATIONS: readonly Migration[] = [...walletMigrations, ...messagingMigrations, ...channelMigrations, ...profileMigrations, ...idempotencyMigrations, ...contactMigrations]
 
+/** Every method but `restartNode`: only a host that can build engines (EngineHost) restarts one. */
+type EngineMethod = Exclude<MethodName, 'restartNode'>
+
+/** The contract as one engine implements it; the host adds `restartNode` to make it whole. */
+export type EngineApi = Pick<ApiHandlers, EngineMethod>
+
 /**
  * The composition root: builds every part once, starts them in dependency order and stops
  * them in reverse. The contract's implementation (`handlers`) is the only thing hosts
@@ -71,7 +77,7 @@ export class Engine implements Startable {
   readonly contacts: ContactBook
   readonly settings: SettingsEditor
   readonly idempotency: IdempotencyLedger
-  readonly handlers: ApiHandlers
+  readonly handlers: EngineApi
 
   private readonly publisher: HealthPublisher
   private readonly parts: NamedStartable[]
@@ -204,11 +210,8 @@ export class Engine implements Startable {
       { name: 'health-publisher', part: this.publisher },
     ]
 
-    const handlers: EngineHandlers = {
+    const handlers: Pick<EngineHandlers, EngineMethod> = {
       getHealth: async () => this.health(),
-      restartNode: async () => {
-        throw new ContractError('unavailable', 'this node cannot be restarted from here; restart the program that runs it')
-      },
       backupDatabase: async () =>
         this.backups.backupNow('request').catch((err: unknown) => {
           // Logged (with its stack) and counted by the keeper; the caller gets why, in words.

@@ -14,11 +14,15 @@ export type EngineHandlers = {
 /** What makes two calls with one key "the same call", where it is not simply the params. */
 export type Fingerprints = { [M in IdempotentMethod]?: (params: Unkeyed<M>) => unknown }
 
-/** The contract's handlers: every method with effects runs through the ledger when given a key. */
-export function keyedHandlers(ledger: IdempotencyLedger, handlers: EngineHandlers, fingerprints: Fingerprints = {}): ApiHandlers {
+/**
+ * The contract's handlers for the methods given: every method with effects runs through the
+ * ledger when given a key. A set may leave methods out (the engine leaves `restartNode` to its host).
+ */
+export function keyedHandlers<N extends MethodName>(ledger: IdempotencyLedger, handlers: Pick<EngineHandlers, N>, fingerprints: Fingerprints = {}): Pick<ApiHandlers, N> {
   const out: Record<string, unknown> = { ...handlers }
   for (const name of IDEMPOTENT_METHODS) {
-    const impl = handlers[name] as (params: object, scope: IdempotencyScope | null) => Promise<unknown>
+    const impl = (handlers as Partial<EngineHandlers>)[name] as ((params: object, scope: IdempotencyScope | null) => Promise<unknown>) | undefined
+    if (impl === undefined) continue
     const fingerprint = fingerprints[name] as ((params: object) => unknown) | undefined
     out[name] = async (params: { idempotencyKey?: string }) => {
       const { idempotencyKey, ...rest } = params
@@ -26,5 +30,5 @@ export function keyedHandlers(ledger: IdempotencyLedger, handlers: EngineHandler
       return ledger.run(name, idempotencyKey, fingerprint ? fingerprint(rest) : rest, (scope) => impl(rest, scope))
     }
   }
-  return out as ApiHandlers
+  return out as Pick<ApiHandlers, N>
 }

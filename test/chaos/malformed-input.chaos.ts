@@ -18,11 +18,11 @@ import { METHOD_NAMES } from '../../shared/contract/index.js'
 import { CHANNEL_PROTOCOL, MAX_CHANNEL_FRAME_BYTES, WIRE_ERROR_CODES } from '../../main/channels/protocol.js'
 import { channelFees } from '../../main/channels/transactions.js'
 import { validateConfig } from '../../main/config/index.js'
-import { Engine } from '../../main/engine/index.js'
 import { ANNOUNCE_TOPIC, MAX_ANNOUNCEMENT_BYTES } from '../../main/p2p/discovery/constants.js'
 import { type Libp2pNode, createNode } from '../../main/p2p/libp2p.js'
 import { DEFAULT_MAX_FRAME_BYTES, MESSAGING_PROTOCOL } from '../../main/p2p/messaging/constants.js'
 import { silentLogger } from '../../main/telemetry/index.js'
+import { hostedEngine } from '../helpers/engine-host.js'
 import { type DaemonProc, type DevnetProc, metricSum, startDevnet, tempDir, waitFor } from '../helpers/processes.js'
 import { scaled } from './profile.js'
 import type { ApiContext } from './support/fuzz/api-inputs.js'
@@ -315,15 +315,16 @@ describe('malformed input on every protocol and API endpoint', () => {
     const started = Date.now()
     const dir = tempDir()
     cleanups.push(dir.remove)
-    const engine = new Engine({ config: validateConfig({ dataDir: dir.path, network: 'devnet', chainUrl: devnet.url, logLevel: 'warn', p2p: { host: '127.0.0.1', port: 0, mdns: false } }), logger: silentLogger })
-    await engine.start()
-    cleanups.push(() => engine.stop())
-    const { address } = await engine.handlers.getWallet({})
-    const result = await ipcBarrage({ handlers: engine.handlers, events: engine.events, ctx: { peerId: engine.p2p.peerId, address, channelId: hex(16) }, total: IPC_PER_METHOD * METHOD_NAMES.length, r, concurrency: 8 })
+    const host = hostedEngine({ config: validateConfig({ dataDir: dir.path, network: 'devnet', chainUrl: devnet.url, logLevel: 'warn', p2p: { host: '127.0.0.1', port: 0, mdns: false } }), logger: silentLogger })
+    await host.start()
+    cleanups.push(() => host.stop())
+    const engine = host.current
+    const { address } = await host.handlers.getWallet({})
+    const result = await ipcBarrage({ handlers: host.handlers, events: host.events, ctx: { peerId: engine.p2p.peerId, address, channelId: hex(16) }, total: IPC_PER_METHOD * METHOD_NAMES.length, r, concurrency: 8 })
     report({ target: 'ipc', inputs: result.inputs, perMethod: IPC_PER_METHOD, byKind: result.byKind, byCode: result.byCode, violations: result.violations.length, violationSamples: result.violations.slice(0, 12), seconds: (Date.now() - started) / 1000 })
     expect(result.violations).toEqual([])
     expect(result.inputs).toBeGreaterThanOrEqual(IPC_PER_METHOD * METHOD_NAMES.length)
-    expect((await engine.handlers.getHealth({})).peerId).toBe(engine.p2p.peerId)
+    expect((await host.handlers.getHealth({})).peerId).toBe(engine.p2p.peerId)
     await expectTargetWell('ipc')
   }, API_TEST_TIMEOUT_MS)
 })

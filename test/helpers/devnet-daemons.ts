@@ -27,14 +27,33 @@ export async function ok<T>(d: DaemonProc, method: string, params: unknown = {})
   return res.body.result as T
 }
 
-export async function fundWallet(devnet: DevnetProc, d: DaemonProc, sats: number): Promise<void> {
+/** Confirmed plus unconfirmed satoshis of a daemon's wallet. */
+export async function walletTotal(d: DaemonProc): Promise<number> {
+  const w = await ok<{ balance: { confirmed: number; unconfirmed: number } }>(d, 'getWallet')
+  return w.balance.confirmed + w.balance.unconfirmed
+}
+
+async function faucet(devnet: DevnetProc, d: DaemonProc, sats: number): Promise<void> {
   const { address } = await ok<{ address: string }>(d, 'getWallet')
   const res = await fetch(`${devnet.url}/devnet/faucet`, { method: 'POST', body: JSON.stringify({ address, satoshis: sats }) })
   if (res.status !== 200) throw new Error(`faucet answered ${res.status}`)
-  await waitFor('wallet funded', async () => {
-    const w = await ok<{ balance: { confirmed: number; unconfirmed: number } }>(d, 'getWallet')
-    return w.balance.confirmed + w.balance.unconfirmed >= sats
-  })
+}
+
+/** Pays `sats` from the faucet; returns once the wallet holds at least that much (confirmed or not). */
+export async function fundWallet(devnet: DevnetProc, d: DaemonProc, sats: number): Promise<void> {
+  await faucet(devnet, d, sats)
+  await waitFor('wallet funded', async () => (await walletTotal(d)) >= sats)
+}
+
+/**
+ * A fresh wallet's starting balance, as the e2e specs set one up: `sats` from the faucet, a
+ * block mined over it, and the wallet holding exactly `sats` (nothing more came in).
+ */
+export async function fundWalletMined(devnet: DevnetProc, d: DaemonProc, sats: number): Promise<void> {
+  await faucet(devnet, d, sats)
+  const mined = await fetch(`${devnet.url}/devnet/mine`, { method: 'POST', body: JSON.stringify({ blocks: 1 }) })
+  if (mined.status !== 200) throw new Error(`mining answered ${mined.status}`)
+  await waitFor('wallet funded', async () => (await walletTotal(d)) === sats, 30_000, 200)
 }
 
 /** The output amounts of a transaction the devnet holds. */

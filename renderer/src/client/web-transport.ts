@@ -1,8 +1,6 @@
 import { type Envelope, ErrorPayloadSchema } from '../../../shared/contract/errors.js'
+import { API_PREFIX, EVENTS_PATH, eventsSubprotocols } from '../../../shared/web-api.js'
 import { type ConnectionState, EventRouter, Listeners, type Transport } from './transport.js'
-
-const WS_PROTOCOL = 'bsv-p2p.v1'
-const TOKEN_PROTOCOL_PREFIX = 'token.'
 
 export interface WebTransportInit {
   /** The daemon's origin, e.g. `http://127.0.0.1:4002`; the page's own origin in the web UI. */
@@ -41,13 +39,13 @@ export function reconnectDelay(attempt: number, baseMs: number, maxMs: number, r
 
 /**
  * The browser transport: every call is `POST /api/<method>` with the bearer token, events
- * come over one WebSocket at `/api/events` (the token rides as a subprotocol, since a
- * browser cannot set headers there). The socket reconnects with backoff; every `open`
+ * come over one WebSocket at `/api/events` (shared/web-api.ts: the token rides as a
+ * subprotocol, since a browser cannot set headers there). The socket reconnects with backoff; every `open`
  * tells subscribers to reload their snapshots, so nothing missed while away stays stale.
  */
 export function webTransport(init: WebTransportInit): Transport {
   const base = init.baseUrl.replace(/\/+$/, '')
-  const wsUrl = `${base.replace(/^http/, 'ws')}/api/events`
+  const wsUrl = `${base.replace(/^http/, 'ws')}${EVENTS_PATH}`
   const WS = init.WebSocket ?? globalThis.WebSocket
   const doFetch = init.fetch ?? globalThis.fetch.bind(globalThis)
   const random = init.random ?? Math.random
@@ -82,7 +80,7 @@ export function webTransport(init: WebTransportInit): Transport {
     if (state === 'closed') return
     let ws: SocketLike
     try {
-      ws = new WS(wsUrl, [WS_PROTOCOL, `${TOKEN_PROTOCOL_PREFIX}${init.token}`]) as unknown as SocketLike
+      ws = new WS(wsUrl, eventsSubprotocols(init.token)) as unknown as SocketLike
     } catch {
       scheduleReconnect()
       return
@@ -121,7 +119,7 @@ export function webTransport(init: WebTransportInit): Transport {
     async call(method, params) {
       let res: Response
       try {
-        res = await doFetch(`${base}/api/${encodeURIComponent(method)}`, {
+        res = await doFetch(`${base}${API_PREFIX}${encodeURIComponent(method)}`, {
           method: 'POST',
           headers: { Authorization: `Bearer ${init.token}`, 'Content-Type': 'application/json' },
           body: JSON.stringify(params ?? {}),

@@ -3,6 +3,7 @@ import type { WalletInfo } from '../../../../shared/contract/index.js'
 import { MIN_CAPACITY_SATS, openOutcome, parseSats, peerIdProblem } from '../../channel-text.js'
 import { formatSats, shortPeerId } from '../../human.js'
 import { useApp, useAppState } from '../app-context.js'
+import { FormField } from '../FormField.js'
 import { usePeerNamer } from '../PeerName.js'
 import { useKeyedAction } from '../use-action.js'
 
@@ -75,27 +76,31 @@ export function OpenChannelForm({ relayIds }: { relayIds: Set<string> }): ReactE
       <p className="field-help form-intro">A channel locks an amount from your wallet so you can pay one peer many times, instantly. What you do not spend comes back when it closes.</p>
       <div className="form-grid">
         <div>
-          <label htmlFor={`${id}-peer`}>Peer ID</label>
-          <input
+          <FormField
             id={`${id}-peer`}
-            className="mono-input"
-            value={peerId}
-            placeholder="Peer ID: 12D3KooW… (52 characters)"
-            autoComplete="off"
-            spellCheck={false}
-            disabled={action.pending}
-            aria-invalid={problems.peer ? true : undefined}
-            aria-describedby={`${id}-peer-msg`}
-            data-testid="channel-peer"
-            onChange={(e) => {
-              setPeerId(e.target.value)
-              setProblems((p) => ({ ...p, peer: undefined }))
-              action.reset()
-            }}
-          />
-          <p id={`${id}-peer-msg`} className={problems.peer ? 'field-error' : 'field-help'} role={problems.peer ? 'alert' : undefined} data-testid="channel-peer-message">
-            {problems.peer ?? (candidates.length > 0 ? 'Pick a connected peer below, or paste a peer ID.' : 'Paste the peer ID of someone you are connected to (see Peers).')}
-          </p>
+            label="Peer ID"
+            problem={problems.peer}
+            help={candidates.length > 0 ? 'Pick a connected peer below, or paste a peer ID.' : 'Paste the peer ID of someone you are connected to (see Peers).'}
+            messageTestId="channel-peer-message"
+          >
+            {(control) => (
+              <input
+                {...control}
+                className="mono-input"
+                value={peerId}
+                placeholder="Peer ID: 12D3KooW… (52 characters)"
+                autoComplete="off"
+                spellCheck={false}
+                disabled={action.pending}
+                data-testid="channel-peer"
+                onChange={(e) => {
+                  setPeerId(e.target.value)
+                  setProblems((p) => ({ ...p, peer: undefined }))
+                  action.reset()
+                }}
+              />
+            )}
+          </FormField>
           {candidates.length > 0 && (
             <ul className="chips pick-list" aria-label="Connected peers">
               {candidates.map((p) => (
@@ -122,26 +127,30 @@ export function OpenChannelForm({ relayIds }: { relayIds: Set<string> }): ReactE
           )}
         </div>
         <div>
-          <label htmlFor={`${id}-capacity`}>Capacity (sats)</label>
-          <input
+          <FormField
             id={`${id}-capacity`}
-            inputMode="numeric"
-            value={capacity}
-            placeholder="e.g. 50000"
-            autoComplete="off"
-            disabled={action.pending}
-            aria-invalid={problems.capacity ? true : undefined}
-            aria-describedby={`${id}-capacity-msg`}
-            data-testid="channel-capacity"
-            onChange={(e) => {
-              setCapacity(e.target.value)
-              setProblems((p) => ({ ...p, capacity: undefined }))
-              action.reset()
-            }}
-          />
-          <p id={`${id}-capacity-msg`} className={problems.capacity ? 'field-error' : 'field-help'} role={problems.capacity ? 'alert' : undefined} data-testid="channel-capacity-message">
-            {problems.capacity ?? (wallet?.ready ? `At least ${formatSats(MIN_CAPACITY_SATS)}; your wallet holds ${formatSats(spendable(wallet))}.` : `Whole satoshis, at least ${formatSats(MIN_CAPACITY_SATS)}.`)}
-          </p>
+            label="Capacity (sats)"
+            problem={problems.capacity}
+            help={wallet?.ready ? `At least ${formatSats(MIN_CAPACITY_SATS)}; your wallet holds ${formatSats(spendable(wallet))}.` : `Whole satoshis, at least ${formatSats(MIN_CAPACITY_SATS)}.`}
+            messageTestId="channel-capacity-message"
+          >
+            {(control) => (
+              <input
+                {...control}
+                inputMode="numeric"
+                value={capacity}
+                placeholder="e.g. 50000"
+                autoComplete="off"
+                disabled={action.pending}
+                data-testid="channel-capacity"
+                onChange={(e) => {
+                  setCapacity(e.target.value)
+                  setProblems((p) => ({ ...p, capacity: undefined }))
+                  action.reset()
+                }}
+              />
+            )}
+          </FormField>
         </div>
       </div>
       <div className="form-actions">

@@ -2,6 +2,7 @@ import { type FormEvent, type ReactElement, useCallback, useId, useState } from 
 import { CONTACT_NAME_MAX } from '../../../../shared/contract/index.js'
 import { contactNameInputProblem } from '../../contact-text.js'
 import { useApp } from '../app-context.js'
+import { FormField } from '../FormField.js'
 import { useAction, useKeyedAction } from '../use-action.js'
 
 /**
@@ -31,37 +32,11 @@ export function ContactForm({ peerId, current, announced, onDone }: { peerId: st
   const message = problem ?? saving.error ?? removing.error
   return (
     <form className="contact-form" onSubmit={(e) => void submit(e)} noValidate aria-label="Your name for this peer" data-testid="contact-form">
-      <label htmlFor={`${id}-name`}>Your name for this peer</label>
-      <div className="input-row">
-        <input
-          id={`${id}-name`}
-          value={name}
-          maxLength={CONTACT_NAME_MAX * 2}
-          placeholder={announced ? `e.g. ${announced}` : 'e.g. Bob’s shop'}
-          autoComplete="off"
-          disabled={pending}
-          aria-invalid={message ? true : undefined}
-          aria-describedby={`${id}-msg`}
-          data-testid="contact-name"
-          onChange={(e) => {
-            setName(e.target.value)
-            setProblem(null)
-            saving.reset()
-          }}
-          onKeyDown={(e) => {
-            if (e.key === 'Escape') onDone()
-          }}
-        />
-        <button type="submit" className="primary" disabled={pending} data-testid="contact-save">
-          {saving.pending ? <span className="spinner small" aria-hidden="true" /> : null}
-          Save
-        </button>
-        <button type="button" className="secondary" disabled={pending} onClick={onDone}>
-          Cancel
-        </button>
-      </div>
-      <p id={`${id}-msg`} className={message ? 'field-error' : 'field-help'} role={message ? 'alert' : undefined} data-testid="contact-message">
-        {message ?? (
+      <FormField
+        id={`${id}-name`}
+        label="Your name for this peer"
+        problem={message}
+        help={
           <>
             Only you see this name; it is kept on this computer.
             {announced && announced !== name.trim() ? (
@@ -74,8 +49,38 @@ export function ContactForm({ peerId, current, announced, onDone }: { peerId: st
               </>
             ) : null}
           </>
+        }
+        messageTestId="contact-message"
+      >
+        {(control) => (
+          <div className="input-row">
+            <input
+              {...control}
+              value={name}
+              maxLength={CONTACT_NAME_MAX * 2}
+              placeholder={announced ? `e.g. ${announced}` : 'e.g. Bob’s shop'}
+              autoComplete="off"
+              disabled={pending}
+              data-testid="contact-name"
+              onChange={(e) => {
+                setName(e.target.value)
+                setProblem(null)
+                saving.reset()
+              }}
+              onKeyDown={(e) => {
+                if (e.key === 'Escape') onDone()
+              }}
+            />
+            <button type="submit" className="primary" disabled={pending} data-testid="contact-save">
+              {saving.pending ? <span className="spinner small" aria-hidden="true" /> : null}
+              Save
+            </button>
+            <button type="button" className="secondary" disabled={pending} onClick={onDone}>
+              Cancel
+            </button>
+          </div>
         )}
-      </p>
+      </FormField>
       {current !== undefined && (
         <button
           type="button"

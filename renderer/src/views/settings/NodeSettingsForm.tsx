@@ -5,6 +5,7 @@ import { EXAMPLE_ADDRESS } from '../../peer-address.js'
 import { LIMIT_NAMES, LOG_LEVELS, LOG_LEVEL_TEXT, type SettingsDraft, type SettingsProblems, draftChanged, draftOfSettings, fixedReason, limitUnit, parseSettingsDraft, waitingForRestart } from '../../settings-text.js'
 import { useApp } from '../app-context.js'
 import { ConfirmDialog } from '../ConfirmDialog.js'
+import { FormField } from '../FormField.js'
 import { useAction, useKeyedAction } from '../use-action.js'
 import { useDraft } from '../use-draft.js'
 
@@ -80,36 +81,40 @@ export function NodeSettingsForm({ saved }: { saved: Settings }): ReactElement {
         </ConfirmDialog>
       )}
 
-      <label htmlFor={`${id}-log`}>Log level</label>
-      <select id={`${id}-log`} value={draft.logLevel} disabled={action.pending || !!logFixed} aria-describedby={`${id}-log-msg`} data-testid="settings-log-level" onChange={(e) => edit({ ...draft, logLevel: e.target.value as SettingsDraft['logLevel'] })}>
-        {LOG_LEVELS.map((level) => (
-          <option key={level} value={level}>
-            {LOG_LEVEL_TEXT[level]}
-          </option>
-        ))}
-      </select>
-      <p id={`${id}-log-msg`} className="field-help">
-        {logFixed ?? 'Applies at once.'}
-      </p>
+      <FormField id={`${id}-log`} label="Log level" help={logFixed ?? 'Applies at once.'}>
+        {({ id: controlId, 'aria-describedby': describedBy }) => (
+          <select id={controlId} value={draft.logLevel} disabled={action.pending || !!logFixed} aria-describedby={describedBy} data-testid="settings-log-level" onChange={(e) => edit({ ...draft, logLevel: e.target.value as SettingsDraft['logLevel'] })}>
+            {LOG_LEVELS.map((level) => (
+              <option key={level} value={level}>
+                {LOG_LEVEL_TEXT[level]}
+              </option>
+            ))}
+          </select>
+        )}
+      </FormField>
 
-      <label htmlFor={`${id}-relays`}>Relays</label>
-      <textarea
+      <FormField
         id={`${id}-relays`}
-        className="mono-input"
-        rows={3}
-        value={draft.relays}
-        placeholder={EXAMPLE_ADDRESS}
-        spellCheck={false}
-        autoComplete="off"
-        disabled={action.pending || !!relaysFixed}
-        aria-invalid={problems.relays ? true : undefined}
-        aria-describedby={`${id}-relays-msg`}
-        data-testid="settings-relays"
-        onChange={(e) => edit({ ...draft, relays: e.target.value })}
-      />
-      <p id={`${id}-relays-msg`} className={problems.relays ? 'field-error' : 'field-help'} role={problems.relays ? 'alert' : undefined} data-testid="settings-relays-message">
-        {problems.relays ?? relaysFixed ?? 'One address per line, each ending in /p2p/ and the relay’s peer ID. A relay lets peers behind NAT reach you. Used from the next start.'}
-      </p>
+        label="Relays"
+        problem={problems.relays}
+        help={relaysFixed ?? 'One address per line, each ending in /p2p/ and the relay’s peer ID. A relay lets peers behind NAT reach you. Used from the next start.'}
+        messageTestId="settings-relays-message"
+      >
+        {(control) => (
+          <textarea
+            {...control}
+            className="mono-input"
+            rows={3}
+            value={draft.relays}
+            placeholder={EXAMPLE_ADDRESS}
+            spellCheck={false}
+            autoComplete="off"
+            disabled={action.pending || !!relaysFixed}
+            data-testid="settings-relays"
+            onChange={(e) => edit({ ...draft, relays: e.target.value })}
+          />
+        )}
+      </FormField>
 
       <fieldset className="limits" disabled={action.pending}>
         <legend>Limits (used from the next start)</legend>
@@ -119,23 +124,9 @@ export function NodeSettingsForm({ saved }: { saved: Settings }): ReactElement {
             const problem = problems.limits[name]
             return (
               <div key={name}>
-                <label htmlFor={`${id}-${name}`}>
-                  {limitLabel(name)}
-                  {unit ? ` (${unit})` : ''}
-                </label>
-                <input
-                  id={`${id}-${name}`}
-                  value={draft.limits[name]}
-                  inputMode="numeric"
-                  autoComplete="off"
-                  aria-invalid={problem ? true : undefined}
-                  aria-describedby={`${id}-${name}-msg`}
-                  data-testid={`settings-limit-${name}`}
-                  onChange={(e) => edit({ ...draft, limits: { ...draft.limits, [name]: e.target.value } })}
-                />
-                <p id={`${id}-${name}-msg`} className="field-error" role={problem ? 'alert' : undefined} data-testid={`settings-limit-${name}-message`}>
-                  {problem ?? ''}
-                </p>
+                <FormField id={`${id}-${name}`} label={`${limitLabel(name)}${unit ? ` (${unit})` : ''}`} problem={problem} messageTestId={`settings-limit-${name}-message`}>
+                  {(control) => <input {...control} value={draft.limits[name]} inputMode="numeric" autoComplete="off" data-testid={`settings-limit-${name}`} onChange={(e) => edit({ ...draft, limits: { ...draft.limits, [name]: e.target.value } })} />}
+                </FormField>
               </div>
             )
           })}

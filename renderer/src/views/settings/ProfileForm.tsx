@@ -3,6 +3,7 @@ import { MAX_PROFILE_SERVICES, type Profile } from '../../../../shared/contract/
 import { formatSats } from '../../human.js'
 import { MAX_NAME_CHARS, type ProfileDraft, type ProfileProblems, type ServiceDraft, draftChanged, draftOf, emptyService, parseProfileDraft } from '../../profile-text.js'
 import { useApp } from '../app-context.js'
+import { FormField } from '../FormField.js'
 import { useKeyedAction } from '../use-action.js'
 import { useDraft } from '../use-draft.js'
 
@@ -34,32 +35,15 @@ export function ProfileForm({ saved }: { saved: Profile }): ReactElement {
     if (await action.run(parsed.profile)) setDraft(draftOf(parsed.profile))
   }
 
-  const message = (text: string | undefined, help: string, testId: string, msgId: string): ReactElement => (
-    <p id={msgId} className={text ? 'field-error' : 'field-help'} role={text ? 'alert' : undefined} data-testid={testId}>
-      {text ?? help}
-    </p>
-  )
-
   return (
     <form className="card" onSubmit={(e) => void submit(e)} noValidate aria-labelledby={`${id}-title`} data-testid="profile-form">
       <h3 id={`${id}-title`} className="section-title">
         How peers see you
       </h3>
       <p className="field-help form-intro">Your node announces this, signed, to every peer it meets. Leave the name empty to be shown by your peer ID only.</p>
-      <label htmlFor={`${id}-name`}>Name</label>
-      <input
-        id={`${id}-name`}
-        value={draft.name}
-        placeholder="Alice’s node"
-        maxLength={MAX_NAME_CHARS * 2}
-        autoComplete="off"
-        disabled={action.pending}
-        aria-invalid={problems.name ? true : undefined}
-        aria-describedby={`${id}-name-msg`}
-        data-testid="profile-name"
-        onChange={(e) => edit({ ...draft, name: e.target.value })}
-      />
-      {message(problems.name, `Up to ${MAX_NAME_CHARS} characters.`, 'profile-name-message', `${id}-name-msg`)}
+      <FormField id={`${id}-name`} label="Name" problem={problems.name} help={`Up to ${MAX_NAME_CHARS} characters.`} messageTestId="profile-name-message">
+        {(control) => <input {...control} value={draft.name} placeholder="Alice’s node" maxLength={MAX_NAME_CHARS * 2} autoComplete="off" disabled={action.pending} data-testid="profile-name" onChange={(e) => edit({ ...draft, name: e.target.value })} />}
+      </FormField>
 
       <fieldset className="services" disabled={action.pending}>
         <legend>Services you offer</legend>
@@ -73,19 +57,19 @@ export function ProfileForm({ saved }: { saved: Profile }): ReactElement {
               return (
                 <li key={i} className="service-row" data-testid="profile-service">
                   <div>
-                    <label htmlFor={`${id}-s${i}-name`}>Service</label>
-                    <input id={`${id}-s${i}-name`} value={s.name} placeholder="Translation" autoComplete="off" aria-invalid={p.name ? true : undefined} aria-describedby={`${id}-s${i}-name-msg`} data-testid="service-name" onChange={(e) => editService(i, { name: e.target.value })} />
-                    {message(p.name, '', 'service-name-message', `${id}-s${i}-name-msg`)}
+                    <FormField id={`${id}-s${i}-name`} label="Service" problem={p.name} help="" messageTestId="service-name-message">
+                      {(control) => <input {...control} value={s.name} placeholder="Translation" autoComplete="off" data-testid="service-name" onChange={(e) => editService(i, { name: e.target.value })} />}
+                    </FormField>
                   </div>
                   <div>
-                    <label htmlFor={`${id}-s${i}-price`}>Price (sats)</label>
-                    <input id={`${id}-s${i}-price`} value={s.price} inputMode="numeric" placeholder="1000" autoComplete="off" aria-invalid={p.price ? true : undefined} aria-describedby={`${id}-s${i}-price-msg`} data-testid="service-price" onChange={(e) => editService(i, { price: e.target.value })} />
-                    {message(p.price, '', 'service-price-message', `${id}-s${i}-price-msg`)}
+                    <FormField id={`${id}-s${i}-price`} label="Price (sats)" problem={p.price} help="" messageTestId="service-price-message">
+                      {(control) => <input {...control} value={s.price} inputMode="numeric" placeholder="1000" autoComplete="off" data-testid="service-price" onChange={(e) => editService(i, { price: e.target.value })} />}
+                    </FormField>
                   </div>
                   <div>
-                    <label htmlFor={`${id}-s${i}-desc`}>Description (optional)</label>
-                    <input id={`${id}-s${i}-desc`} value={s.description} autoComplete="off" aria-invalid={p.description ? true : undefined} aria-describedby={`${id}-s${i}-desc-msg`} data-testid="service-description" onChange={(e) => editService(i, { description: e.target.value })} />
-                    {message(p.description, '', 'service-description-message', `${id}-s${i}-desc-msg`)}
+                    <FormField id={`${id}-s${i}-desc`} label="Description (optional)" problem={p.description} help="" messageTestId="service-description-message">
+                      {(control) => <input {...control} value={s.description} autoComplete="off" data-testid="service-description" onChange={(e) => editService(i, { description: e.target.value })} />}
+                    </FormField>
                   </div>
                   <button type="button" className="secondary" aria-label={`Remove ${label}`} data-testid="service-remove" onClick={() => edit({ ...draft, services: draft.services.filter((_, j) => j !== i) })}>
                     Remove

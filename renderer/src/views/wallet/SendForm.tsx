@@ -7,6 +7,7 @@ import { walletTotal } from '../../store/wallet-slice.js'
 import { EXAMPLE_ADDRESS } from '../../wallet-text.js'
 import { useApp } from '../app-context.js'
 import { ConfirmDialog } from '../ConfirmDialog.js'
+import { FormField } from '../FormField.js'
 import { useKeyedAction } from '../use-action.js'
 
 type Problems = { address?: string; sats?: string }
@@ -127,12 +128,6 @@ export function SendForm({ wallet }: { wallet: WalletInfo }): ReactElement {
   const busy = action.pending || checking
   const result = action.result
   const failure = action.error ?? checkError
-  const field = (key: keyof Problems) => ({
-    disabled: action.pending,
-    autoComplete: 'off',
-    'aria-invalid': (key === 'address' ? addressShown : problems.sats) ? true : undefined,
-    'aria-describedby': `${id}-${key}-msg`,
-  })
   return (
     <form className="card wallet-send" onSubmit={(e) => void submit(e)} noValidate aria-labelledby={`${id}-title`} data-testid="send-form">
       <h3 id={`${id}-title`} className="section-title">
@@ -140,48 +135,56 @@ export function SendForm({ wallet }: { wallet: WalletInfo }): ReactElement {
       </h3>
       <div className="form-grid">
         <div>
-          <label htmlFor={`${id}-address`}>Pay to address</label>
-          <input
+          <FormField
             id={`${id}-address`}
-            className="mono-input"
-            value={address}
-            placeholder={`e.g. ${EXAMPLE_ADDRESS}`}
-            spellCheck={false}
-            data-testid="send-address"
-            {...field('address')}
-            onChange={(e) => {
-              setAddress(e.target.value)
-              setProblems((p) => ({ ...p, address: undefined }))
-              edited()
-            }}
-          />
-          <p id={`${id}-address-msg`} className={addressShown ? 'field-error' : 'field-help'} role={addressShown ? 'alert' : undefined} data-testid="send-address-message">
-            {addressShown ?? (addressCheck.ok ? `A valid ${wallet.network} address.` : 'The receiver’s address, as they gave it to you.')}
-          </p>
+            label="Pay to address"
+            problem={addressShown}
+            help={addressCheck.ok ? `A valid ${wallet.network} address.` : 'The receiver’s address, as they gave it to you.'}
+            messageTestId="send-address-message"
+          >
+            {(control) => (
+              <input
+                {...control}
+                className="mono-input"
+                value={address}
+                placeholder={`e.g. ${EXAMPLE_ADDRESS}`}
+                spellCheck={false}
+                data-testid="send-address"
+                disabled={action.pending}
+                autoComplete="off"
+                onChange={(e) => {
+                  setAddress(e.target.value)
+                  setProblems((p) => ({ ...p, address: undefined }))
+                  edited()
+                }}
+              />
+            )}
+          </FormField>
         </div>
         <div>
-          <label htmlFor={`${id}-sats`}>Amount (sats)</label>
-          <div className="input-with-button">
-            <input
-              id={`${id}-sats`}
-              inputMode="numeric"
-              value={amount}
-              placeholder="e.g. 10000"
-              data-testid="send-sats"
-              {...field('sats')}
-              onChange={(e) => {
-                setAmount(e.target.value)
-                setProblems((p) => ({ ...p, sats: undefined }))
-                edited()
-              }}
-            />
-            <button type="button" className="secondary" disabled={busy} onClick={() => void fillMax()} title="Everything spendable, less the fee" data-testid="send-max">
-              Max
-            </button>
-          </div>
-          <p id={`${id}-sats-msg`} className={problems.sats ? 'field-error' : 'field-help'} role={problems.sats ? 'alert' : undefined} data-testid="send-sats-message">
-            {problems.sats ?? `Whole satoshis; your wallet holds ${formatSats(balance)}.`}
-          </p>
+          <FormField id={`${id}-sats`} label="Amount (sats)" problem={problems.sats} help={`Whole satoshis; your wallet holds ${formatSats(balance)}.`} messageTestId="send-sats-message">
+            {(control) => (
+              <div className="input-with-button">
+                <input
+                  {...control}
+                  inputMode="numeric"
+                  value={amount}
+                  placeholder="e.g. 10000"
+                  data-testid="send-sats"
+                  disabled={action.pending}
+                  autoComplete="off"
+                  onChange={(e) => {
+                    setAmount(e.target.value)
+                    setProblems((p) => ({ ...p, sats: undefined }))
+                    edited()
+                  }}
+                />
+                <button type="button" className="secondary" disabled={busy} onClick={() => void fillMax()} title="Everything spendable, less the fee" data-testid="send-max">
+                  Max
+                </button>
+              </div>
+            )}
+          </FormField>
         </div>
       </div>
       <p className={previewError ? 'field-error send-preview' : 'field-help send-preview'} role={previewError ? 'alert' : 'status'} data-testid="send-preview">

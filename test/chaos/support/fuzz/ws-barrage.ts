@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { connect } from 'node:net'
 import { WebSocket } from 'ws'
+import { EVENTS_SUBPROTOCOL as WS_PROTOCOL } from '../../../../shared/web-api.js'
 import { brokenJsonText, randomJson } from './json-mutator.js'
 import type { Prng } from './prng.js'
 
@@ -16,8 +17,6 @@ export interface WsResult {
   /** Sockets the server closed on us (oversized or raw-invalid frames): expected. */
   serverCloses: number
 }
-
-const WS_PROTOCOL = 'bsv-p2p.v1'
 
 function openSocket(url: string, protocols: string[], headers: Record<string, string> = {}): Promise<{ ws: WebSocket | null; status: number }> {
   return new Promise((resolve) => {
