@@ -15,6 +15,7 @@ const SUITES: Suite[] = [
   { name: 'messaging', run: async (quick) => (await import('./messaging.bench.js')).runMessagingBench({ quick }) },
   { name: 'signing', run: async (quick) => (await import('./signing.bench.js')).runSigningBench({ quick }) },
   { name: 'channels', run: async (quick) => (await import('./channels.bench.js')).runChannelsBench({ quick }) },
+  { name: 'many-channels', run: async (quick) => (await import('./many-channels.bench.js')).runManyChannelsBench({ quick }) },
   { name: 'wallet', run: async (quick) => (await import('./wallet.bench.js')).runWalletBench({ quick }) },
   { name: 'api', run: async (quick) => (await import('./api.bench.js')).runApiBench({ quick }) },
   { name: 'backups', run: async (quick) => (await import('./backups.bench.js')).runBackupsBench({ quick }) },

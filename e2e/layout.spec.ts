@@ -56,6 +56,8 @@ test(`every view fits ${width} px without horizontal scrolling, light and dark`,
       if ((await nav.count()) === 0) continue
       await nav.click()
       await expect(page.getByTestId(`view-${route}`)).toBeVisible()
+      // Shot once loaded: a picture of "Loading…" shows nothing to look at.
+      await expect(page.getByTestId(`view-${route}`).getByText('Loading…')).toHaveCount(0)
       const widths = await page.evaluate(() => ({
         page: document.documentElement.scrollWidth,
         // What sticks out, to say where the fault is when there is one.

@@ -3,6 +3,7 @@
 // the stop signal fires; every call has a timeout.
 import { setTimeout as delay } from 'node:timers/promises'
 import type { CallResult, SoakDaemon, SoakRelay } from './cluster.js'
+import { dueAtMs } from './day.js'
 
 export interface ChurnCounts {
   messagesSent: number
@@ -22,6 +23,46 @@ export interface ChurnCounts {
 
 const MAX_EXAMPLES = 5
 
+/**
+ * Spreads `target` operations evenly over `durationMs` (`--day`): each turn is a ticket for
+ * the next slot; a caller behind schedule gets its turn at once, so a loop catches up.
+ */
+export class Pacer {
+  private issued = 0
+
+  constructor(
+    readonly target: number,
+    private readonly durationMs: number,
+    private readonly clock: () => number,
+    private readonly sleep: (ms: number) => Promise<void>,
+  ) {}
+
+  async turn(): Promise<void> {
+    const due = dueAtMs(this.issued++, this.target, this.durationMs)
+    const wait = due - this.clock()
+    if (wait > 0) await this.sleep(wait)
+  }
+}
+
+/** How long one channel cycle took, by phase. */
+export interface CycleTiming {
+  openMs: number
+  payMs: number
+  payments: number
+  closeMs: number
+}
+
+/** The channel loops' shared share of a `--day`: cycles and payments to reach, the payments' pace. */
+export interface DayChannelPlan {
+  cycles: number
+  payments: number
+  pacer: Pacer
+  /** Payments in flight at once on each channel (the engine coalesces queued ones into one settlement). */
+  concurrency: number
+  /** Cycles started and not yet ended, over all loops. */
+  inFlight: number
+}
+
 export class Churn {
   readonly counts: ChurnCounts = {
     messagesSent: 0,
@@ -40,6 +81,8 @@ export class Churn {
   }
   /** Failures by kind, with the first few messages of each. */
   readonly errors: Record<string, { count: number; examples: string[] }> = {}
+  /** Every channel cycle completed, in order. */
+  readonly cycleTimes: CycleTiming[] = []
 
   constructor(
     private readonly daemons: SoakDaemon[],
@@ -118,16 +161,23 @@ export class Churn {
     await Promise.all(tasks)
   }
 
-  /** One message from every running daemon to every other one, each `intervalMs`. */
-  async messageLoop(intervalMs: number): Promise<void> {
+  /**
+   * One message from every running daemon to every other one, each `intervalMs`; with a
+   * pacer, each message waits its turn instead, and the loop ends at the pacer's target.
+   */
+  async messageLoop(intervalMs: number, pacer?: Pacer): Promise<void> {
     let n = 0
-    while (!this.signal.aborted) {
+    while (!this.signal.aborted && (!pacer || this.counts.messagesSent < pacer.target)) {
       const started = Date.now()
       const up = this.daemons.filter((d) => d.up)
       const tasks: Promise<void>[] = []
       for (const from of up) {
         for (const to of up) {
           if (from === to) continue
+          if (pacer) {
+            await pacer.turn()
+            if (this.signal.aborted || !from.up || !to.up) continue
+          }
           const text = `soak ${n++} ${from.name}->${to.name} ${new Date().toISOString()}`
           tasks.push(
             this.ok(from, 'sendMessage', { peerId: to.peerId, text }, 20_000).then(
@@ -144,57 +194,108 @@ export class Churn {
         }
       }
       await Promise.all(tasks)
-      await this.sleep(Math.max(0, intervalMs - (Date.now() - started)))
+      if (!pacer) await this.sleep(Math.max(0, intervalMs - (Date.now() - started)))
     }
   }
 
-  /** Open, pay `payments` times, close, mine, wait closed; over and over. */
-  async channelLoop(payer: SoakDaemon, payee: SoakDaemon, opts: { capacitySats: number; payments: number; pauseMs: number }): Promise<void> {
+  /**
+   * Open, pay `payments` times, close, mine, wait closed; over and over. With a day plan the
+   * payments are paced and pipelined, and the loop ends once the plan's cycles and payments are done.
+   */
+  async channelLoop(payer: SoakDaemon, payee: SoakDaemon, opts: { capacitySats: number; payments: number; pauseMs: number; day?: DayChannelPlan }): Promise<void> {
     const kind = `channel ${payer.name}->${payee.name}`
-    while (!this.signal.aborted) {
+    const day = opts.day
+    // Cycles in flight count as done, payments and all, so that loops ending together do not
+    // all start one more; a cycle that fails short leaves both short, and a loop starts another.
+    const planDone = (): boolean =>
+      !!day && this.counts.channelsClosed + day.inFlight >= day.cycles && this.counts.payments + day.inFlight * opts.payments >= day.payments
+    while (!this.signal.aborted && !planDone()) {
       if (!payer.up || !payee.up) {
         await this.sleep(1000)
         continue
       }
+      if (day) day.inFlight++
       try {
-        await this.fund(payer, opts.capacitySats * 10, opts.capacitySats * 50)
-        const opened = await this.ok<{ id: string }>(payer, 'openChannel', { peerId: payee.peerId, capacitySats: opts.capacitySats }, 60_000)
-        this.counts.channelsOpened++
-        await this.payMany(payer, payee, opened.id, opts.payments)
-        await this.close(payer, payee, opened.id)
+        await this.cycle(payer, payee, opts.capacitySats, opts.payments, day)
       } catch (err) {
         this.error(kind, err)
         await this.sleep(2000)
+      } finally {
+        if (day) day.inFlight--
       }
       await this.sleep(opts.pauseMs)
     }
   }
 
-  private async payMany(payer: SoakDaemon, payee: SoakDaemon, channelId: string, count: number): Promise<void> {
+  /** One cycle: open, pay, close, closed on both sides; its timing goes in `cycleTimes`. */
+  private async cycle(payer: SoakDaemon, payee: SoakDaemon, capacitySats: number, payments: number, day?: DayChannelPlan): Promise<void> {
+    await this.fund(payer, capacitySats * 10, capacitySats * 50)
+    const opening = Date.now()
+    const opened = await this.ok<{ id: string }>(payer, 'openChannel', { peerId: payee.peerId, capacitySats }, 60_000)
+    this.counts.channelsOpened++
+    const paying = Date.now()
+    const paid = await this.payMany(payer, payee, opened.id, payments, day)
+    const closing = Date.now()
+    await this.close(payer, payee, opened.id)
+    if (!this.signal.aborted) this.cycleTimes.push({ openMs: paying - opening, payMs: closing - paying, payments: paid, closeMs: Date.now() - closing })
+  }
+
+  /**
+   * One cycle with `payments` payments as fast as they go, `concurrency` in flight: the pay
+   * rate a cycle reaches. Run before the soak's clock starts; its counts are not kept.
+   */
+  async calibrateCycle(payer: SoakDaemon, payee: SoakDaemon, payments: number, concurrency: number): Promise<CycleTiming | null> {
+    const before = { ...this.counts }
+    const unpaced = new Pacer(1, 0, this.clock, (ms) => this.sleep(ms))
+    const kept = this.cycleTimes.length
+    try {
+      await this.cycle(payer, payee, 20_000, payments, { cycles: 1, payments, pacer: unpaced, concurrency, inFlight: 0 })
+    } catch (err) {
+      this.error('calibration', err)
+    }
+    Object.assign(this.counts, before)
+    return this.cycleTimes.length > kept ? this.cycleTimes.pop()! : null
+  }
+
+  /** Pays `count` times (as paced by the day plan, if any); returns how many went through. */
+  private async payMany(payer: SoakDaemon, payee: SoakDaemon, channelId: string, count: number, day?: DayChannelPlan): Promise<number> {
+    let paid = 0
     let failuresInARow = 0
-    for (let i = 0; i < count && !this.signal.aborted; i++) {
-      if (!payer.up) return
-      if (!payee.up) {
-        // The payee is being restarted: wait for it (bounded), do not count failures.
-        const deadline = Date.now() + 90_000
-        while (!payee.up && !this.signal.aborted && Date.now() < deadline) await this.sleep(500)
-        if (!payee.up) throw new Error(`${payee.name} did not come back within 90 s`)
-      }
-      const sats = (i % 7) + 1
-      try {
-        await this.ok(payer, 'pay', { channelId, sats, memo: `soak ${i}` }, 30_000)
-        this.counts.payments++
-        this.counts.paidSats += sats
-        failuresInARow = 0
-      } catch (err) {
+    let next = 0
+    let fatal: Error | null = null
+    const worker = async (): Promise<void> => {
+      while (next < count && !this.signal.aborted && !fatal) {
+        if (!payer.up) return
+        if (!payee.up) {
+          // The payee is being restarted: wait for it (bounded), do not count failures.
+          const deadline = Date.now() + 90_000
+          while (!payee.up && !this.signal.aborted && Date.now() < deadline) await this.sleep(500)
+          if (!payee.up) fatal ??= new Error(`${payee.name} did not come back within 90 s`)
+          continue
+        }
+        const i = next++
+        if (day) await day.pacer.turn()
         if (this.signal.aborted) return
-        if (!payer.up || !payee.up) continue
-        this.counts.paymentsFailed++
-        this.error('pay', err)
-        if (++failuresInARow >= 5) throw new Error(`5 payments in a row failed on ${channelId}`, { cause: err })
-        await this.sleep(500)
+        const sats = (i % 7) + 1
+        try {
+          await this.ok(payer, 'pay', { channelId, sats, memo: `soak ${i}` }, 30_000)
+          this.counts.payments++
+          this.counts.paidSats += sats
+          paid++
+          failuresInARow = 0
+        } catch (err) {
+          if (this.signal.aborted) return
+          if (!payer.up || !payee.up) continue
+          this.counts.paymentsFailed++
+          this.error('pay', err)
+          if (++failuresInARow >= 5) fatal ??= new Error(`5 payments in a row failed on ${channelId}`, { cause: err })
+          await this.sleep(500)
+        }
       }
     }
+    await Promise.all(Array.from({ length: day?.concurrency ?? 1 }, worker))
+    if (fatal) throw fatal
+    return paid
   }
 
   /** Cooperative close (retried while the payee is away, up to 90 s), one block, both sides closed. */
@@ -250,10 +351,13 @@ export class Churn {
     }
   }
 
-  /** Kill the relay (SIGKILL) every `everyMs`, bring it back on the same port and data dir after `downMs`. */
-  async relayFlapLoop(everyMs: number, downMs: number): Promise<void> {
-    while (!this.signal.aborted) {
-      await this.sleep(everyMs)
+  /**
+   * Kill the relay (SIGKILL) every `everyMs` (with a pacer: at its turns, up to its target),
+   * bring it back on the same port and data dir after `downMs`.
+   */
+  async relayFlapLoop(everyMs: number, downMs: number, pacer?: Pacer): Promise<void> {
+    while (!this.signal.aborted && (!pacer || this.counts.relayFlaps < pacer.target)) {
+      await (pacer ? pacer.turn() : this.sleep(everyMs))
       if (this.signal.aborted) break
       try {
         await this.relay.kill()
@@ -267,10 +371,13 @@ export class Churn {
     }
   }
 
-  /** Stop `d` (SIGTERM) every `everyMs`, start it again after `downMs` on the same port and data dir. */
-  async peerChurnLoop(d: SoakDaemon, everyMs: number, downMs: number): Promise<void> {
-    while (!this.signal.aborted) {
-      await this.sleep(everyMs)
+  /**
+   * Stop `d` (SIGTERM) every `everyMs` (with a pacer: at its turns, up to its target), start
+   * it again after `downMs` on the same port and data dir.
+   */
+  async peerChurnLoop(d: SoakDaemon, everyMs: number, downMs: number, pacer?: Pacer): Promise<void> {
+    while (!this.signal.aborted && (!pacer || this.counts.peerRestarts < pacer.target)) {
+      await (pacer ? pacer.turn() : this.sleep(everyMs))
       if (this.signal.aborted) break
       try {
         await d.stop()

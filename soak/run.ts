@@ -5,13 +5,21 @@
 // `--sample-seconds` each daemon's /metrics gives heap used, RSS, active handles and event
 // listeners; the report is their growth per hour (least squares after a warm-up) over the
 // daemons that were never restarted. A table on stdout, JSON in soak/results/.
+//
+// `npm run soak -- --day [--scale S]`: a busy wallet's day (soak/day.ts: 100,000 payments over
+// 200 channel cycles, 20,000 messages, 1,000 relay flaps, 500 restarts of dave), each kind
+// paced to reach its target after 90 minutes; the run ends when all are reached, or at a
+// 120-minute cap that reports the ones missed. Growth is also given per 100,000 operations,
+// projected to 24 hours and 30 days at the run's rate. --scale shrinks targets and times alike.
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { setMaxListeners } from 'node:events'
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ROOT, freePort, tempDir, useBundledHosts } from '../test/helpers/processes.js'
-import { Churn } from './churn.js'
+import { Churn, type ChurnCounts, type CycleTiming, type DayChannelPlan, Pacer } from './churn.js'
+import { BUSY_DAY, DAY_CAP_MS, DAY_PACE_MS, type DayTargets, MEMORY_LIMIT_BYTES, OPS_UNIT, type OpsGrowth, type OpsPoint, growthPerOps, isFlat, missedTargets, operations, opsPerHour, scaleTargets, within30Days } from './day.js'
 import { failureLine } from './failures.js'
 import { ProcessSet, SoakDaemon, SoakRelay, startSoakDevnet } from './cluster.js'
 import { type Point, type SeriesSummary, metricByLabel, metricSum, summarize, warmupMs } from './stats.js'
@@ -25,10 +33,23 @@ const SERIES = {
   rss: `${P}process_resident_memory_bytes`,
   handles: `${P}nodejs_active_handles_total`,
   listeners: `${P}event_listeners`,
+  fds: `${P}process_open_fds`,
 } as const
-/** The series summarised: the metrics, and the heap without its compiled code (heapUsed - heapCode). */
-type SeriesName = keyof typeof SERIES | 'heapData'
-const SUMMARISED: readonly SeriesName[] = ['heapUsed', 'heapData', 'heapCode', 'rss', 'handles', 'listeners']
+/**
+ * The series summarised: the metrics, the heap without its compiled code (heapUsed - heapCode)
+ * and the database on disk (every *.sqlite / *.db and its -wal in the data dir).
+ */
+type SeriesName = keyof typeof SERIES | 'heapData' | 'dbBytes'
+const SUMMARISED: readonly SeriesName[] = ['heapUsed', 'heapData', 'heapCode', 'rss', 'handles', 'fds', 'listeners', 'dbBytes']
+/** The series `--day` gives per 100,000 operations; the database for every daemon (it outlives restarts), the rest for the never-restarted ones. */
+const DAY_SERIES = ['heapUsed', 'rss', 'handles', 'fds', 'listeners', 'dbBytes'] as const
+/** Payments in flight at once on each channel in `--day` (the engine coalesces queued ones). */
+const DAY_PAY_PIPELINE = 4
+const DAY_RELAY_DOWN_MS = 1500
+const DAY_PEER_DOWN_MS = 2000
+const DAY_CYCLE_PAYMENTS = Math.ceil(BUSY_DAY.payments / BUSY_DAY.channelCycles)
+const perSecond = (c: CycleTiming): string => (c.payMs > 0 ? ((c.payments * 1000) / c.payMs).toFixed(1) : '-')
+let calibration: CycleTiming | null = null
 
 interface Sample {
   t: number
@@ -40,15 +61,26 @@ interface Sample {
   rss: number | null
   handles: number | null
   listeners: number | null
+  fds: number | null
+  dbBytes: number | null
+  /** Operations done when the sample was taken (soak/day.ts `operations`). */
+  ops: number
   listenersBySource: Record<string, number>
   connections: number | null
   peers: number | null
 }
 
-const USAGE = `npm run soak -- [--minutes 30] [--sample-seconds 10] [--out soak/results/<date>.json] [--no-build] [--keep]`
+const USAGE = `npm run soak -- [--minutes 30 | --day [--scale 1]] [--sample-seconds 10] [--out soak/results/<date>.json] [--no-build] [--keep]
+  --minutes N   the steady workload for N minutes; growth per hour
+  --day         a busy wallet's day (${BUSY_DAY.payments} payments over ${BUSY_DAY.channelCycles} channel cycles, ${BUSY_DAY.messages} messages,
+                ${BUSY_DAY.relayFlaps} relay flaps, ${BUSY_DAY.peerRestarts} peer restarts) paced over ${DAY_PACE_MS / 60_000} min, capped at ${DAY_CAP_MS / 60_000} min;
+                growth per ${OPS_UNIT} operations, projected to 24 h and 30 days
+  --scale S     with --day: targets, pace and cap times S (0.05: about 5 minutes)`
 const { values } = parseArgs({
   options: {
-    minutes: { type: 'string', default: '30' },
+    minutes: { type: 'string' },
+    day: { type: 'boolean', default: false },
+    scale: { type: 'string' },
     'sample-seconds': { type: 'string', default: '10' },
     out: { type: 'string' },
     'no-build': { type: 'boolean', default: false },
@@ -60,8 +92,17 @@ if (values.help) {
   process.stdout.write(`${USAGE}\n`)
   process.exit(0)
 }
-const minutes = Number(values.minutes)
+const dayMode = values.day
+const scale = Number(values.scale ?? '1')
 const sampleSeconds = Number(values['sample-seconds'])
+if ((dayMode && values.minutes !== undefined) || (!dayMode && values.scale !== undefined) || !(scale > 0)) {
+  process.stderr.write(`--day and --minutes do not go together; --scale (> 0) goes with --day\n${USAGE}\n`)
+  process.exit(2)
+}
+const dayTargets: DayTargets | null = dayMode ? scaleTargets(BUSY_DAY, scale) : null
+const dayPaceMs = Math.round(DAY_PACE_MS * scale)
+/** In --day, `minutes` is the cap. */
+const minutes = dayMode ? (DAY_CAP_MS * scale) / 60_000 : Number(values.minutes ?? '30')
 if (!(minutes > 0) || !(sampleSeconds >= 1)) {
   process.stderr.write(`bad --minutes or --sample-seconds\n${USAGE}\n`)
   process.exit(2)
@@ -75,6 +116,8 @@ const log = (msg: string): void => void process.stderr.write(`[soak ${new Date()
 const procs = new ProcessSet()
 const dirs: { remove: () => void }[] = []
 const stop = new AbortController()
+// Every sleep and call of the workload listens on it: a day's pipelined payments alone keep a dozen at once.
+setMaxListeners(100, stop.signal)
 let interrupted = false
 process.on('exit', () => procs.killAllSync())
 let sigints = 0
@@ -106,8 +149,35 @@ const clock = (): number => Date.now() - t0
 const samples = new Map<string, Sample[]>(NAMES.map((n) => [n, []]))
 const announcements: Record<string, Record<string, number>> = {}
 const sampleFailures: Record<string, number> = {}
+/** Operations done at each sampling round, for the run's operation rate. */
+const opsSeries: Point[] = []
+
+const dayDone = (c: ChurnCounts): DayTargets => ({ payments: c.payments, channelCycles: c.channelsClosed, messages: c.messagesSent, relayFlaps: c.relayFlaps, peerRestarts: c.peerRestarts })
+const opsNow = (): number => (churn ? operations(dayDone(churn.counts)) : 0)
+
+/** The database files on disk (database and write-ahead log), in bytes. */
+function databaseBytes(dir: string): number | null {
+  try {
+    return readdirSync(dir)
+      .filter((f) => /\.(sqlite|db)(-wal)?$/.test(f))
+      .reduce((n, f) => n + statSync(join(dir, f)).size, 0)
+  } catch {
+    return null
+  }
+}
+
+/** Open descriptors from /proc, for when the metric is missing. */
+function procFds(pid: number): number | null {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length
+  } catch {
+    return null
+  }
+}
 
 async function sampleAll(daemons: SoakDaemon[]): Promise<void> {
+  const ops = opsNow()
+  opsSeries.push({ t: clock(), v: ops })
   await Promise.all(
     daemons.map(async (d) => {
       if (!d.up) return
@@ -128,6 +198,9 @@ async function sampleAll(daemons: SoakDaemon[]): Promise<void> {
           rss: metricSum(text, SERIES.rss),
           handles: metricSum(text, SERIES.handles),
           listeners: metricSum(text, SERIES.listeners),
+          fds: metricSum(text, SERIES.fds) ?? procFds(pid),
+          dbBytes: databaseBytes(d.dataDir),
+          ops,
           listenersBySource: metricByLabel(text, SERIES.listeners, 'source'),
           connections: metricSum(text, `${P}connections`),
           peers: metricSum(text, `${P}peers`),
@@ -169,12 +242,42 @@ try {
   const [alice, bob, carol, dave] = daemons as [SoakDaemon, SoakDaemon, SoakDaemon, SoakDaemon]
   for (const d of daemons) await churn.fund(d, 1_000_000, 2_000_000)
   await churn.mine(1)
-  log(`cluster up: devnet ${devnetUrl}, relay ${relay.multiaddr}; soaking for ${minutes} min, sampling every ${sampleSeconds} s`)
+  if (dayTargets) {
+    // The pay rate one cycle reaches unpaced (the day needs about 19 payments/s at scale 1 over three channels).
+    log(`calibration: one cycle of ${DAY_CYCLE_PAYMENTS} payments alice->bob, ${DAY_PAY_PIPELINE} in flight, unpaced`)
+    calibration = await churn.calibrateCycle(alice, bob, DAY_CYCLE_PAYMENTS, DAY_PAY_PIPELINE)
+    log(`calibration: ${calibration ? `${calibration.payments} payments in ${calibration.payMs} ms (${perSecond(calibration)}/s), open ${calibration.openMs} ms, close ${calibration.closeMs} ms` : 'failed'}`)
+  }
+  log(
+    dayTargets
+      ? `cluster up: devnet ${devnetUrl}, relay ${relay.multiaddr}; a day at scale ${scale}: ${JSON.stringify(dayTargets)} paced over ${num(dayPaceMs / 60_000)} min, cap ${num(minutes)} min, sampling every ${sampleSeconds} s`
+      : `cluster up: devnet ${devnetUrl}, relay ${relay.multiaddr}; soaking for ${minutes} min, sampling every ${sampleSeconds} s`,
+  )
 
   // --- the soak ---------------------------------------------------------------------------
   t0 = Date.now()
   for (const d of daemons) d.lives[0]!.startedAt = 0
-  const loops: Promise<void>[] = [
+  const c = churn
+  const pacer = (target: number): Pacer => new Pacer(target, dayPaceMs, clock, (ms) => c.sleep(ms))
+  const dayChannels: DayChannelPlan | null = dayTargets
+    ? { cycles: dayTargets.channelCycles, payments: dayTargets.payments, pacer: pacer(dayTargets.payments), concurrency: DAY_PAY_PIPELINE, inFlight: 0 }
+    : null
+  // dave restarts every ~11 s in a day, too often to finish a cycle: the day's channels are between the other three.
+  const loops: Promise<void>[] = dayTargets
+    ? [
+        churn.messageLoop(1000, pacer(dayTargets.messages)),
+        ...([
+          [alice, bob],
+          [bob, carol],
+          [carol, alice],
+        ] as const).map(([payer, payee]) =>
+          c.channelLoop(payer, payee, { capacitySats: 20_000, payments: DAY_CYCLE_PAYMENTS, pauseMs: 500, day: dayChannels! }),
+        ),
+        churn.minerLoop(15_000),
+        churn.relayFlapLoop(0, DAY_RELAY_DOWN_MS, pacer(dayTargets.relayFlaps)),
+        churn.peerChurnLoop(dave, 0, DAY_PEER_DOWN_MS, pacer(dayTargets.peerRestarts)),
+      ]
+    : [
     churn.messageLoop(1000),
     churn.channelLoop(alice, bob, { capacitySats: 20_000, payments: 100, pauseMs: 1000 }),
     churn.channelLoop(bob, carol, { capacitySats: 20_000, payments: 100, pauseMs: 1000 }),
@@ -183,26 +286,27 @@ try {
     churn.minerLoop(15_000),
     churn.relayFlapLoop(60_000, 3000),
     churn.peerChurnLoop(dave, 90_000, 5000),
-  ]
-  const c = churn
+      ]
+  const dayOver = (): boolean => dayTargets !== null && missedTargets(dayDone(c.counts), dayTargets).length === 0
   const sampler = (async () => {
     let next = 0
     let lastProgress = 0
-    while (!stop.signal.aborted && clock() < runMs) {
+    while (!stop.signal.aborted && clock() < runMs && !dayOver()) {
       await sampleAll(daemons)
       if (clock() - lastProgress >= 60_000) {
         lastProgress = clock()
         const heaps = daemons.map((d) => `${d.name} ${mb(samples.get(d.name)!.at(-1)?.heapUsed)}`).join(', ')
-        log(`t=${Math.round(clock() / 1000)} s heap MB: ${heaps}; msgs ${c.counts.messagesSent}, payments ${c.counts.payments}, flaps ${c.counts.relayFlaps}, restarts ${c.counts.peerRestarts}, errors ${c.errorCount}`)
+        log(`t=${Math.round(clock() / 1000)} s heap MB: ${heaps}; msgs ${c.counts.messagesSent}, payments ${c.counts.payments}, cycles ${c.counts.channelsClosed}, flaps ${c.counts.relayFlaps}, restarts ${c.counts.peerRestarts}, errors ${c.errorCount}`)
       }
       next += sampleSeconds * 1000
-      await c.sleep(Math.max(0, Math.min(next, runMs) - clock()))
+      // In a day, look at the targets every second: the run ends as soon as they are all met.
+      while (!stop.signal.aborted && clock() < Math.min(next, runMs) && !dayOver()) await c.sleep(Math.min(dayTargets ? 1000 : Infinity, Math.min(next, runMs) - clock()))
     }
     await sampleAll(daemons)
   })()
   await sampler
   endedAt = clock()
-  log('soak time over: stopping the workload')
+  log(dayOver() ? 'every target of the day met: stopping the workload' : 'soak time over: stopping the workload')
   stop.abort()
   await Promise.race([Promise.all(loops), new Promise((r) => setTimeout(r, 60_000).unref())])
 } catch (err) {
@@ -219,11 +323,11 @@ try {
 }
 
 // --- the report ---------------------------------------------------------------------------
-function mb(v: number | null | undefined): string {
-  return v === null || v === undefined ? '-' : (v / 1e6).toFixed(1)
-}
 function num(v: number | null | undefined, digits = 1): string {
   return v === null || v === undefined ? '-' : v.toFixed(digits)
+}
+function mb(v: number | null | undefined): string {
+  return v === null || v === undefined ? '-' : (v / 1e6).toFixed(1)
 }
 const mbh = (v: number | null | undefined): string => num(v === null || v === undefined ? null : v / 1e6, 2)
 const verdict = (ok: boolean | null): string => (ok === null ? 'n/a' : ok ? 'met' : 'NOT met')
@@ -266,13 +370,14 @@ const summary = {
   rssBytesPerHour: stableGrowth('rss'),
   rssLateBytesPerHour: stableGrowth('rss', 'latePerHour'),
   handlesPerHour: handlesGrowth,
+  fdsPerHour: stableGrowth('fds'),
   listenersPerHour: stableGrowth('listeners'),
   goal: { heapBytesPerHour: GOAL_HEAP_BYTES_PER_HOUR, handles: 'flat' },
   heapWithinGoal: heapGrowth.max !== null ? heapGrowth.max < GOAL_HEAP_BYTES_PER_HOUR : null,
   heapDataWithinGoal: dataGrowth.max !== null ? dataGrowth.max < GOAL_HEAP_BYTES_PER_HOUR : null,
 }
 
-const header = ['daemon', 'restarts', 'samples', 'heap MB first/last/max', 'heap MB/h', 'heap floor MB/h', 'heap MB/h 2nd half', 'without code MB/h', 'code MB/h', 'RSS MB first/last/max', 'RSS MB/h', 'handles first/last/max', 'handles/h', 'listeners first/last/max', 'listeners/h']
+const header = ['daemon', 'restarts', 'samples', 'heap MB first/last/max', 'heap MB/h', 'heap floor MB/h', 'heap MB/h 2nd half', 'without code MB/h', 'code MB/h', 'RSS MB first/last/max', 'RSS MB/h', 'handles first/last/max', 'handles/h', 'fds first/last/max', 'fds/h', 'listeners first/last/max', 'listeners/h', 'DB MB first/last/max']
 const rows = daemons.map((d) => {
   const e = perDaemon[d.name]!
   const ffm = (s: SeriesSummary | null | undefined, f: (v: number) => string): string => (s ? `${f(s.first)}/${f(s.last)}/${f(s.max)}` : '-')
@@ -291,8 +396,11 @@ const rows = daemons.map((d) => {
     rate(e.rss, 1e6, 2),
     ffm(e.handles, (v) => String(v)),
     rate(e.handles, 1, 1),
+    ffm(e.fds, (v) => String(v)),
+    rate(e.fds, 1, 1),
     ffm(e.listeners, (v) => String(v)),
     rate(e.listeners, 1, 1),
+    ffm(e.dbBytes, (v) => mb(v)),
   ]
 })
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
@@ -305,7 +413,7 @@ const out: string[] = [
   line(widths.map((w) => '-'.repeat(w))),
   ...rows.map(line),
   '',
-  `growth over the daemons never restarted (${stableNames.join(', ') || 'none'}): heap ${mbh(heapGrowth.max)} MB/h max, ${mbh(heapGrowth.mean)} MB/h mean, floor ${mbh(heapFloorGrowthMax)} MB/h max, second half ${mbh(summary.heapLateBytesPerHour.max)} MB/h max (goal < ${GOAL_HEAP_BYTES_PER_HOUR / 1e6} MB/h: ${verdict(summary.heapWithinGoal)}); without compiled code ${mbh(dataGrowth.max)} MB/h max, second half ${mbh(summary.heapDataLateBytesPerHour.max)} (${verdict(summary.heapDataWithinGoal)}); RSS ${mbh(summary.rssBytesPerHour.max)} MB/h max, second half ${mbh(summary.rssLateBytesPerHour.max)}; handles ${num(handlesGrowth.max, 1)}/h max; listeners ${num(summary.listenersPerHour.max, 1)}/h max`,
+  `growth over the daemons never restarted (${stableNames.join(', ') || 'none'}): heap ${mbh(heapGrowth.max)} MB/h max, ${mbh(heapGrowth.mean)} MB/h mean, floor ${mbh(heapFloorGrowthMax)} MB/h max, second half ${mbh(summary.heapLateBytesPerHour.max)} MB/h max (goal < ${GOAL_HEAP_BYTES_PER_HOUR / 1e6} MB/h: ${verdict(summary.heapWithinGoal)}); without compiled code ${mbh(dataGrowth.max)} MB/h max, second half ${mbh(summary.heapDataLateBytesPerHour.max)} (${verdict(summary.heapDataWithinGoal)}); RSS ${mbh(summary.rssBytesPerHour.max)} MB/h max, second half ${mbh(summary.rssLateBytesPerHour.max)}; handles ${num(handlesGrowth.max, 1)}/h max; descriptors ${num(summary.fdsPerHour.max, 1)}/h max; listeners ${num(summary.listenersPerHour.max, 1)}/h max`,
 ]
 if (counts && churn) {
   out.push(
@@ -316,6 +424,81 @@ if (counts && churn) {
   for (const [kind, e] of Object.entries(churn.errors)) out.push(`  error ${kind}: ${e.count} (e.g. ${e.examples[0] ?? ''})`)
 }
 if (Object.keys(sampleFailures).length) out.push(`metric scrapes that failed: ${JSON.stringify(sampleFailures)}`)
+
+// --- a day: growth per 100,000 operations ---------------------------------------------------
+const dayReport = dayTargets && counts ? reportDay(dayTargets, counts) : null
+if (dayReport) out.push('', ...dayReport.lines)
+
+function reportDay(targets: DayTargets, c: ChurnCounts) {
+  const done = dayDone(c)
+  const missed = missedTargets(done, targets)
+  const rate = opsPerHour(opsSeries, warmup)
+  const growth: Record<string, Partial<Record<(typeof DAY_SERIES)[number], OpsGrowth | null>>> = {}
+  for (const d of daemons) {
+    const list = samples.get(d.name) ?? []
+    const entry: (typeof growth)[string] = {}
+    for (const name of DAY_SERIES) {
+      if (d.restarts > 0 && name !== 'dbBytes') continue
+      const pts: OpsPoint[] = list.filter((s) => s[name] !== null).map((s) => ({ t: s.t, ops: s.ops, v: s[name]! }))
+      entry[name] = growthPerOps(pts, warmup, rate)
+    }
+    growth[d.name] = entry
+  }
+  const all = (name: (typeof DAY_SERIES)[number], test: (g: OpsGrowth | null) => boolean | null): boolean | null => {
+    const v = stableNames.map((n) => test(growth[n]?.[name] ?? null))
+    return v.length === 0 || v.includes(null) ? null : v.every(Boolean)
+  }
+  const verdicts = {
+    heapUnder200MbFor30Days: all('heapUsed', within30Days),
+    rssUnder200MbFor30Days: all('rss', within30Days),
+    handlesFlat: all('handles', isFlat),
+    fdsFlat: all('fds', isFlat),
+    listenersFlat: all('listeners', isFlat),
+  }
+  const parts = Object.values(verdicts)
+  const goalMet = parts.includes(null) ? null : parts.every(Boolean)
+  const total = operations(done)
+  const kinds = (Object.keys(targets) as (keyof DayTargets)[]).map((k) => `${k} ${done[k]}/${targets[k]}`).join(', ')
+  const unit = (OPS_UNIT / 1000).toFixed(0)
+  const cell = (g: OpsGrowth | null | undefined, div: number, digits: number): string =>
+    g ? `${num(g.perUnit === null ? null : g.perUnit / div, digits)} / ${num(g.projected24h === null ? null : g.projected24h / div, digits)} / ${num(g.projected30d === null ? null : g.projected30d / div, digits)}` : 'n/a'
+  const dayHeader = ['daemon', `heap MB per ${unit}k ops / 24 h / 30 d`, 'RSS MB', 'handles', 'fds', 'listeners', 'DB MB last', 'DB MB']
+  const dayRows = daemons.map((d) => {
+    const g = growth[d.name] ?? {}
+    return [d.name, cell(g.heapUsed, 1e6, 2), cell(g.rss, 1e6, 2), cell(g.handles, 1, 1), cell(g.fds, 1, 1), cell(g.listeners, 1, 1), mb(g.dbBytes?.last), cell(g.dbBytes, 1e6, 2)]
+  })
+  const w = dayHeader.map((h, i) => Math.max(h.length, ...dayRows.map((r) => r[i]!.length)))
+  const dayLine = (cells: string[]): string => `| ${cells.map((x, i) => x.padEnd(w[i]!)).join(' | ')} |`
+  const cycles = churn?.cycleTimes ?? []
+  const mean = (f: (x: CycleTiming) => number): number | null => (cycles.length ? cycles.reduce((n, x) => n + f(x), 0) / cycles.length : null)
+  const cycleSummary = { completed: cycles.length, meanOpenMs: mean((x) => x.openMs), meanPayMs: mean((x) => x.payMs), meanPayments: mean((x) => x.payments), meanCloseMs: mean((x) => x.closeMs), calibration }
+  const busyDayOps = operations(BUSY_DAY)
+  const operationsDefinition = 'operations = payments + messages delivered + channel cycles completed (closed on both sides) + relay flaps + peer restarts'
+  const lines = [
+    `day (scale ${scale}): ${missed.length ? `targets MISSED at the ${num(minutes)}-min cap: ${missed.map((m) => `${m.kind} ${m.done}/${m.target}`).join(', ')}` : `all targets met after ${num(endedAt / 60_000)} min (paced for ${num(dayPaceMs / 60_000)})`}; done/target: ${kinds}`,
+    `${operationsDefinition}: ${total} in ${num(endedAt / 60_000)} min, ${num(rate, 0)}/h after the warm-up (${num(rate === null ? null : (rate * 24) / busyDayOps)} busy-wallet days a day; a busy day is ${busyDayOps}); failures: messages ${c.messagesFailed}, payments ${c.paymentsFailed}, channels abandoned ${c.channelsAbandoned}, failed calls ${churn?.errorCount ?? 0}`,
+    `channel cycles: ${cycles.length} timed, mean open ${num(cycleSummary.meanOpenMs, 0)} ms, ${num(cycleSummary.meanPayments, 0)} payments in ${num(cycleSummary.meanPayMs === null ? null : cycleSummary.meanPayMs / 1000)} s (paced), close to closed on both sides ${num(cycleSummary.meanCloseMs, 0)} ms; unpaced calibration cycle: ${calibration ? `${calibration.payments} payments in ${num(calibration.payMs / 1000)} s = ${perSecond(calibration)}/s with ${DAY_PAY_PIPELINE} in flight` : 'failed'}`,
+    `growth per ${OPS_UNIT} operations, and projected to 24 h / 30 days at ${num(rate, 0)} operations/h (least squares after the warm-up; DB for every daemon, the rest over ${stableNames.join(', ') || 'none'}):`,
+    dayLine(dayHeader),
+    dayLine(w.map((x) => '-'.repeat(x))),
+    ...dayRows.map(dayLine),
+    `goal (heap and RSS after 30 days under ${MEMORY_LIMIT_BYTES / 1e6} MB, last sample + projected growth; handles, descriptors and listeners flat, i.e. the fitted line gains < 1 over the run): ${verdict(goalMet)} — heap ${verdict(verdicts.heapUnder200MbFor30Days)}, RSS ${verdict(verdicts.rssUnder200MbFor30Days)}, handles ${verdict(verdicts.handlesFlat)}, descriptors ${verdict(verdicts.fdsFlat)}, listeners ${verdict(verdicts.listenersFlat)}`,
+  ]
+  const json = {
+    scale,
+    paceMs: dayPaceMs,
+    capMs: runMs,
+    targets,
+    done,
+    allMet: missed.length === 0,
+    missed,
+    operations: { definition: operationsDefinition, total, perHour: rate, unit: OPS_UNIT, busyWalletPerDay: busyDayOps },
+    cycles: cycleSummary,
+    growthPerUnitOps: growth,
+    goal: { memoryLimitBytes: MEMORY_LIMIT_BYTES, rule: 'last sample + projected 30-day growth at the run\'s operation rate < limit (heap after GC, RSS); handles, fds, listeners: fitted rise over the run after warm-up < 1', met: goalMet, ...verdicts },
+  }
+  return { lines, json }
+}
 process.stdout.write(`${out.join('\n')}\n`)
 
 mkdirSync(dirname(outFile), { recursive: true })
@@ -328,12 +511,23 @@ writeFileSync(
       cpus: cpus().length,
       totalMemBytes: totalmem(),
       loadavgAtEnd: loadavg(),
-      options: { minutes, sampleSeconds },
+      options: { minutes, sampleSeconds, day: dayMode, scale: dayMode ? scale : null },
       interrupted,
       error: setupError,
       durationMs: endedAt,
       warmupMs: warmup,
-      workload: {
+      workload: dayTargets
+        ? {
+            daemons: NAMES,
+            churned: CHURNED,
+            day: `targets ${JSON.stringify(dayTargets)}, each kind paced evenly over ${dayPaceMs / 60_000} min; the run ends when all are met or at the ${minutes}-min cap`,
+            messages: 'direct messages between every pair of running daemons, one at each turn of the pace',
+            channels: `alice->bob, bob->carol, carol->alice (dave restarts too often to finish a cycle): open 20,000 sat, ${DAY_CYCLE_PAYMENTS} payments of 1-7 sat at the pace, up to ${DAY_PAY_PIPELINE} in flight per channel, close, mine, again`,
+            relayFlap: `SIGKILL at each turn of the pace, back on the same port and data dir after ${DAY_RELAY_DOWN_MS / 1000} s`,
+            peerChurn: `dave stopped (SIGTERM) at each turn of the pace, back on the same port and data dir after ${DAY_PEER_DOWN_MS / 1000} s`,
+            mining: 'one block every 15 s and after each close',
+          }
+        : {
         daemons: NAMES,
         churned: CHURNED,
         messages: 'one direct message from every running daemon to every other, every second',
@@ -343,6 +537,7 @@ writeFileSync(
         mining: 'one block every 15 s and after each close',
       },
       summary,
+      day: dayReport?.json ?? null,
       perDaemon,
       churn: counts ?? null,
       errors: churn?.errors ?? {},

@@ -67,7 +67,10 @@ describe('database backups', () => {
     const address = (await a.call<{ address: string }>('getWallet')).body.result!.address
     expect((await a.call('sendMessage', { peerId: NOBODY, text: 'before the first backup' })).body.ok).toBe(true)
     await waitFor('three backups, then rotation', () => backupsIn(join(dir, 'backups')).length === 3, 20_000)
-    await new Promise((r) => setTimeout(r, 2_500))
+    // Rotation, shown after two more backups were made (counted by the daemon), not after a sleep.
+    const okBackups = async (): Promise<number> => Number(/bsv_p2p_backups_total\{result="ok"\} (\d+)/.exec(await (await fetch(`${a.apiUrl}/metrics`)).text())?.[1] ?? 0)
+    const madeAtThree = await okBackups()
+    await waitFor('two more backups', async () => (await okBackups()) >= madeAtThree + 2, 20_000)
     expect(backupsIn(join(dir, 'backups'))).toHaveLength(3)
     expect(backupsIn(extra.path).length).toBeGreaterThanOrEqual(1)
     expect(backupsIn(extra.path).length).toBeLessThanOrEqual(3)

@@ -222,7 +222,7 @@ export class ChainWatch {
         if (c.role === 'payee' && c.state === 'funding' && c.step === 'refund-signed' && g.fundingHex !== null) await this.c.payee.open(c, g.fundingHex, g.facts.funding?.height ?? null)
         return
       case 'funding-height':
-        if (isFunded(c)) await this.c.book.put({ ...c, fundingHeight: action.height })
+        if (isFunded(c)) await this.c.book.setFundingHeight(c.id, action.height)
         return
       case 'settle':
         this.c.log.info('settling before expiry', { channelId: c.id, height: g.facts.height, expiry: c.expiry })

@@ -7,7 +7,7 @@ import type { DevnetServer } from '../chain/devnet/devnet-server.js'
 import { CHANNEL_PROTOCOL, ChannelLink, MAX_CHANNEL_FRAME_BYTES, type OutgoingRequest } from './protocol.js'
 import { selectBackend } from './signer.js'
 import type { PayerOpen } from './records.js'
-import { type Side, connect, fund, removeDir, startDevnet, startSide } from './test/harness.js'
+import { type Side, connect, fund, removeDir, sendOneFrame, startDevnet, startSide } from './test/harness.js'
 
 describe('channel attacks are refused with the state unchanged', () => {
   let devnet: DevnetServer
@@ -39,17 +39,7 @@ describe('channel attacks are refused with the state unchanged', () => {
     return { seq: c.seq, paidSats: c.paidSats, state: c.state, payments: c.payments.length, row: payee.engine.book.repo.get(channelId) }
   }
 
-  async function refusal(from: Side, frame: OutgoingRequest): Promise<string> {
-    const link = new ChannelLink(from.libp2p, payee.peerId, 3000)
-    try {
-      await link.request(frame as never)
-      return 'accepted'
-    } catch (err) {
-      return (err as { code: string }).code
-    } finally {
-      link.close()
-    }
-  }
+  const refusal = (from: Side, frame: OutgoingRequest): Promise<string> => sendOneFrame(from, payee.peerId, frame)
 
   /** A correctly built settlement signed by `key` (the payer's real key unless stated). */
   function signed(paidSats: number, key?: Uint8Array): string {
@@ -110,4 +100,27 @@ describe('channel attacks are refused with the state unchanged', () => {
     expect(await payer.engine.pay({ channelId, sats: 1 })).toMatchObject({ seq: 4, paidSats: 301 })
     expect(payee.engine.get(channelId)).toMatchObject({ seq: 4, paidSats: 301 })
   }, 30_000)
+
+  it('a payer flooding settlements faster than they can be verified meets a bounded queue: busy past it, and the channel goes on', async () => {
+    const before = snapshot()
+    const c = payee.engine.get(channelId)
+    // Each frame passes every check up to the signature, which is wrong: each costs a verification.
+    const badSig = signed(c.paidSats + 1, Uint8Array.from(PrivateKey.fromRandom().toArray('be', 32)))
+    const link = new ChannelLink(payer.libp2p, payee.peerId, 60_000)
+    const codes = new Map<string, number>()
+    try {
+      await Promise.all(Array.from({ length: 6_000 }, () => link.request({ t: 'pay', channelId, seq: c.seq + 1, paidSats: c.paidSats + 1, sig: badSig } as never).then(
+        () => 'accepted',
+        (err: { code: string }) => err.code,
+      ).then((code) => codes.set(code, (codes.get(code) ?? 0) + 1))))
+    } finally {
+      link.close()
+    }
+    expect(codes.get('accepted')).toBeUndefined()
+    expect(codes.get('busy')).toBeGreaterThan(0)
+    expect(codes.get('bad_signature')).toBeGreaterThan(0)
+    expect(snapshot()).toEqual(before)
+    await payer.engine.pay({ channelId, sats: 1 })
+    expect(payee.engine.get(channelId).paidSats).toBe(c.paidSats + 1)
+  }, 60_000)
 })

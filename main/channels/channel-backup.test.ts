@@ -87,7 +87,9 @@ describe('disk lost: restored from recovery words and the channel file', () => {
   }
 
   async function restored(words: string, file: string): Promise<Side> {
-    const s = await startSide(devnet, { init: { backup: { paths: [join(mkdtempSync(join(tmpdir(), 'bsv-chan-bk-')), CHANNEL_BACKUP_FILE)] } } })
+    const backupDir = mkdtempSync(join(tmpdir(), 'bsv-chan-bk-'))
+    dirs.push(backupDir)
+    const s = await startSide(devnet, { init: { backup: { paths: [join(backupDir, CHANNEL_BACKUP_FILE)] } } })
     sides.push(s)
     await s.wallet.restoreWallet({ mnemonic: words })
     const result = await s.engine.restoreBackup(readFileSync(file))

@@ -7,7 +7,7 @@ import type { EventBus } from '../kit/index.js'
 import { GroupCommit, type Store } from '../store/index.js'
 import type { Logger } from '../telemetry/index.js'
 import { ChannelRepository, type ChannelView, toChannel } from './channel-repository.js'
-import type { ChannelRecord, ChannelRole } from './records.js'
+import { type ChannelRecord, type ChannelRole, isFunded } from './records.js'
 import { isTerminal } from './state-machine.js'
 
 /** Something about a channel its owner must see (a failing settle, a lying peer, ...). */
@@ -132,6 +132,24 @@ export class ChannelBook {
     this.onChanged(next, 'state')
     this.emit(next)
     return next
+  }
+
+  /**
+   * Records the funding's block height on a funded channel. Not through `put`: payments
+   * move the live record's amounts in place, off the mailbox, so a whole record copied
+   * before a payment and made live after it would take that payment back in memory (the
+   * payee then refuses the next settlement as out of sequence, which stops the channel).
+   * Only the one column is written; the live record, whichever it is by then, takes it.
+   */
+  async setFundingHeight(id: string, height: number): Promise<void> {
+    const now = Date.now()
+    await this.commit.run(() => this.repo.setFundingHeight(id, height, now))
+    const c = this.live.get(id)
+    if (!c || !isFunded(c)) return
+    c.fundingHeight = height
+    c.updatedAt = now
+    this.onChanged(c, 'state')
+    this.emit(c)
   }
 
   /** `archivedAt` when the caller already read it (a listing); otherwise an ended channel's is read from disk. */

@@ -24,6 +24,7 @@ import { ChainTip } from './chain-tip.js'
 import { ChainWatch } from './chain-watch.js'
 import { PayeeSide } from './payee-side.js'
 import { PayerSide, type PayerWallet } from './payer-side.js'
+import { SignatureScheduler } from './signature-scheduler.js'
 import { ProposalLimits } from './proposal-limits.js'
 import { CHANNEL_PROTOCOL, ChannelLink, ChannelRefusal, type ChannelRequest, serveChannelStream } from './protocol.js'
 import { type ChannelRecord, type FundedChannel, type PayeeClosing, type PayerClosing, isFunded } from './records.js'
@@ -153,6 +154,8 @@ export class ChannelEngine implements Startable {
   readonly payer: PayerSide
   readonly payee: PayeeSide
   private readonly mailbox = new ChannelMailbox()
+  /** Turns at signing (payer) and verifying (payee) for all channels: none starves another. */
+  private readonly turns = new SignatureScheduler((err) => this.log.error('a channel\'s turn at signature work failed', { err }))
   private readonly keys: ChannelKeys
   private readonly tip: ChainTip
   private readonly watch: ChainWatch
@@ -207,7 +210,7 @@ export class ChannelEngine implements Startable {
         reach: (peerId, timeoutMs) => this.reach(peerId, timeoutMs),
         secured: () => this.secureBackup(),
         connected: (peerId) => isConnected(components.node.libp2p, peerId),
-        ownPeerId: () => components.node.libp2p.peerId.toString(), countPayment: (sats) => this.countPayment('payer', sats), countSettlement: () => this.m.settlements.inc({ role: 'payer' }), violation: (kind) => this.m.violations.inc({ kind }), log: this.log,
+        ownPeerId: () => components.node.libp2p.peerId.toString(), turns: this.turns, countPayment: (sats) => this.countPayment('payer', sats), countSettlement: () => this.m.settlements.inc({ role: 'payer' }), violation: (kind) => this.m.violations.inc({ kind }), log: this.log,
       },
       { network: this.opts.network, feeRateSatsPerKb: this.opts.feeRateSatsPerKb, defaultExpiryBlocks: this.opts.defaultExpiryBlocks, closeMarginBlocks: this.opts.closeMarginBlocks, window: this.opts.window, payTimeoutMs: this.opts.payTimeoutMs, reachTimeoutMs: this.opts.reachTimeoutMs },
     )
@@ -215,7 +218,7 @@ export class ChannelEngine implements Startable {
       {
         book: this.book, mailbox: this.mailbox, keys: this.keys, tx: this.tx, tip: this.tip, broadcaster: components.chain.broadcaster,
         limits: new ProposalLimits(this.book, { perPeer: this.opts.maxPendingProposalsPerPeer, total: this.opts.maxPendingProposals }),
-        newPayoutAddress, link, verify: (c) => this.watch.verify(c), countPayment: (sats) => this.countPayment('payee', sats), countSettlement: () => this.m.settlements.inc({ role: 'payee' }), log: this.log,
+        newPayoutAddress, link, verify: (c) => this.watch.verify(c), turns: this.turns, countPayment: (sats) => this.countPayment('payee', sats), countSettlement: () => this.m.settlements.inc({ role: 'payee' }), log: this.log,
       },
       { network: this.opts.network, policy, autoAcceptMaxSats: this.opts.autoAcceptMaxSats, minFeeRateSatsPerKb: this.opts.feeRateSatsPerKb },
     )
@@ -240,6 +243,7 @@ export class ChannelEngine implements Startable {
 
   async start(): Promise<void> {
     this.disposables = new Disposables()
+    this.turns.start()
     this.book.load()
     // Before the first write replaces the file: the database must not be behind it.
     await this.reconcileWithBackup()
@@ -294,6 +298,7 @@ export class ChannelEngine implements Startable {
     this.running = false
     this.watch.stop()
     this.payer.stop()
+    this.turns.stop()
     for (const l of this.links.values()) l.close()
     this.links.clear()
     await this.disposables.dispose()

@@ -53,6 +53,11 @@ export class ChannelRepository {
     this.prepare(`UPDATE channels SET ${CHANNEL_COLUMNS.filter((k) => k !== 'id').map((k) => `${k} = @${k}`).join(', ')} WHERE id = @id`).run(encodeChannelRow(c))
   }
 
+  /** The funding's block height alone: the amounts a payment moves meanwhile are not this write's. */
+  setFundingHeight(id: string, height: number, now: number): void {
+    this.prepare('UPDATE channels SET funding_height = ?, updated_at = ? WHERE id = ?').run(height, now, id)
+  }
+
   get(id: string): ChannelRecord | null {
     const row = this.prepare(`${SELECT} WHERE id = ?`).get(id) as ChannelRow | undefined
     return row ? decodeChannelRow(row) : null

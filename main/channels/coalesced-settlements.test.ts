@@ -5,10 +5,10 @@
 import Database from 'better-sqlite3'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ChannelLink, type OutgoingRequest } from './protocol.js'
+import type { OutgoingRequest } from './protocol.js'
 import type { PayerOpen } from './records.js'
 import { selectBackend } from './signer.js'
-import { type Pair, startPair, waitUntil } from './test/harness.js'
+import { type Pair, sendOneFrame, startPair, waitUntil } from './test/harness.js'
 
 interface Row {
   seq: number
@@ -90,17 +90,7 @@ describe('coalesced settlements', () => {
     const rec = payer.engine.book.get(channelId) as PayerOpen
     const signed = (paidSats: number): string => Buffer.from(payer.engine.tx.settlement(rec).sign(paidSats, payer.wallet.channelPrivateKey(rec.keyIndex), selectBackend())).toString('hex')
     const snapshot = (): unknown => ({ channel: payee.engine.book.repo.get(channelId), rows: rows(payee.dir, channelId) })
-    const send = async (frame: OutgoingRequest): Promise<string> => {
-      const link = new ChannelLink(payer.libp2p, payee.peerId, 3000)
-      try {
-        await link.request(frame as never)
-        return 'accepted'
-      } catch (err) {
-        return (err as { code: string }).code
-      } finally {
-        link.close()
-      }
-    }
+    const send = (frame: OutgoingRequest): Promise<string> => sendOneFrame(payer, payee.peerId, frame)
     const pay = (seq: number, paidSats: number, payments: unknown[], extra: Record<string, unknown> = {}): OutgoingRequest => ({ t: 'pay', channelId, seq, paidSats, sig: signed(paidSats), payments, ...extra }) as OutgoingRequest
     const before = snapshot()
     const cases: [string, OutgoingRequest, string][] = [

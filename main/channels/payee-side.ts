@@ -19,12 +19,26 @@ import { ChannelRefusal, type ChannelLink, type ChannelRequest, type ResultOf } 
 import type { ProposalLimits } from './proposal-limits.js'
 import type { ChannelRecord, FailureReason, PayeeChannel, PayeeClosing, PayeeFundingBound, PayeeOpen, Terms } from './records.js'
 import { isCurvePoint } from './signer.js'
+import type { SignatureScheduler } from './signature-scheduler.js'
 import { validatePayment } from './state-machine.js'
 import type { ChannelTx } from './channel-tx.js'
 
 type Req<K extends ChannelRequest['t']> = Extract<ChannelRequest, { t: K }>
 
 const bytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'))
+
+/**
+ * Settlements waiting for their turn at signature work, per peer and in all: past either, a
+ * settlement is answered `busy` (the payer resends it after a pause), so a peer that floods
+ * frames faster than they can be verified fills a bounded queue, not memory. A frame is at
+ * most 16 KiB; an honest payer has at most `channels.window` (32 by default, 1,024 at most)
+ * in flight on each channel.
+ */
+const MAX_WAITING_PER_PEER = 2_048
+const MAX_WAITING_TOTAL = 16_384
+
+/** A settlement judged: a resent one to acknowledge again, or a new state already made the in-memory one, to store. */
+type Judged = { resent: true } | { resent: false; c: PayeeOpen; before: Pick<PayeeOpen, 'seq' | 'paidSats' | 'lastSig'>; rows: PaymentRecord[]; now: number }
 
 export interface PayeeSideComponents {
   book: ChannelBook
@@ -39,6 +53,8 @@ export interface PayeeSideComponents {
   link(peerId: string): ChannelLink
   /** Looks up the chain facts of a channel and decides, as the chain watch does. */
   verify(c: PayeeFundingBound): Promise<{ facts: ChainFacts; fundingHex: string | null; required: number; decision: 'open' | 'wait' | { fail: FailureReason } }>
+  /** Turns at signature work, shared with the payer side. */
+  turns: SignatureScheduler
   countPayment(sats: number): void
   /** One settlement verified and stored (it may cover several payments). */
   countSettlement(): void
@@ -56,6 +72,9 @@ export interface PayeeSideInit {
 export class PayeeSide {
   /** Channels whose settlement is being signed: payments arriving now are refused. */
   private readonly settling = new Set<string>()
+  /** Settlements waiting for their turn, by peer (MAX_WAITING_PER_PEER). */
+  private readonly waiting = new Map<string, number>()
+  private waitingTotal = 0
 
   constructor(
     private readonly c: PayeeSideComponents,
@@ -210,8 +229,65 @@ export class PayeeSide {
 
   // ---- payments (the hot path) ----
 
-  /** Checks are synchronous: pipelined states are judged in arrival order against the in-memory state. */
-  async onPay(peerId: string, req: Req<'pay'>): Promise<ResultOf<'pay'>> {
+  /**
+   * Judged in the channel's turn at signature work (SignatureScheduler: turns run in the order
+   * asked, so pipelined states are still judged in arrival order against the in-memory state,
+   * and a node paid on many channels serves them in turn); stored after.
+   */
+  onPay(peerId: string, req: Req<'pay'>): Promise<ResultOf<'pay'>> {
+    const mine = this.waiting.get(peerId) ?? 0
+    if (mine >= MAX_WAITING_PER_PEER || this.waitingTotal >= MAX_WAITING_TOTAL) return Promise.reject(new ChannelRefusal('busy', 'too many settlements wait to be verified; send it again shortly'))
+    this.waiting.set(peerId, mine + 1)
+    this.waitingTotal++
+    const done = (): void => {
+      this.waitingTotal--
+      const left = (this.waiting.get(peerId) ?? 1) - 1
+      if (left > 0) this.waiting.set(peerId, left)
+      else this.waiting.delete(peerId)
+    }
+    return new Promise((resolve, reject) => {
+      this.c.turns.turn(
+        () => {
+          done()
+          let judged: Judged
+          try {
+            judged = this.judgePay(peerId, req)
+          } catch (err) {
+            reject(err as Error)
+            return
+          }
+          // Called in the turn: its write joins the commit the frame's reader flushes after it.
+          this.storePay(req, judged).then(resolve, reject)
+        },
+        () => {
+          done()
+          reject(new ChannelRefusal('unexpected', 'the channel engine is stopping'))
+        },
+      )
+    })
+  }
+
+  private async storePay(req: Req<'pay'>, judged: Judged): Promise<ResultOf<'pay'>> {
+    if (judged.resent) {
+      await this.c.book.commit.run(() => null)
+      return { seq: req.seq }
+    }
+    const { c, before, rows, now } = judged
+    try {
+      await this.c.book.commit.run(() => this.c.book.repo.storeReceived(c.id, rows, now))
+    } catch (err) {
+      if (c.seq === req.seq) Object.assign(c, before)
+      throw err
+    }
+    c.updatedAt = now
+    for (const r of rows) this.c.countPayment(r.sats)
+    this.c.countSettlement()
+    this.c.book.emitSoon(c.id)
+    return { seq: req.seq }
+  }
+
+  /** Every check of a settlement, its signature's included, and its state made the in-memory one: synchronous, so nothing judged meanwhile. */
+  private judgePay(peerId: string, req: Req<'pay'>): Judged {
     const c = this.c.book.get(req.channelId)
     if (!c || c.peerId !== peerId || c.role !== 'payee' || c.state !== 'open') {
       // Off the hot path: an ended channel is read from disk only to say why it refuses.
@@ -225,8 +301,7 @@ export class PayeeSide {
       // A resent state (after a lost link) is acknowledged again; any other is a replay.
       const known = req.seq === c.seq ? { paidSats: c.paidSats, sig: c.lastSig } : this.c.book.repo.payment(c.id, req.seq)
       if (!known || known.paidSats !== req.paidSats || known.sig !== req.sig) throw new ChannelRefusal('conflict', `sequence ${req.seq} was already used for another state`)
-      await this.c.book.commit.run(() => null)
-      return { seq: req.seq }
+      return { resent: true }
     }
     // A coalesced settlement covers payments c.seq + 1 .. req.seq, listed one by one.
     const listed = req.payments
@@ -261,17 +336,7 @@ export class PayeeSide {
     c.seq = req.seq
     c.paidSats = req.paidSats
     c.lastSig = req.sig
-    try {
-      await this.c.book.commit.run(() => this.c.book.repo.storeReceived(c.id, rows, now))
-    } catch (err) {
-      if (c.seq === req.seq) Object.assign(c, before)
-      throw err
-    }
-    c.updatedAt = now
-    for (const r of rows) this.c.countPayment(r.sats)
-    this.c.countSettlement()
-    this.c.book.emitSoon(c.id)
-    return { seq: req.seq }
+    return { resent: false, c, before, rows, now }
   }
 
   async onSync(peerId: string, req: Req<'sync'>): Promise<ResultOf<'sync'>> {

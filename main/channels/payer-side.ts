@@ -20,6 +20,7 @@ import type { ChainTip } from './chain-tip.js'
 import { checkSettlement } from './chain-checks.js'
 import { ChannelPeerError, ChannelRefusal, type ChannelLink, type ChannelRequest, type ResultOf } from './protocol.js'
 import { type NewPayment, type OutgoingSettlement, PaymentPipeline } from './payment-pipeline.js'
+import type { SignatureScheduler } from './signature-scheduler.js'
 import { stripState } from './payee-side.js'
 import type { BuiltFunding, FailureReason, PayerChannel, PayerClosing, PayerFunding, PayerFundingAccepted, PayerFundingBroadcast, PayerFundingBuilt, PayerFundingSigned, PayerOpen, PayerProposed } from './records.js'
 import { validatePayment } from './state-machine.js'
@@ -62,6 +63,8 @@ export interface PayerSideComponents {
   connected(peerId: string): boolean
   ownPeerId(): string
   countPayment(sats: number): void
+  /** Turns at signature work, shared with the payee side. */
+  turns: SignatureScheduler
   /** One settlement signed (it may cover several payments). */
   countSettlement(): void
   /** The payee answered against the protocol (a lie this side caught): counted by kind. */
@@ -412,6 +415,7 @@ export class PayerSide {
           payTimeoutMs: this.init.payTimeoutMs,
           logger: this.c.log,
           seal: (batch) => this.seal(id, batch),
+          turn: (work) => this.c.turns.turn(work),
           rewind: (tip) => {
             if (tip) this.signed.set(id, tip)
             else this.signed.delete(id)

@@ -53,6 +53,11 @@ export interface PipelineDeps {
   seal(batch: readonly NewPayment[]): Promise<OutgoingSettlement>
   /** Payments reserved after the last sealed one were dropped unsigned: the next is built on `tip` (null: on what the disk holds). */
   rewind(tip: { seq: number; paidSats: number } | null): void
+  /**
+   * A turn at signing among the node's channels (SignatureScheduler.turn): `seal` is called
+   * inside it, with every payment reserved by then. Absent: at once.
+   */
+  turn?(work: () => void): void
   /** Resolves when the payee acknowledged exactly this state. */
   send(p: OutgoingSettlement): Promise<void>
   /** The payee's latest stored state, as it says. */
@@ -108,6 +113,8 @@ export class PaymentPipeline {
   /** The last payment signed and stored (`sealing`: the last of the batch being stored). */
   private sealedSeq: number
   private sealing: { seq: number; paidSats: number } | null = null
+  /** A turn at signing is asked for; the batch is taken when it comes. */
+  private turnAsked = false
   private lastSealed: { seq: number; paidSats: number } | null = null
   private reconciling = false
   /** Consecutive failed reconciles: the backoff's exponent. */
@@ -329,13 +336,28 @@ export class PaymentPipeline {
   /**
    * Signs the next settlement when it could leave at once (nothing signed waits for a slot),
    * or when a caller must be answered before its acknowledgement. One at a time: payments
-   * arriving meanwhile gather into the next.
+   * arriving meanwhile gather into the next. The batch is taken in the channel's turn at
+   * signing, so payments that arrive while other channels sign join it.
    */
   private sealNext(): void {
-    if (this.sealing || this.unsigned.length === 0 || this.stopped || this.haltedWith) return
+    if (this.turnAsked || !this.wantsSeal()) return
+    this.turnAsked = true
+    const sealInTurn = (): void => {
+      this.turnAsked = false
+      if (this.wantsSeal()) this.sealBatch()
+    }
+    if (this.deps.turn) this.deps.turn(sealInTurn)
+    else sealInTurn()
+  }
+
+  private wantsSeal(): boolean {
+    if (this.sealing || this.unsigned.length === 0 || this.stopped || this.haltedWith) return false
     const linkUp = !this.reconciling && !this.retryTimer
     const canLeave = linkUp && this.queue.length === 0 && this.inflight.size < this.deps.window
-    if (!canLeave && this.answerAfterSeal.length === 0) return
+    return canLeave || this.answerAfterSeal.length > 0
+  }
+
+  private sealBatch(): void {
     const batch = this.takeBatch()
     const last = batch[batch.length - 1]!
     this.sealing = { seq: last.seq, paidSats: last.paidSats }

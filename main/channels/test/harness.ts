@@ -15,6 +15,7 @@ import { walletMigrations } from '../../wallet/migrations.js'
 import { WalletService } from '../../wallet/wallet-service.js'
 import { ChannelEngine, type ChannelEngineInit } from '../channel-engine.js'
 import { channelMigrations } from '../migrations.js'
+import { ChannelLink, type OutgoingRequest } from '../protocol.js'
 
 const LIMITS = { maxConnections: 100, inboundConnectionThreshold: 1000, maxIncomingPendingConnections: 100 }
 
@@ -117,6 +118,22 @@ export async function startPair(fundSats: number): Promise<Pair> {
       }
       await devnet.stop()
     },
+  }
+}
+
+/**
+ * Sends one hand-built frame from `from` to `peerId` on a link of its own, as a lying peer
+ * would; answers 'accepted' or the code the peer refused it with.
+ */
+export async function sendOneFrame(from: Side, peerId: string, frame: OutgoingRequest): Promise<string> {
+  const link = new ChannelLink(from.libp2p, peerId, 3000)
+  try {
+    await link.request(frame as never)
+    return 'accepted'
+  } catch (err) {
+    return (err as { code: string }).code
+  } finally {
+    link.close()
   }
 }
 

@@ -5,6 +5,8 @@ import { type TimePoint, describeSeries } from '../../chart-data.js'
 import { formatSats } from '../../human.js'
 
 const DEFAULT_HEIGHT = 160
+/** The least span the time axis shows: a history of a few seconds otherwise reads ":59.200, :59.400". */
+const MIN_SPAN_S = 600
 
 interface Palette {
   line: string
@@ -27,7 +29,7 @@ function options(width: number, height: number, label: string, colours: Palette)
     height,
     legend: { show: false },
     cursor: { drag: { x: false, y: false } },
-    scales: { x: { time: true } },
+    scales: { x: { time: true, range: (_u, min, max) => [Math.min(min, max - MIN_SPAN_S), max] } },
     series: [{}, { label, stroke: colours.line, fill: colours.fill, width: 2, paths: uPlot.paths.stepped?.({ align: 1 }), points: { show: false } }],
     axes: [axis, { ...axis, size: 70, values: (_u, ticks) => ticks.map((t) => formatSats(Math.round(t)).replace(/ sats?$/, '')) }],
   }
@@ -46,7 +48,11 @@ export function TimeChart({ points, what, testId, height = DEFAULT_HEIGHT, empty
   useEffect(() => {
     const el = box.current
     if (!el || !hasData) return
-    const data: uPlot.AlignedData = [points.map((p) => p.t), points.map((p) => p.sats)]
+    // The last value holds until now: the line runs to the present, not to the last change.
+    const last = points[points.length - 1]!
+    const now = Math.floor(Date.now() / 1000)
+    const drawn = last.t < now ? [...points, { t: now, sats: last.sats }] : points
+    const data: uPlot.AlignedData = [drawn.map((p) => p.t), drawn.map((p) => p.sats)]
     const width = (): number => Math.max(200, Math.floor(el.clientWidth))
     let chart = new uPlot(options(width(), height, what, palette()), data, el)
     // The theme is an attribute on <html>: a new palette means a new chart (uPlot keeps colours in its options).
