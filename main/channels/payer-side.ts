@@ -85,12 +85,17 @@ export interface PayerSideInit {
   reachTimeoutMs: number
 }
 
+/** How long the note of an acknowledgement may wait for another write to join (recordAck). */
+const ACK_RECORD_DELAY_MS = 50
+
 export class PayerSide {
   private readonly pipelines = new Map<string, PaymentPipeline>()
   /** The latest signed state per channel (ahead of the acknowledged one while unacknowledged). */
   private readonly signed = new Map<string, { seq: number; paidSats: number }>()
   /** Channels being closed: no new payment may start. */
   private readonly draining = new Set<string>()
+  /** The latest acknowledgement per channel not written yet (recordAck). */
+  private readonly acksToRecord = new Map<string, { seq: number; paidSats: number }>()
 
   constructor(
     private readonly c: PayerSideComponents,
@@ -368,6 +373,30 @@ export class PayerSide {
     return settlementOf(last.seq, last.paidSats, sig, batch)
   }
 
+  /**
+   * Notes on disk that the payee acknowledged up to `seq`, joining the next write's commit
+   * (at most ACK_RECORD_DELAY_MS later) rather than costing a commit of its own per ack: a
+   * note lost in a crash costs nothing, since the payee holds the state and the next
+   * reconcile learns it again. Acks come in order, so only a channel's latest is written.
+   */
+  private recordAck(id: string, seq: number, paidSats: number): void {
+    const queued = this.acksToRecord.has(id)
+    this.acksToRecord.set(id, { seq, paidSats })
+    if (queued) return
+    this.c.book.commit.later(
+      () => {
+        const ack = this.acksToRecord.get(id)
+        this.acksToRecord.delete(id)
+        if (ack) this.c.book.repo.markAcked(id, ack.seq, ack.paidSats, Date.now())
+      },
+      (err) => {
+        if (err) this.c.log.error('could not record an acknowledged payment', { err, channelId: id })
+        else this.c.book.emitSoon(id)
+      },
+      ACK_RECORD_DELAY_MS,
+    )
+  }
+
   /** After a restart: unacknowledged settlements go out again once the payee says what it holds. */
   resume(c: PayerOpen): void {
     const latest = this.c.book.repo.latestPayment(c.id)
@@ -427,14 +456,13 @@ export class PayerSide {
           sync: () => link().request({ t: 'sync', channelId: id }),
           away: () => !this.c.connected(c.peerId),
           signedByUs: (s) => this.signedByUs(id, s),
-          acked: async (seq, paidSats) => {
+          acked: (seq, paidSats) => {
             const now = this.c.book.get(id)
             if (now && now.role === 'payer' && (now.state === 'open' || now.state === 'closing')) {
               now.seq = Math.max(now.seq, seq)
               now.paidSats = Math.max(now.paidSats, paidSats)
             }
-            await this.c.book.commit.run(() => this.c.book.repo.markAcked(id, seq, paidSats, Date.now()))
-            this.c.book.emitSoon(id)
+            this.recordAck(id, seq, paidSats)
           },
           halted: (err) => {
             this.c.violation(err instanceof ContractError && err.code === 'rejected' ? 'sync' : 'payment-refused')

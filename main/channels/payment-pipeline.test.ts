@@ -32,7 +32,7 @@ function world(opts: { window?: number; failSeal?: (batch: readonly NewPayment[]
     sync: async () => ({ seq: 0, paidSats: 0 }),
     signedByUs: () => true,
     away: opts.away ?? (() => false),
-    acked: async () => {},
+    acked: () => {},
     halted: (err) => halts.push(err),
   }
   const pipeline = new PaymentPipeline(deps, 0)

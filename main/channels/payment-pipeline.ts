@@ -66,8 +66,8 @@ export interface PipelineDeps {
   signedByUs(state: { seq: number; paidSats: number }): boolean
   /** The payee cannot be reached now (no connection): callers are told at once instead of at their timeout. */
   away(): boolean
-  /** Persist that the payee stored every state up to `seq` (group-committed). */
-  acked(seq: number, paidSats: number): Promise<void>
+  /** The payee stored every state up to `seq`: noted in memory now, on disk with a later commit. */
+  acked(seq: number, paidSats: number): void
   /**
    * The payee refused a state for a reason other than a lost link, or lied: the channel's
    * payments stop (every waiting caller hears `err`), its signed states stay on record.
@@ -442,9 +442,9 @@ export class PaymentPipeline {
     let answered = 0
     while (answered < this.waiters.length && this.waiters[answered]!.seq <= seq) answered++
     const done = this.waiters.splice(0, answered)
-    // The ack is recorded in the background (group-committed): losing it in a crash costs
-    // nothing, since the payee holds the state and the next reconcile learns it again.
-    this.deps.acked(seq, paidSats).catch((err: unknown) => this.deps.logger.error('could not record an acknowledged payment', { err, seq }))
+    // The ack is recorded in the background: losing it in a crash costs nothing, since the
+    // payee holds the state and the next reconcile learns it again.
+    this.deps.acked(seq, paidSats)
     for (const w of done) this.settle(w)
     if (this.ackWaiters.length > 0) this.settleAckWaiters()
     this.pump()

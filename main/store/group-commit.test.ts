@@ -40,4 +40,31 @@ describe('GroupCommit', () => {
     ])
     await again.stop()
   })
+
+  it('a write that may wait joins the next batch another write starts, or commits alone after its delay', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'bsv-group-commit-'))
+    const store = new Store({ dataDir: dir, migrations })
+    await store.start()
+    const batches: number[] = []
+    const commit = new GroupCommit(store, (n) => batches.push(n))
+    const insert = (k: string) => () => store.db.prepare('INSERT INTO t (k, v) VALUES (?, 0)').run(k)
+    const done: string[] = []
+    commit.later(insert('lazy-1'), (err) => done.push(err ? 'failed' : 'lazy-1'), 60_000)
+    await commit.run(insert('eager'))
+    // One transaction for both: the lazy write cost no commit of its own.
+    expect(batches).toEqual([2])
+    expect(done).toEqual(['lazy-1'])
+    // Alone, it waits no longer than its delay.
+    const started = Date.now()
+    await new Promise<void>((resolve) => commit.later(insert('lazy-2'), () => resolve(), 30))
+    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(batches).toEqual([2, 1])
+    // A flush (as at stop) takes it too.
+    commit.later(insert('lazy-3'), () => {}, 60_000)
+    expect(commit.queued).toBe(1)
+    commit.flush()
+    expect(commit.queued).toBe(0)
+    expect((store.db.prepare('SELECT k FROM t ORDER BY k').all() as { k: string }[]).map((r) => r.k)).toEqual(['eager', 'lazy-1', 'lazy-2', 'lazy-3'])
+    await store.stop()
+  })
 })

@@ -19,6 +19,9 @@ interface Op {
 export class GroupCommit {
   private ops: Op[] = []
   private scheduled: NodeJS.Immediate | null = null
+  /** Writes that may wait for the next batch (`later`), and the timer that bounds their wait. */
+  private lazy: Op[] = []
+  private lazyTimer: NodeJS.Timeout | null = null
 
   constructor(
     private readonly store: Store,
@@ -27,7 +30,7 @@ export class GroupCommit {
   ) {}
 
   get queued(): number {
-    return this.ops.length
+    return this.ops.length + this.lazy.length
   }
 
   /** Queue a write; `done` runs after the commit (err set if the transaction failed). */
@@ -43,15 +46,24 @@ export class GroupCommit {
     })
   }
 
+  /**
+   * A write nobody waits on (a record whose loss in a crash costs nothing, such as the
+   * payer's note that the payee acknowledged a state it keeps): it joins the next batch
+   * another write starts, so it costs no fsync of its own, or is committed after
+   * `maxDelayMs` if none comes.
+   */
+  later(run: () => unknown, done: (err: Error | null) => void, maxDelayMs: number): void {
+    this.lazy.push({ run, done })
+    this.lazyTimer ??= setTimeout(() => {
+      this.lazyTimer = null
+      this.flush()
+    }, maxDelayMs)
+  }
+
   /** Commit everything queued now (also called by stop, before the store closes). */
   flush(): void {
-    if (this.scheduled) {
-      clearImmediate(this.scheduled)
-      this.scheduled = null
-    }
-    const ops = this.ops
+    const ops = this.takeAll()
     if (ops.length === 0) return
-    this.ops = []
     const results: unknown[] = new Array(ops.length)
     // Each write in its own savepoint: one that throws is rolled back and fails alone,
     // while the batch's other writes still commit.
@@ -88,14 +100,21 @@ export class GroupCommit {
     }
   }
 
+  /** Everything queued, lazy writes first, with no commit scheduled any more. */
+  private takeAll(): Op[] {
+    if (this.scheduled) clearImmediate(this.scheduled)
+    if (this.lazyTimer) clearTimeout(this.lazyTimer)
+    this.scheduled = null
+    this.lazyTimer = null
+    const ops = this.lazy.length === 0 ? this.ops : [...this.lazy, ...this.ops]
+    this.lazy = []
+    this.ops = []
+    return ops
+  }
+
   /** Fail everything still queued (stop without a store). */
   failAll(err: Error): void {
-    if (this.scheduled) {
-      clearImmediate(this.scheduled)
-      this.scheduled = null
-    }
-    const ops = this.ops
-    this.ops = []
+    const ops = this.takeAll()
     for (const op of ops) {
       try {
         op.done(err)

@@ -232,7 +232,11 @@ export class PayeeBrain {
         const sig = String(req.sig)
         const last = ch.pays.at(-1) ?? { seq: 0, paidSats: 0 }
         if (seq === last.seq && paidSats === last.paidSats) return { result: { seq } }
-        if (seq !== last.seq + 1 || paidSats <= last.paidSats) return err('refused', `expected seq ${last.seq + 1}`)
+        // A coalesced settlement lists the payments it covers; their amounts sum to its growth.
+        const listed = Array.isArray(req.payments) ? (req.payments as { sats: number }[]) : null
+        const count = listed?.length ?? 1
+        if (seq !== last.seq + count || paidSats <= last.paidSats) return err('refused', `expected seq ${last.seq + count}`)
+        if (listed && listed.reduce((sum, p) => sum + p.sats, 0) !== paidSats - last.paidSats) return err('malformed', 'the listed payments do not sum to the growth')
         const tx = settlementTx(this.terms(ch), paidSats)
         if (!isLowSDer(sig) || !verifyInput(tx, 0, multisigScript(ch.terms.payerPub, ch.key.pubHex), ch.terms.capacitySats, sig, ch.terms.payerPub)) return err('bad_signature')
         ch.pays.push({ seq, paidSats, sig })
