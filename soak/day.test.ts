@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { BUSY_DAY, DAY_PACE_MS, OPS_UNIT, dueAtMs, growthPerOps, isFlat, missedTargets, operations, opsPerHour, scaleTargets, within30Days } from './day.js'
+import { BUSY_DAY, DAY_PACE_MS, OPS_UNIT, dueAtMs, growthPerOps, isFlat, missedTargets, operations, opsPerHour, scaleTargets, within30BusyDays, within30Days } from './day.js'
 import { HOUR_MS } from './stats.js'
 
 describe('a day of load, compressed', () => {
@@ -56,5 +56,14 @@ describe('a day of load, compressed', () => {
     expect(growthPerOps(leak, 0, 1)!.riseOverRun).toBeCloseTo(1.2, 1)
     expect(isFlat(growthPerOps(leak, 0, 1))).toBe(false)
     expect(isFlat(null)).toBeNull()
+  })
+
+  it('reads the memory goal over 30 busy-wallet days: last sample + growth per 100,000 operations × 36.5', () => {
+    const g = { perUnit: 2e6, projected24h: null, projected30d: null, riseOverRun: null, last: 120e6, samples: 10 }
+    // 30 × 121,700 operations = 36.51 units: 120 MB + 73 MB < 200 MB.
+    expect(within30BusyDays(g)).toBe(true)
+    expect(within30BusyDays({ ...g, perUnit: 2.5e6 })).toBe(false)
+    expect(within30BusyDays({ ...g, perUnit: -5e6 })).toBe(true)
+    expect(within30BusyDays({ ...g, perUnit: null })).toBeNull()
   })
 })

@@ -95,10 +95,19 @@ export function opsPerHour(points: readonly Point[], warmup: number): number | n
   return s === null ? null : s * HOUR_MS
 }
 
-/** Memory stays under the limit for 30 days: the last sample plus 30 days of projected growth. */
+/** Memory stays under the limit for 30 days at the run's own rate (many busy days a day: the stricter reading). */
 export function within30Days(g: OpsGrowth | null, limit = MEMORY_LIMIT_BYTES): boolean | null {
   if (!g || g.projected30d === null) return null
   return g.last + Math.max(0, g.projected30d) < limit
+}
+
+/**
+ * The issue's reading of the memory goal: 30 days of the busy wallet the day models (30 ×
+ * its operations a day) stay under the limit, the last sample plus the growth they bring.
+ */
+export function within30BusyDays(g: OpsGrowth | null, limit = MEMORY_LIMIT_BYTES): boolean | null {
+  if (!g || g.perUnit === null) return null
+  return g.last + Math.max(0, g.perUnit) * ((30 * operations(BUSY_DAY)) / OPS_UNIT) < limit
 }
 
 /** Flat: the fitted line gains less than one (handle, descriptor, listener) over the whole run after the warm-up. */
