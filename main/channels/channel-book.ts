@@ -46,7 +46,7 @@ export class ChannelBook {
 
   constructor(private readonly components: ChannelBookComponents) {
     this.repo = new ChannelRepository(components.store)
-    this.commit = new GroupCommit(components.store)
+    this.commit = new GroupCommit(components.store, { onCallbackError: (err) => components.logger.error('a channel write\'s callback failed', { err }) })
   }
 
   /** Reads the live channels from disk; a row that does not decode is logged and left alone. */

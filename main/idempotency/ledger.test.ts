@@ -38,7 +38,11 @@ type Mode = 'ok' | 'fail-before' | 'fail-after'
  * same transaction, as pay/send/openChannel do; a retry with a recorded effect follows it.
  */
 function service(store: Store) {
-  const commit = new GroupCommit(store)
+  const commit = new GroupCommit(store, {
+    onCallbackError: (err) => {
+      throw err
+    },
+  })
   return async (params: string, mode: Mode, scope: IdempotencyScope): Promise<{ id: number }> => {
     if (scope.prior?.kind === 'channel') return { id: Number(scope.prior.channelId) }
     await new Promise((r) => setImmediate(r))

@@ -103,7 +103,7 @@ export class IdempotencyLedger implements Startable {
     private readonly components: IdempotencyLedgerComponents,
     init: IdempotencyLedgerInit = {},
   ) {
-    this.commit = new GroupCommit(components.store)
+    this.commit = new GroupCommit(components.store, { onCallbackError: (err) => components.logger.error('an idempotency write\'s callback failed', { err }) })
     this.ttlMs = init.ttlMs ?? IDEMPOTENCY_KEY_TTL_MS
     this.maxKeys = init.maxKeys ?? IDEMPOTENCY_MAX_KEYS
     this.pruneEveryMs = init.pruneEveryMs ?? 60_000

@@ -4,6 +4,10 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { GroupCommit, Store } from './index.js'
 
+const rethrow = (err: unknown): never => {
+  throw err
+}
+
 const migrations = [{ id: 't-001', up: 'CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL) STRICT;' }]
 
 describe('GroupCommit', () => {
@@ -15,7 +19,7 @@ describe('GroupCommit', () => {
     const store = new Store({ dataDir: dir, migrations })
     await store.start()
     const batches: number[] = []
-    const commit = new GroupCommit(store, (n) => batches.push(n))
+    const commit = new GroupCommit(store, { onBatch: (n) => batches.push(n), onCallbackError: rethrow })
     const insert = (k: string, v: number) => () => store.db.prepare('INSERT INTO t (k, v) VALUES (?, ?)').run(k, v).changes
     const outcomes = await Promise.allSettled([
       commit.run(insert('a', 1)),
@@ -46,7 +50,7 @@ describe('GroupCommit', () => {
     const store = new Store({ dataDir: dir, migrations })
     await store.start()
     const batches: number[] = []
-    const commit = new GroupCommit(store, (n) => batches.push(n))
+    const commit = new GroupCommit(store, { onBatch: (n) => batches.push(n), onCallbackError: rethrow })
     const insert = (k: string) => () => store.db.prepare('INSERT INTO t (k, v) VALUES (?, 0)').run(k)
     const done: string[] = []
     commit.later(insert('lazy-1'), (err) => done.push(err ? 'failed' : 'lazy-1'), 60_000)
@@ -65,6 +69,23 @@ describe('GroupCommit', () => {
     commit.flush()
     expect(commit.queued).toBe(0)
     expect((store.db.prepare('SELECT k FROM t ORDER BY k').all() as { k: string }[]).map((r) => r.k)).toEqual(['eager', 'lazy-1', 'lazy-2', 'lazy-3'])
+    await store.stop()
+  })
+
+  it('a write\'s callback that throws is reported, and the batch\'s other callbacks still run', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'bsv-group-commit-'))
+    const store = new Store({ dataDir: dir, migrations })
+    await store.start()
+    const reported: unknown[] = []
+    const commit = new GroupCommit(store, { onCallbackError: (err) => reported.push(err) })
+    const heard: string[] = []
+    commit.enqueue(() => 1, () => {
+      throw new Error('a broken owner')
+    })
+    commit.enqueue(() => 2, (err) => heard.push(err ? 'failed' : 'second'))
+    commit.flush()
+    expect(reported).toEqual([new Error('a broken owner')])
+    expect(heard).toEqual(['second'])
     await store.stop()
   })
 })

@@ -23,11 +23,23 @@ export class GroupCommit {
   private lazy: Op[] = []
   private lazyTimer: NodeJS.Timeout | null = null
 
+  private readonly onBatch: (size: number) => void
+  private readonly maxBatch: number
+  private readonly onCallbackError: (err: unknown) => void
+
   constructor(
     private readonly store: Store,
-    private readonly onBatch: (size: number) => void = () => {},
-    private readonly maxBatch = DEFAULT_MAX_BATCH,
-  ) {}
+    opts: {
+      /** A write's callback threw (a bug in its owner): reported, and the batch's other callbacks still run. */
+      onCallbackError: (err: unknown) => void
+      onBatch?: (size: number) => void
+      maxBatch?: number
+    },
+  ) {
+    this.onCallbackError = opts.onCallbackError
+    this.onBatch = opts.onBatch ?? (() => {})
+    this.maxBatch = opts.maxBatch ?? DEFAULT_MAX_BATCH
+  }
 
   get queued(): number {
     return this.ops.length + this.lazy.length
@@ -94,8 +106,9 @@ export class GroupCommit {
         const err = failure ?? own[i]!
         if (err) ops[i]!.done(err)
         else ops[i]!.done(null, results[i])
-      } catch {
+      } catch (cbErr) {
         // One callback's failure must not keep the others from learning their outcome.
+        this.onCallbackError(cbErr)
       }
     }
   }
@@ -118,8 +131,8 @@ export class GroupCommit {
     for (const op of ops) {
       try {
         op.done(err)
-      } catch {
-        // as in flush
+      } catch (cbErr) {
+        this.onCallbackError(cbErr)
       }
     }
   }

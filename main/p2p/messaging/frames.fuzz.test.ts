@@ -109,7 +109,11 @@ describe('frame fuzzing: the decoder and the receiver directly', () => {
     store = new Store({ dataDir: dir, migrations: messagingMigrations })
     await store.start()
     metrics = new Metrics()
-    commit = new GroupCommit(store)
+    commit = new GroupCommit(store, {
+      onCallbackError: (err) => {
+        throw err
+      },
+    })
     receiver = new MessageReceiver({
       repository: new MessageRepository(store),
       commit,

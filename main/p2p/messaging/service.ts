@@ -143,7 +143,7 @@ export class MessagingService implements Startable {
   async start(): Promise<void> {
     if (this.running) return
     this.disposables = new Disposables()
-    const commit = new GroupCommit(this.components.store, (n) => this.m.commitBatch.observe(n), MAX_COMMIT_BATCH)
+    const commit = new GroupCommit(this.components.store, { onBatch: (n) => this.m.commitBatch.observe(n), maxBatch: MAX_COMMIT_BATCH, onCallbackError: (err) => this.logger.error('a message write\'s callback failed', { err }) })
     this.commit = commit
     const budgets = new LRUCache<string, PeerBudget>({ max: this.init.maxTrackedPeers })
     this.receiver = new MessageReceiver({
