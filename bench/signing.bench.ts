@@ -3,7 +3,7 @@
 // payee rebuilds the expected tx and verifies. Warm-up runs are discarded.
 import { randomBytes } from 'node:crypto'
 import { PrivateKey } from '@bsv/sdk'
-import { type SignatureBackend, createBsvSdkBackend, createNobleBackend, createOpenSslBackend, publicKeyOf, sha256 } from '../main/channels/signer.js'
+import { type SignatureBackend, createBsvSdkBackend, createLibsecp256k1Backend, createNobleBackend, createOpenSslBackend, publicKeyOf, sha256 } from '../main/channels/signer.js'
 import { buildSettlementTx, channelFees, fundingOutputScript, signInput, verifyInputSignature } from '../main/channels/transactions.js'
 import { type BenchResult, round, summarise } from './types.js'
 
@@ -34,7 +34,7 @@ function report(name: string, times: number[], note?: string): BenchResult[] {
 
 export async function runSigningBench(opts: { quick?: boolean } = {}): Promise<BenchResult[]> {
   const results: BenchResult[] = []
-  const backends: SignatureBackend[] = [createOpenSslBackend(), createNobleBackend(), createBsvSdkBackend()]
+  const backends: SignatureBackend[] = [createLibsecp256k1Backend(), createOpenSslBackend(), createNobleBackend(), createBsvSdkBackend()]
   const hashes = Array.from({ length: 64 }, () => sha256(randomBytes(200)))
   const priv = randomKey()
   const pub = publicKeyOf(priv)
@@ -52,7 +52,7 @@ export async function runSigningBench(opts: { quick?: boolean } = {}): Promise<B
   }
 
   // A fresh key every call: what the KeyObject cache saves OpenSSL.
-  const openssl = backends[0]!
+  const openssl = backends[1]!
   const coldKeys = Array.from({ length: opts.quick ? 200 : 1_000 }, randomKey)
   results.push(...report('openssl sign, new key each time (KeyObject built)', timeEach(coldKeys.length - 20, 20, 20_000, (i) => openssl.sign(hashes[0]!, coldKeys[i + 20]!))))
 
@@ -66,7 +66,7 @@ export async function runSigningBench(opts: { quick?: boolean } = {}): Promise<B
   const funding = { txid: randomBytes(32).toString('hex'), vout: 0 }
   const source = { lockingScript: fundingOutputScript(payerPub, payeePub), satoshis: capacity }
   const settlement = (paidSats: number) => buildSettlementTx({ funding, capacity, paidSats, payee: payeePub, payer: payerPub, feeSats: settlementFeeSats }).tx
-  for (const backend of backends.slice(0, 2)) {
+  for (const backend of backends.slice(0, 3)) {
     const n = opts.quick ? 300 : 2_000
     const sigs: Uint8Array[] = []
     results.push(...report(`hot path payer (${backend.name}): build settlement + sighash + sign`, timeEach(n, 100, 20_000, (i) => {

@@ -28,7 +28,7 @@ import { SignatureScheduler } from './signature-scheduler.js'
 import { ProposalLimits } from './proposal-limits.js'
 import { CHANNEL_PROTOCOL, ChannelLink, ChannelRefusal, type ChannelRequest, serveChannelStream } from './protocol.js'
 import { type ChannelRecord, type FundedChannel, type PayeeClosing, type PayerClosing, isFunded } from './records.js'
-import { type BackendName, type SignatureBackend, selectBackend } from './signer.js'
+import { type BackendName, type SignatureBackend, lazyBackend, libsecp256k1Unavailable, selectBackend } from './signer.js'
 import { CHANNEL_STATUSES, type ChannelStatus } from './state-machine.js'
 import { asContractError, wireCodeOf } from './wire-errors.js'
 
@@ -172,7 +172,12 @@ export class ChannelEngine implements Startable {
   ) {
     this.opts = resolveChannelOptions(init)
     this.log = components.logger
-    this.backend = selectBackend(init.backend)
+    this.backend = init.backend
+      ? selectBackend(init.backend)
+      : lazyBackend((chosen) => {
+          const noAddon = chosen.name === 'libsecp256k1' ? null : libsecp256k1Unavailable()
+          this.log.info('signature backend', { backend: chosen.name, ...(noAddon ? { libsecp256k1: noAddon.message } : {}) })
+        })
     this.book = new ChannelBook({ store: components.store, events: components.events, logger: components.logger })
     this.tx = new ChannelTx(this.backend)
     this.keys = new ChannelKeys((i) => components.wallet.channelPrivateKey(i), this.backend)

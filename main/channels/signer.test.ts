@@ -2,9 +2,9 @@ import { randomBytes, sign as nodeSign, createPrivateKey } from 'node:crypto'
 import { BigNumber, ECDSA, Hash, PublicKey, Signature } from '@bsv/sdk'
 import { describe, expect, it } from 'vitest'
 import { CURVE_ORDER, encodeDer, isLowS, isStrictDer, parseDer } from './der.js'
-import { type SignatureBackend, createBsvSdkBackend, createNobleBackend, createOpenSslBackend, InvalidPrivateKeyError, publicKeyOf, selectBackend, sha256 } from './signer.js'
+import { type SignatureBackend, createBsvSdkBackend, createLibsecp256k1Backend, createNobleBackend, createOpenSslBackend, InvalidPrivateKeyError, lazyBackend, libsecp256k1Unavailable, publicKeyOf, selectBackend, sha256 } from './signer.js'
 
-const backends: SignatureBackend[] = [createOpenSslBackend(), createNobleBackend(), createBsvSdkBackend()]
+const backends: SignatureBackend[] = [createLibsecp256k1Backend(), createOpenSslBackend(), createNobleBackend(), createBsvSdkBackend()]
 
 function randomKey(): Uint8Array {
   for (;;) {
@@ -26,9 +26,25 @@ function highSTwin(der: Uint8Array): Uint8Array {
 }
 
 describe('signature backends', () => {
-  it('selectBackend takes OpenSSL where node:crypto has secp256k1', () => {
-    expect(selectBackend().name).toBe('openssl')
+  it('selectBackend takes libsecp256k1 where its addon loads (it does on this platform), and the one named', () => {
+    expect(libsecp256k1Unavailable()).toBeNull()
+    expect(selectBackend().name).toBe('libsecp256k1')
+    expect(selectBackend('openssl').name).toBe('openssl')
     expect(selectBackend('noble').name).toBe('noble')
+  })
+
+  it('lazyBackend chooses on first use, says which once, and signs like the one it chose', () => {
+    const heard: string[] = []
+    const lazy = lazyBackend((b) => heard.push(b.name))
+    expect(heard).toEqual([])
+    const priv = randomKey()
+    const firstHash = sha256(randomBytes(32))
+    const der = lazy.sign(firstHash, priv)
+    expect(heard).toEqual(['libsecp256k1'])
+    expect(lazy.name).toBe('libsecp256k1')
+    expect(lazy.verify(firstHash, der, publicKeyOf(priv))).toBe(true)
+    expect(createBsvSdkBackend().verify(firstHash, der, publicKeyOf(priv))).toBe(true)
+    expect(heard).toEqual(['libsecp256k1'])
   })
 
   for (const backend of backends) {
@@ -52,7 +68,7 @@ describe('signature backends', () => {
     })
   }
 
-  it('@bsv/sdk signatures verify under OpenSSL and noble', () => {
+  it('@bsv/sdk signatures verify under libsecp256k1, OpenSSL and noble', () => {
     const sdk = createBsvSdkBackend()
     for (let i = 0; i < 100; i++) {
       const priv = randomKey()

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { FINAL_SEQUENCE, REFUND_SEQUENCE, SIGHASH_ALL_FORKID } from './constants.js'
 import { CURVE_ORDER, encodeDer, parseDer } from './der.js'
 import { ChannelTxError } from './errors.js'
-import { createNobleBackend, createOpenSslBackend, publicKeyOf, sha256 } from './signer.js'
+import { createLibsecp256k1Backend, createNobleBackend, createOpenSslBackend, publicKeyOf, sha256 } from './signer.js'
 import {
   REFUND_TX_SIZE, SETTLEMENT_TX_SIZE, SettlementSighasher, buildFundingTx, buildRefundTx, buildSettlementTx, channelFees, feeForSize, fundingOutputScript,
   multisigUnlockingScript, p2pkhScript, sighash, sighashPreimage, signInput, verifyInputSignature, withUnlockingScripts,
@@ -12,6 +12,7 @@ import {
 
 const openssl = createOpenSslBackend()
 const noble = createNobleBackend()
+const libsecp = createLibsecp256k1Backend()
 
 function key(): { priv: Uint8Array; pub: Uint8Array } {
   const priv = Uint8Array.from(PrivateKey.fromRandom().toArray('be', 32))
@@ -70,7 +71,7 @@ describe('funding output', () => {
 describe('funding tx', () => {
   const utxos = [20_000, 90_000].map((satoshis) => ({ txid: txid(), vout: 1, satoshis, lockingScript: p2pkhScript(payer.pub), privateKey: payer.priv }))
 
-  for (const backend of [openssl, noble]) {
+  for (const backend of [libsecp, openssl, noble]) {
     it(`${backend.name}: spends P2PKH inputs into the multisig output and change, every input valid under the interpreter`, () => {
       const f = buildFundingTx({ utxos, capacity, payerPub: payer.pub, payeePub: payee.pub, change: payer.pub, feeRateSatsPerKb: 100, backend })
       expect(f.tx.outputs[0]!.lockingScript.toHex()).toBe(fundingScript.toHex())

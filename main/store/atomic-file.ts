@@ -1,4 +1,5 @@
 import { chmodSync, closeSync, copyFileSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { open, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 
 /**
@@ -21,6 +22,28 @@ export function writeFileAtomically(path: string, content: string | Uint8Array, 
     throw err
   }
   syncFolder(dirname(path))
+}
+
+/** writeFileAtomically without holding the event loop through the flush (for a file nobody waits on). */
+export async function writeFileAtomicallyAsync(path: string, content: string | Uint8Array, mode = 0o600): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`
+  try {
+    const file = await open(tmp, 'w', mode)
+    try {
+      await file.writeFile(content)
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    await rename(tmp, path)
+  } catch (err) {
+    await rm(tmp, { force: true })
+    throw err
+  }
+  const folder = await open(dirname(path), 'r').catch(() => null)
+  // As in syncFolder: where a folder cannot be flushed, the rename is still atomic.
+  await folder?.sync().catch(() => {})
+  await folder?.close()
 }
 
 /**

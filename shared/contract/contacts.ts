@@ -45,7 +45,7 @@ export type Contact = z.infer<typeof ContactSchema>
 export const contactMethods = {
   listContacts: method('The names this user gave peers, by name.', z.object({}).strict().default({}), z.array(ContactSchema).max(MAX_CONTACTS)),
   setContact: method(
-    `Name a peer locally (never sent to anyone). Trimmed, 1 to ${CONTACT_NAME_MAX} characters, no control characters; setting the name it already has changes nothing. A new contact beyond ${MAX_CONTACTS.toLocaleString('en-US')} is refused (invalid_state, details.reason "contact-limit").`,
+    `Name a peer locally (never sent to anyone). Trimmed, 1 to ${CONTACT_NAME_MAX} characters, no control characters; setting the name it already has changes nothing. A new contact beyond ${MAX_CONTACTS} is refused (invalid_state, details.reason "contact-limit").`,
     z.object({ peerId: PeerIdTextSchema, name: ContactNameSchema, ...idempotent }).strict(),
     ContactSchema,
   ),
