@@ -1,8 +1,9 @@
 import { hkdfSync, pbkdf2Sync } from 'node:crypto'
-import { HD, Mnemonic, type PrivateKey } from '@bsv/sdk'
+import { HD, Mnemonic, PrivateKey } from '@bsv/sdk'
 import { ContractError } from '../../shared/contract/index.js'
 import type { Network } from '../config/index.js'
 import { P2PKH_PREFIX } from './addresses.js'
+import { ChildKeys } from './child-keys.js'
 
 /** 0 = receive, 1 = change (BIP44). */
 export type AddressChain = 0 | 1
@@ -43,7 +44,7 @@ export function assertValidMnemonic(words: string): string {
  * JavaScript and the engine's start needs none of them.
  */
 export class WalletKeys {
-  private derived: { chains: [HD, HD]; channelChain: HD } | null = null
+  private derived: { chains: [ChildKeys, ChildKeys]; channelChain: ChildKeys } | null = null
   private readonly prefix: number
   private readonly seed: Uint8Array
 
@@ -56,30 +57,33 @@ export class WalletKeys {
     this.prefix = P2PKH_PREFIX[network]
   }
 
-  private get chains(): [HD, HD] {
+  private get chains(): [ChildKeys, ChildKeys] {
     return this.derive().chains
   }
 
-  private get channelChain(): HD {
+  private get channelChain(): ChildKeys {
     return this.derive().channelChain
   }
 
-  private derive(): { chains: [HD, HD]; channelChain: HD } {
+  private derive(): { chains: [ChildKeys, ChildKeys]; channelChain: ChildKeys } {
     if (!this.derived) {
       const root = HD.fromSeed([...this.seed])
       const account = root.derive(ACCOUNT_PATH[this.network])
-      this.derived = { chains: [account.deriveChild(0), account.deriveChild(1)], channelChain: root.derive(CHANNEL_ACCOUNT_PATH[this.network]).deriveChild(0) }
+      this.derived = {
+        chains: [new ChildKeys(account.deriveChild(0)), new ChildKeys(account.deriveChild(1))],
+        channelChain: new ChildKeys(root.derive(CHANNEL_ACCOUNT_PATH[this.network]).deriveChild(0)),
+      }
     }
     return this.derived
   }
 
   privateKey(chain: AddressChain, index: number): PrivateKey {
-    return this.chains[chain].deriveChild(index).privKey
+    return new PrivateKey(Array.from(this.chains[chain].privateKey(index)))
   }
 
   /** The key of payment channel number `index` (m/44'/coin'/1'/0/index). */
   channelPrivateKey(index: number): PrivateKey {
-    return this.channelChain.deriveChild(index).privKey
+    return new PrivateKey(Array.from(this.channelChain.privateKey(index)))
   }
 
   /** A 32-byte key for `purpose` (e.g. sealing a backup), derived from the seed: the same words give it anywhere. */
@@ -88,7 +92,7 @@ export class WalletKeys {
   }
 
   address(chain: AddressChain, index: number): string {
-    return this.chains[chain].deriveChild(index).pubKey.toAddress([this.prefix])
+    return this.chains[chain].address(index, this.prefix)
   }
 }
 
