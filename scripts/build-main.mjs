@@ -88,7 +88,8 @@ async function buildHosts() {
         // electron-log stays outside the app's bundle (its Electron part finds files beside
         // itself); the hosts use only its Node part, and a bundled copy is in the code cache
         // (16 ms of a 200 ms restart when it was loaded from node_modules).
-        external: EXTERNAL.filter((m) => m !== 'electron' && m !== 'electron-log'),
+        // better-sqlite3's JavaScript too: openSqlite names its build by path (main/store/sqlite.ts).
+        external: EXTERNAL.filter((m) => m !== 'electron' && m !== 'electron-log' && m !== 'better-sqlite3'),
         // The sources are ESM: what they ask of import.meta, the CommonJS bundle answers
         // for itself (it lives where the ESM bundle did, so paths resolve the same).
         define: { 'import.meta.url': '__bundleUrl', 'import.meta.dirname': '__dirname', 'import.meta.filename': '__filename' },

@@ -5,4 +5,4 @@ export { copyFileAtomically, writeFileAtomically, writeFileAtomicallyAsync } fro
 export { DatabaseChecker, DatabaseDamagedError, checkDatabaseFile } from './integrity.js'
 export { BackupKeeper } from './backups.js'
 export { RestoreRefusedError, restoreBackup } from './restore.js'
-export { NativeModuleError } from './sqlite.js'
+export { NativeModuleError, openSqlite } from './sqlite.js'

@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
-import Database from 'better-sqlite3'
 import { copyFileAtomically } from './atomic-file.js'
 import { verifyBackup } from './backups.js'
 import { DIR_MODE } from './data-dir.js'
 import { DATABASE_FILE, type Db } from './database.js'
+import { openSqlite } from './sqlite.js'
 
 /** A restore that must not happen (the engine runs, the backup is bad or of another wallet); nothing was changed. */
 export class RestoreRefusedError extends Error {
@@ -66,7 +66,7 @@ export function restoreBackup(dataDir: string, backupFile: string, opts: { ident
 
 function identityOf(file: string, identify: (db: Db) => string | null): { readable: boolean; wallet: string | null } {
   try {
-    const db = new Database(file, { readonly: true, fileMustExist: true })
+    const db = openSqlite(file, { readonly: true, fileMustExist: true })
     try {
       // A page that cannot be read throws here: then it cannot say whose it is.
       db.prepare('SELECT count(*) FROM sqlite_master').get()

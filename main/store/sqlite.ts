@@ -33,7 +33,10 @@ const requireNative = createRequire(import.meta.url)
  */
 export function openSqlite(file: string, options: Database.Options = {}): Database.Database {
   const { nativeBinding, ...rest } = options
-  if (nativeBinding === undefined) return new Database(file, rest)
+  if (nativeBinding === undefined) {
+    const own = packageBuild()
+    return new Database(file, own === null ? rest : { ...rest, nativeBinding: own })
+  }
   const path = resolve(nativeBinding)
   try {
     requireNative(path)
@@ -41,6 +44,20 @@ export function openSqlite(file: string, options: Database.Options = {}): Databa
     throw new NativeModuleError(path, err)
   }
   return new Database(file, { ...rest, nativeBinding: path })
+}
+
+/**
+ * The package's own build, by path: better-sqlite3's default search (the `bindings`
+ * package) stats a dozen candidates and finds none from inside a bundle, which is how the
+ * hosts carry better-sqlite3's JavaScript (in their code cache). Null where the build is
+ * not at that path; the default search then looks, and fails with its own message.
+ */
+function packageBuild(): string | null {
+  try {
+    return requireNative.resolve('better-sqlite3/build/Release/better_sqlite3.node')
+  } catch {
+    return null
+  }
 }
 
 function firstLine(err: unknown): string {

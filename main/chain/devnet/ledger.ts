@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { P2PKH, PrivateKey, Transaction, UnlockingScript } from '@bsv/sdk'
-import Database from 'better-sqlite3'
-import { type Db, type Migration, migrate, openDatabase } from '../../store/index.js'
+import { type Db, type Migration, migrate, openDatabase, openSqlite } from '../../store/index.js'
 import { DevnetRejection, type Validated, type ValidationContext, type SpentOutput } from './validate.js'
 
 const devnetMigrations: Migration[] = [
@@ -48,7 +47,7 @@ export class Ledger {
   readonly db: Db
 
   constructor(dataDir?: string) {
-    this.db = dataDir ? openDatabase(dataDir) : new Database(':memory:')
+    this.db = dataDir ? openDatabase(dataDir) : openSqlite(':memory:')
     migrate(this.db, devnetMigrations)
     if (this.tip() === null) this.genesis()
   }
