@@ -123,7 +123,11 @@ describe('RelayKeeper against a real relay', () => {
     // A real relay keeps time on its real clock: this wait is real time on purpose.
     await sleep(2 * ttlMs + 500)
     expect(a.relayHealth().state).toBe('reserved')
-    expect(relay.reservationCount()).toBe(1)
+    // A refresh that lands late under load (this ttl is 3 s, a real one hours) may let the
+    // relay's entry lapse for a moment before the refresh renews it: the count is checked
+    // within a bound, not at one instant, and the relayed dial below proves the relay still
+    // takes us.
+    await waitFor(() => relay.reservationCount() === 1, 'the relay to hold our reservation', ttlMs)
 
     // Another node reaches A through the relay only.
     const b = makeNode(dirs.make())
