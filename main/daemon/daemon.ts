@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ConfigSource, EngineConfig } from '../config/index.js'
 import { Engine, EngineHost } from '../engine/index.js'
-import { writeFileAtomicallyAsync } from '../store/index.js'
+import { writeFileReplacing } from '../store/index.js'
 import type { Startable } from '../kit/index.js'
 import { type Logger, Metrics, createLogger } from '../telemetry/index.js'
 import type { Keystore } from '../wallet/index.js'
@@ -32,8 +32,6 @@ export class Daemon implements Startable {
   /** The daemon's own metrics (API requests, uncaught errors): they outlive an engine restart. */
   readonly metrics = new Metrics()
   private offRestarted: (() => void) | null = null
-  /** The last write of daemon.json: writes run one after another, and stop waits for them. */
-  private infoWritten: Promise<void> = Promise.resolve()
 
   constructor(
     readonly config: EngineConfig,
@@ -97,7 +95,6 @@ export class Daemon implements Startable {
   async stop(): Promise<void> {
     this.offRestarted?.()
     this.offRestarted = null
-    await this.infoWritten
     rmSync(join(this.config.dataDir, DAEMON_INFO_FILE), { force: true })
     try {
       await this.api.stop()
@@ -117,14 +114,11 @@ export class Daemon implements Startable {
   }
 
   /**
-   * Off the event loop's path (its flush took 6 ms of a 240 ms restart, before the first
-   * /health could be answered). A failure costs scripts their probe, not the daemon its run.
+   * Written before the first request can be answered: a restore checks it to refuse while
+   * the daemon runs. Not flushed: after a power cut it names no running process anyway.
    */
   private writeInfo(): void {
     const path = join(this.config.dataDir, DAEMON_INFO_FILE)
-    const content = `${JSON.stringify(this.info(), null, 2)}\n`
-    this.infoWritten = this.infoWritten
-      .then(() => writeFileAtomicallyAsync(path, content, 0o600))
-      .catch((err: unknown) => this.logger.error('daemon.json could not be written', { path, err }))
+    writeFileReplacing(path, `${JSON.stringify(this.info(), null, 2)}\n`, 0o600)
   }
 }

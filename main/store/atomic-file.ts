@@ -1,5 +1,4 @@
 import { chmodSync, closeSync, copyFileSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { open, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 
 /**
@@ -24,26 +23,20 @@ export function writeFileAtomically(path: string, content: string | Uint8Array, 
   syncFolder(dirname(path))
 }
 
-/** writeFileAtomically without holding the event loop through the flush (for a file nobody waits on). */
-export async function writeFileAtomicallyAsync(path: string, content: string | Uint8Array, mode = 0o600): Promise<void> {
+/**
+ * Replaces `path` whole for its readers (a temporary file renamed over it) without flushing
+ * it to disk: for a file that describes a running process, which a power cut makes stale
+ * anyway. Costs no fsync (6 ms of a 240 ms daemon restart did, before its first answer).
+ */
+export function writeFileReplacing(path: string, content: string | Uint8Array, mode = 0o600): void {
   const tmp = `${path}.tmp-${process.pid}`
   try {
-    const file = await open(tmp, 'w', mode)
-    try {
-      await file.writeFile(content)
-      await file.sync()
-    } finally {
-      await file.close()
-    }
-    await rename(tmp, path)
+    writeFileSync(tmp, content, { mode })
+    renameSync(tmp, path)
   } catch (err) {
-    await rm(tmp, { force: true })
+    rmSync(tmp, { force: true })
     throw err
   }
-  const folder = await open(dirname(path), 'r').catch(() => null)
-  // As in syncFolder: where a folder cannot be flushed, the rename is still atomic.
-  await folder?.sync().catch(() => {})
-  await folder?.close()
 }
 
 /**

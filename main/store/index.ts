@@ -1,7 +1,7 @@
 export { openDatabase, migrate, DATABASE_FILE, type Db, type Migration } from './database.js'
 export { Store, isDiskFault } from './store.js'
 export { GroupCommit } from './group-commit.js'
-export { copyFileAtomically, writeFileAtomically, writeFileAtomicallyAsync } from './atomic-file.js'
+export { copyFileAtomically, writeFileAtomically, writeFileReplacing } from './atomic-file.js'
 export { DatabaseChecker, DatabaseDamagedError, checkDatabaseFile } from './integrity.js'
 export { BackupKeeper } from './backups.js'
 export { RestoreRefusedError, restoreBackup } from './restore.js'
