@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs'
 import { type AddressInfo, type Server, createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { freePort, runEntry, tempDir } from './helpers/processes.js'
+import { HOST_ENTRIES, freePort, runEntry, startDaemon, tempDir } from './helpers/processes.js'
 
 const dirs: { remove: () => void }[] = []
 const held: Server[] = []
@@ -69,5 +69,22 @@ describe('daemon start-up refusals', () => {
     const noId = await refusal(['--p2p-port', '0', '--api-port', '0', '--relay', '/ip4/127.0.0.1/tcp/4001'])
     expect({ code: noId.code, wrote: noId.wrote }).toEqual({ code: 2, wrote: false })
     expect(noId.stderr).toMatch(/must end with \/p2p\/<relay peer id>/)
+  }, 60_000)
+})
+
+describe('one engine per data dir', () => {
+  it('refuses a second daemon on a data dir a running one has (exit 2, naming its pid), and the first runs on', async () => {
+    const parent = tempDir('bsv-p2p-twice-')
+    dirs.push(parent)
+    const dataDir = join(parent.path, 'data')
+    const first = await startDaemon(dataDir, ['--log-level', 'warn'])
+    try {
+      const second = runEntry(HOST_ENTRIES.daemon, ['--data-dir', dataDir, '--network', 'devnet', '--p2p-host', '127.0.0.1', '--p2p-port', '0', '--api-port', '0', '--no-mdns'])
+      expect(await second.exited).toBe(2)
+      expect(second.stderrTail()).toContain(`another process (pid ${String(first.ready.pid)}) runs an engine on`)
+      expect((await first.call('getHealth')).status).toBe(200)
+    } finally {
+      await first.kill()
+    }
   }, 60_000)
 })

@@ -8,7 +8,7 @@ import { ContractError } from '../../shared/contract/index.js'
 import { CONFIG_ENVIRONMENT, ConfigError, ENGINE_FLAGS, busyPorts, describeBusyPort, loadConfig } from '../config/index.js'
 import { EXIT_FAILED, EXIT_OK, EXIT_REFUSED, HostExit, type ArgsOf, type OptionTable, type RunningHost, runHost } from '../hosts/cli-host.js'
 import { ListenError } from '../p2p/index.js'
-import { DATABASE_FILE, DatabaseDamagedError, RestoreRefusedError, checkDatabaseFile, restoreBackup } from '../store/index.js'
+import { DATABASE_FILE, DataDirInUseError, DatabaseDamagedError, RestoreRefusedError, checkDatabaseFile, restoreBackup } from '../store/index.js'
 import { walletIdentity } from '../wallet/index.js'
 import { PassphraseSourceError, WalletConfigError, WalletLockedError, WrongPassphraseError, loadPassphrase } from '../wallet/index.js'
 import { Daemon } from './daemon.js'
@@ -31,7 +31,7 @@ type DaemonArgs = ArgsOf<typeof DAEMON_OPTIONS>
 /** Refusals a person fixes by changing how they start the daemon: exit 2, never a restart loop. */
 function isStartupRefusal(err: unknown): boolean {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if (e instanceof WalletConfigError || e instanceof PassphraseSourceError || e instanceof WalletLockedError || e instanceof WrongPassphraseError || e instanceof ListenError || e instanceof ConfigError || e instanceof DatabaseDamagedError) return true
+    if (e instanceof WalletConfigError || e instanceof PassphraseSourceError || e instanceof WalletLockedError || e instanceof WrongPassphraseError || e instanceof ListenError || e instanceof ConfigError || e instanceof DatabaseDamagedError || e instanceof DataDirInUseError) return true
   }
   return false
 }

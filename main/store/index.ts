@@ -1,5 +1,6 @@
 export { openDatabase, migrate, DATABASE_FILE, type Db, type Migration } from './database.js'
 export { Store, isDiskFault } from './store.js'
+export { DataDirInUseError } from './data-dir-lock.js'
 export { GroupCommit } from './group-commit.js'
 export { copyFileAtomically, writeFileAtomically, writeFileReplacing } from './atomic-file.js'
 export { DatabaseChecker, DatabaseDamagedError, checkDatabaseFile } from './integrity.js'

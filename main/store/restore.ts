@@ -4,6 +4,7 @@ import { copyFileAtomically } from './atomic-file.js'
 import { verifyBackup } from './backups.js'
 import { DIR_MODE } from './data-dir.js'
 import { DATABASE_FILE, type Db } from './database.js'
+import { lockHolder } from './data-dir-lock.js'
 import { openSqlite } from './sqlite.js'
 
 /** A restore that must not happen (the engine runs, the backup is bad or of another wallet); nothing was changed. */
@@ -79,8 +80,10 @@ function identityOf(file: string, identify: (db: Db) => string | null): { readab
   }
 }
 
-/** The pid in the dir's daemon.json when that process is alive; null otherwise. */
+/** A live process with an engine on the dir: its lock (the daemon's or the app's), else the pid in its daemon.json. */
 function livePid(dataDir: string): number | null {
+  const holder = lockHolder(dataDir)
+  if (holder !== null) return holder
   try {
     const { pid } = JSON.parse(readFileSync(join(dataDir, 'daemon.json'), 'utf8')) as { pid?: unknown }
     if (typeof pid !== 'number' || pid === process.pid) return null

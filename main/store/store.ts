@@ -1,4 +1,5 @@
 import { type ListenerErrorReporter, ListenerSet, type Startable, surfaceListenerErrors } from '../kit/index.js'
+import { DataDirLock } from './data-dir-lock.js'
 import { secureDataDir } from './data-dir.js'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -47,6 +48,7 @@ class StoreClosedError extends Error {
  */
 export class Store implements Startable {
   private connection: Db | null = null
+  private lock: DataDirLock | null = null
   private fault: WriteFault | null = null
   private probeTimer: NodeJS.Timeout | null = null
   private readonly faultListeners: ListenerSet<[WriteFault | null]>
@@ -78,6 +80,18 @@ export class Store implements Startable {
   async start(): Promise<void> {
     if (this.connection) return
     secureDataDir(this.init.dataDir)
+    // Before the database opens: a second engine on this wallet is refused, not raced.
+    const lock = DataDirLock.acquire(this.init.dataDir)
+    try {
+      this.connection = this.open()
+      this.lock = lock
+    } catch (err) {
+      lock.release()
+      throw err
+    }
+  }
+
+  private open(): Db {
     const file = join(this.init.dataDir, DATABASE_FILE)
     if (existsSync(file)) {
       const report = checkDatabaseFile(this.init.dataDir, 'quick', this.binding)
@@ -99,7 +113,7 @@ export class Store implements Startable {
       if (isDamageError(err)) throw new DatabaseDamagedError(file, [(err as Error).message])
       throw err
     }
-    this.connection = db
+    return db
   }
 
   /** Why writes fail now, or null while the disk takes them. */
@@ -157,12 +171,15 @@ export class Store implements Startable {
     this.fault = null
     const db = this.connection
     this.connection = null
+    const lock = this.lock
+    this.lock = null
     if (!db) return
     // Fold the WAL back into the main file so a copied data dir is complete.
     try {
       db.pragma('wal_checkpoint(TRUNCATE)')
     } finally {
       db.close()
+      lock?.release()
     }
   }
 }
