@@ -257,6 +257,9 @@ export class Engine implements Startable {
     }
     this.startedAt = Date.now()
     this.state = 'running'
+    if (this.store.lockProblem) {
+      this.logger.warn('started without the data dir lock (the disk refused it): a second engine on this data dir would not be refused', { err: this.store.lockProblem })
+    }
     this.logger.info('engine started', { peerId: this.p2p.peerId, version: VERSION, dataDir: this.config.dataDir })
   }
 

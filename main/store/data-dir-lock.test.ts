@@ -46,7 +46,7 @@ describe('DataDirLock', () => {
   it('refuses while another live process holds the dir, and takes it once that process is gone', async () => {
     const d = dir()
     const pid = otherProcess()
-    writeLock(d, { pid, dir: d, bootedAt: bootedAt(), since: new Date().toISOString() })
+    writeLock(d, { pid, dir: d, bootedAt: bootedAt(), since: new Date().toISOString(), token: 'theirs' })
     expect(lockHolder(d)).toBe(pid)
     expect(() => DataDirLock.acquire(d)).toThrow(DataDirInUseError)
     expect(() => DataDirLock.acquire(d)).toThrow(`pid ${pid}`)
@@ -61,9 +61,9 @@ describe('DataDirLock', () => {
   it('holds nothing from an earlier boot, for another (copied) dir, or unreadable', () => {
     const d = dir()
     const pid = otherProcess()
-    writeLock(d, { pid, dir: d, bootedAt: bootedAt() - 86_400_000, since: 'yesterday' })
+    writeLock(d, { pid, dir: d, bootedAt: bootedAt() - 86_400_000, since: 'yesterday', token: 'old' })
     expect(lockHolder(d)).toBeNull()
-    writeLock(d, { pid, dir: '/somewhere/else', bootedAt: bootedAt(), since: 'now' })
+    writeLock(d, { pid, dir: '/somewhere/else', bootedAt: bootedAt(), since: 'now', token: 'copied' })
     expect(lockHolder(d)).toBeNull()
     writeFileSync(join(d, LOCK_FILE), '{"pid": 12')
     expect(lockHolder(d)).toBeNull()
@@ -72,11 +72,21 @@ describe('DataDirLock', () => {
     lock.release()
   })
 
+  it('a store of the same process that took the lock over keeps it when the first one releases', () => {
+    const d = dir()
+    const first = DataDirLock.acquire(d)
+    const second = DataDirLock.acquire(d)
+    first.release()
+    expect(existsSync(join(d, LOCK_FILE))).toBe(true)
+    second.release()
+    expect(existsSync(join(d, LOCK_FILE))).toBe(false)
+  })
+
   it('release leaves a lock another process has taken since', () => {
     const d = dir()
     const lock = DataDirLock.acquire(d)
     const pid = otherProcess()
-    writeLock(d, { pid, dir: d, bootedAt: bootedAt(), since: 'now' })
+    writeLock(d, { pid, dir: d, bootedAt: bootedAt(), since: 'now', token: 'theirs' })
     lock.release()
     expect(lockHolder(d)).toBe(pid)
   })

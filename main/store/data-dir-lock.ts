@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { closeSync, openSync, readFileSync, realpathSync, rmSync, writeSync } from 'node:fs'
 import { uptime } from 'node:os'
 import { join } from 'node:path'
@@ -15,6 +16,8 @@ interface LockContent {
   /** When this machine booted, by this process's reckoning: a lock from an earlier boot names a pid that is someone else's now. */
   bootedAt: number
   since: string
+  /** This taking of the lock: a release gives back only its own (a store of the same process may have taken it over). */
+  token: string
 }
 
 /** An engine in another live process has this data dir: two on one wallet would hand out the same keys and spend the same coins. */
@@ -45,7 +48,7 @@ function isAlive(pid: number): boolean {
 function read(path: string): LockContent | null {
   try {
     const v = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockContent>
-    return typeof v.pid === 'number' && Number.isInteger(v.pid) && v.pid > 0 && typeof v.bootedAt === 'number' && typeof v.dir === 'string' ? (v as LockContent) : null
+    return typeof v.pid === 'number' && Number.isInteger(v.pid) && v.pid > 0 && typeof v.bootedAt === 'number' && typeof v.dir === 'string' && typeof v.token === 'string' ? (v as LockContent) : null
   } catch {
     return null
   }
@@ -78,21 +81,29 @@ export function lockHolder(dataDir: string): number | null {
  * bug of that process, not two wallets racing, so this process's own lock is taken over.
  */
 export class DataDirLock {
-  private constructor(private readonly path: string) {}
+  private constructor(
+    private readonly path: string,
+    private readonly token: string,
+  ) {}
 
   static acquire(dataDir: string): DataDirLock {
     const path = join(dataDir, LOCK_FILE)
-    const content = `${JSON.stringify({ pid: process.pid, dir: resolved(dataDir), bootedAt: bootedAt(), since: new Date().toISOString() } satisfies LockContent)}\n`
+    const token = randomUUID()
+    const content = `${JSON.stringify({ pid: process.pid, dir: resolved(dataDir), bootedAt: bootedAt(), since: new Date().toISOString(), token } satisfies LockContent)}\n`
     // Two starters that both find a stale lock both remove it; only one creates the new one.
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const fd = openSync(path, 'wx', 0o600)
         try {
           writeSync(fd, content)
+        } catch (err) {
+          // An empty lock holds nothing, but leave none behind.
+          rmSync(path, { force: true })
+          throw err
         } finally {
           closeSync(fd)
         }
-        return new DataDirLock(path)
+        return new DataDirLock(path, token)
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
         const holder = lockHolder(dataDir)
@@ -105,6 +116,6 @@ export class DataDirLock {
 
   /** Gives the dir back, unless another process took it over meanwhile (it found us gone). */
   release(): void {
-    if (read(this.path)?.pid === process.pid) rmSync(this.path, { force: true })
+    if (read(this.path)?.token === this.token) rmSync(this.path, { force: true })
   }
 }

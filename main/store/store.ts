@@ -25,6 +25,8 @@ export interface WriteFault {
 }
 
 const DISK_FAULT = /^SQLITE_(FULL|IOERR|READONLY)/
+/** The same faults as the file system reports them (the data dir's lock file). */
+const FS_DISK_FAULTS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO'])
 
 /** An error of the disk under the database (not of the write itself): it passes when the disk does. */
 export function isDiskFault(err: unknown): boolean {
@@ -49,6 +51,8 @@ class StoreClosedError extends Error {
 export class Store implements Startable {
   private connection: Db | null = null
   private lock: DataDirLock | null = null
+  /** Why this start runs without the data dir's lock (the disk refused the file), or null. */
+  lockProblem: Error | null = null
   private fault: WriteFault | null = null
   private probeTimer: NodeJS.Timeout | null = null
   private readonly faultListeners: ListenerSet<[WriteFault | null]>
@@ -81,12 +85,21 @@ export class Store implements Startable {
     if (this.connection) return
     secureDataDir(this.init.dataDir)
     // Before the database opens: a second engine on this wallet is refused, not raced.
-    const lock = DataDirLock.acquire(this.init.dataDir)
+    let lock: DataDirLock | null = null
+    this.lockProblem = null
+    try {
+      lock = DataDirLock.acquire(this.init.dataDir)
+    } catch (err) {
+      // A full disk must not keep the engine from starting (it runs in a write fault and
+      // says so); it runs unguarded then, and the engine warns.
+      if (!FS_DISK_FAULTS.has((err as NodeJS.ErrnoException).code ?? '')) throw err
+      this.lockProblem = err as Error
+    }
     try {
       this.connection = this.open()
       this.lock = lock
     } catch (err) {
-      lock.release()
+      lock?.release()
       throw err
     }
   }
