@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ConfigSource, EngineConfig } from '../config/index.js'
 import { Engine, EngineHost } from '../engine/index.js'
-import { writeFileReplacing } from '../store/index.js'
+import { writeFileAtomically } from '../store/index.js'
 import type { Startable } from '../kit/index.js'
 import { type Logger, Metrics, createLogger } from '../telemetry/index.js'
 import type { Keystore } from '../wallet/index.js'
@@ -119,6 +119,6 @@ export class Daemon implements Startable {
    */
   private writeInfo(): void {
     const path = join(this.config.dataDir, DAEMON_INFO_FILE)
-    writeFileReplacing(path, `${JSON.stringify(this.info(), null, 2)}\n`, 0o600)
+    writeFileAtomically(path, `${JSON.stringify(this.info(), null, 2)}\n`, 0o600, { flush: false })
   }
 }

@@ -5,13 +5,18 @@ import { dirname } from 'node:path'
  * Replaces `path` whole or not at all: the bytes go to a temporary file beside it, are
  * flushed to disk, and the file is renamed over the old one (and the folder flushed), so
  * a crash or a full disk leaves either the old file or the new one, never half of either.
+ * `flush: false` keeps the rename (readers see the old file or the new one) but skips both
+ * flushes, for a file that describes a running process, which a power cut makes stale
+ * anyway (the daemon's daemon.json: its flushes were 6 ms of a restart, before the first
+ * answer).
  */
-export function writeFileAtomically(path: string, content: string | Uint8Array, mode = 0o600): void {
+export function writeFileAtomically(path: string, content: string | Uint8Array, mode = 0o600, opts: { flush?: boolean } = {}): void {
+  const flush = opts.flush ?? true
   const tmp = `${path}.tmp-${process.pid}`
   let fd: number | null = openSync(tmp, 'w', mode)
   try {
     writeFileSync(fd, content)
-    fsyncSync(fd)
+    if (flush) fsyncSync(fd)
     closeSync(fd)
     fd = null
     renameSync(tmp, path)
@@ -20,23 +25,7 @@ export function writeFileAtomically(path: string, content: string | Uint8Array, 
     rmSync(tmp, { force: true })
     throw err
   }
-  syncFolder(dirname(path))
-}
-
-/**
- * Replaces `path` whole for its readers (a temporary file renamed over it) without flushing
- * it to disk: for a file that describes a running process, which a power cut makes stale
- * anyway. Costs no fsync (6 ms of a 240 ms daemon restart did, before its first answer).
- */
-export function writeFileReplacing(path: string, content: string | Uint8Array, mode = 0o600): void {
-  const tmp = `${path}.tmp-${process.pid}`
-  try {
-    writeFileSync(tmp, content, { mode })
-    renameSync(tmp, path)
-  } catch (err) {
-    rmSync(tmp, { force: true })
-    throw err
-  }
+  if (flush) syncFolder(dirname(path))
 }
 
 /**
