@@ -2,25 +2,19 @@
 // an in-process devnet: open, pay, cooperative close; the settlement on chain pays exactly
 // what both ledgers say.
 import { Transaction } from '@bsv/sdk'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { Channel } from '../../shared/contract/index.js'
 import type { DevnetServer } from '../chain/devnet/devnet-server.js'
-import { type Pair, type Side, startPair, waitUntil } from './test/harness.js'
+import { type Side, usePair, waitUntil } from './test/harness.js'
 
 describe('channel engine: open, pay, close', () => {
   let devnet: DevnetServer
   let payer: Side
   let payee: Side
 
-  let pair: Pair | undefined
-
-  beforeAll(async () => {
-    pair = await startPair(2_000_000)
+  const pair = usePair(2_000_000)
+  beforeAll(() => {
     ;({ devnet, payer, payee } = pair)
-  }, 30_000)
-
-  afterAll(async () => {
-    await pair?.stop()
   })
 
   it('opens a funded channel, pays 200 times (sequential and pipelined), closes cooperatively', async () => {

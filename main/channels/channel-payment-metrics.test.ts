@@ -1,9 +1,9 @@
 // channel_payment_seconds: one observation per acknowledged payment on the payer's side,
 // none for a payment that failed, so p50/p99 drawn from it are of payments that happened.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { METRIC_PREFIX } from '../telemetry/metrics.js'
 import { PAYMENT_SECONDS_BUCKETS } from './channel-engine.js'
-import { type Pair, type Side, startPair, waitUntil } from './test/harness.js'
+import { type Side, usePair, waitUntil } from './test/harness.js'
 
 async function paymentHistogram(side: Side): Promise<{ count: number; sum: number; buckets: Map<number, number> }> {
   const metric = side.engine.components.metrics.registry.getSingleMetric(`${METRIC_PREFIX}channel_payment_seconds`)
@@ -19,15 +19,9 @@ describe('channel payment latency histogram', () => {
   let payer: Side
   let payee: Side
 
-  let pair: Pair | undefined
-
-  beforeAll(async () => {
-    pair = await startPair(1_000_000)
+  const pair = usePair(1_000_000)
+  beforeAll(() => {
     ;({ payer, payee } = pair)
-  }, 30_000)
-
-  afterAll(async () => {
-    await pair?.stop()
   })
 
   it('observes every acknowledged payment once, sequential and pipelined, and no failed one', async () => {

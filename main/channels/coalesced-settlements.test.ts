@@ -4,11 +4,11 @@
 // the middle of a batch rejects exactly the calls no acknowledged settlement covers.
 import Database from 'better-sqlite3'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { OutgoingRequest } from './protocol.js'
 import type { PayerOpen } from './records.js'
 import { selectBackend } from './signer.js'
-import { type Pair, sendOneFrame, startPair, waitUntil } from './test/harness.js'
+import { type Pair, sendOneFrame, usePair, waitUntil } from './test/harness.js'
 
 interface Row {
   seq: number
@@ -34,15 +34,7 @@ async function settlementCount(side: Pair['payer'], role: 'payer' | 'payee'): Pr
 }
 
 describe('coalesced settlements', () => {
-  let pair: Pair
-
-  beforeAll(async () => {
-    pair = await startPair(2_000_000)
-  }, 30_000)
-
-  afterAll(async () => {
-    await pair?.stop()
-  })
+  const pair = usePair(2_000_000)
 
   it('under load one signature covers many payments; each call gets its own seq and a row on both sides', async () => {
     const { payer, payee } = pair

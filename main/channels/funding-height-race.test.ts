@@ -3,19 +3,11 @@
 // record's amounts in place, off the mailbox, so writing the height must not put back a
 // copy taken before them. It did: the payee's record went back a state in memory and
 // refused the next settlement ("does not follow"), which stopped the channel's payments.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Pair, startPair, waitUntil } from './test/harness.js'
+import { describe, expect, it } from 'vitest'
+import { usePair, waitUntil } from './test/harness.js'
 
 describe('the funding height arriving while payments flow', () => {
-  let pair: Pair
-
-  beforeAll(async () => {
-    pair = await startPair(2_000_000)
-  }, 30_000)
-
-  afterAll(async () => {
-    await pair?.stop()
-  })
+  const pair = usePair(2_000_000)
 
   it('keeps every payment made meanwhile, in memory and on disk, and payments go on', async () => {
     const { devnet, payer, payee } = pair

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
+import { afterAll, beforeAll } from 'vitest'
 import { ChainMonitor } from '../../chain/chain-monitor.js'
 import { DevnetServer } from '../../chain/devnet/devnet-server.js'
 import { createChainClients } from '../../chain/networks.js'
@@ -119,6 +120,21 @@ export async function startPair(fundSats: number): Promise<Pair> {
       await devnet.stop()
     },
   }
+}
+
+/**
+ * A pair started before the file's (or describe block's) tests and stopped after them: the
+ * object is filled in once they run, so tests read `pair.payer`, `pair.payee`, `pair.devnet`.
+ */
+export function usePair(fundSats: number): Pair {
+  const pair = {} as Pair
+  beforeAll(async () => {
+    Object.assign(pair, await startPair(fundSats))
+  }, 30_000)
+  afterAll(async () => {
+    await pair.stop?.()
+  })
+  return pair
 }
 
 /**
