@@ -176,7 +176,7 @@ export class ChannelEngine implements Startable {
       ? selectBackend(init.backend)
       : lazyBackend((chosen) => {
           const noAddon = chosen.name === 'libsecp256k1' ? null : libsecp256k1Unavailable()
-          this.log.info('signature backend', { backend: chosen.name, ...(noAddon ? { libsecp256k1: noAddon.message } : {}) })
+          this.log.info('signature backend', { backend: chosen.name, ...(noAddon ? { libsecp256k1: 'did not load', err: noAddon } : {}) })
         })
     this.book = new ChannelBook({ store: components.store, events: components.events, logger: components.logger })
     this.tx = new ChannelTx(this.backend)

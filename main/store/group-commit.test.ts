@@ -14,10 +14,15 @@ describe('GroupCommit', () => {
   let dir = ''
   afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
-  it('commits a batch in one transaction, and a write that fails fails alone (its partial changes undone)', async () => {
+  async function openStore(): Promise<Store> {
     dir = mkdtempSync(join(tmpdir(), 'bsv-group-commit-'))
     const store = new Store({ dataDir: dir, migrations })
     await store.start()
+    return store
+  }
+
+  it('commits a batch in one transaction, and a write that fails fails alone (its partial changes undone)', async () => {
+    const store = await openStore()
     const batches: number[] = []
     const commit = new GroupCommit(store, { onBatch: (n) => batches.push(n), onCallbackError: rethrow })
     const insert = (k: string, v: number) => () => store.db.prepare('INSERT INTO t (k, v) VALUES (?, ?)').run(k, v).changes
@@ -46,9 +51,7 @@ describe('GroupCommit', () => {
   })
 
   it('a write that may wait joins the next batch another write starts, or commits alone after its delay', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'bsv-group-commit-'))
-    const store = new Store({ dataDir: dir, migrations })
-    await store.start()
+    const store = await openStore()
     const batches: number[] = []
     const commit = new GroupCommit(store, { onBatch: (n) => batches.push(n), onCallbackError: rethrow })
     const insert = (k: string) => () => store.db.prepare('INSERT INTO t (k, v) VALUES (?, 0)').run(k)
@@ -73,9 +76,7 @@ describe('GroupCommit', () => {
   })
 
   it('a write\'s callback that throws is reported, and the batch\'s other callbacks still run', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'bsv-group-commit-'))
-    const store = new Store({ dataDir: dir, migrations })
-    await store.start()
+    const store = await openStore()
     const reported: unknown[] = []
     const commit = new GroupCommit(store, { onCallbackError: (err) => reported.push(err) })
     const heard: string[] = []
