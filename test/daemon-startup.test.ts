@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs'
 import { type AddressInfo, type Server, createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { HOST_ENTRIES, freePort, runEntry, startDaemon, tempDir } from './helpers/processes.js'
+import { HOST_ENTRIES, firstLine, freePort, runEntry, startDaemon, tempDir } from './helpers/processes.js'
 
 const dirs: { remove: () => void }[] = []
 const held: Server[] = []
@@ -85,6 +85,23 @@ describe('one engine per data dir', () => {
       expect((await first.call('getHealth')).status).toBe(200)
     } finally {
       await first.kill()
+    }
+  }, 60_000)
+
+  it('of two daemons started at the same instant on one new data dir, one runs and the other is refused', async () => {
+    const parent = tempDir('bsv-p2p-twins-')
+    dirs.push(parent)
+    const args = ['--data-dir', join(parent.path, 'data'), '--network', 'devnet', '--p2p-host', '127.0.0.1', '--p2p-port', '0', '--api-port', '0', '--no-mdns', '--log-level', 'warn']
+    const twins = [runEntry(HOST_ENTRIES.daemon, args), runEntry(HOST_ENTRIES.daemon, args)]
+    try {
+      const refused = await Promise.race(twins.map(async (p, i) => ({ i, code: await p.exited })))
+      expect(refused.code).toBe(2)
+      expect(twins[refused.i]!.stderrTail()).toContain('runs an engine on')
+      // The other one is up: its first line is the ready line, with its API.
+      const ready = JSON.parse(await firstLine(twins[1 - refused.i]!)) as { apiUrl?: unknown }
+      expect(typeof ready.apiUrl).toBe('string')
+    } finally {
+      await Promise.all(twins.map((p) => p.kill()))
     }
   }, 60_000)
 })

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { closeSync, openSync, readFileSync, realpathSync, rmSync, writeSync } from 'node:fs'
+import { linkSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+
+/** A file system without hard links (exFAT, some network shares) answers link() with these. */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'])
 import { uptime } from 'node:os'
 import { join } from 'node:path'
 
@@ -90,25 +93,23 @@ export class DataDirLock {
     const path = join(dataDir, LOCK_FILE)
     const token = randomUUID()
     const content = `${JSON.stringify({ pid: process.pid, dir: resolved(dataDir), bootedAt: bootedAt(), since: new Date().toISOString(), token } satisfies LockContent)}\n`
-    // Two starters that both find a stale lock both remove it; only one creates the new one.
+    // The lock appears whole or not at all (written aside, then linked into place, which
+    // fails if one is there): a lock created empty and written after would read as stale
+    // to a second engine starting at the same instant, and both would run.
+    // Two starters that both find a stale lock both remove it; only one links the new one.
+    const aside = `${path}.${token}`
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        const fd = openSync(path, 'wx', 0o600)
-        try {
-          writeSync(fd, content)
-        } catch (err) {
-          // An empty lock holds nothing, but leave none behind.
-          rmSync(path, { force: true })
-          throw err
-        } finally {
-          closeSync(fd)
-        }
+        writeFileSync(aside, content, { mode: 0o600 })
+        placeLock(aside, path, content)
         return new DataDirLock(path, token)
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
         const holder = lockHolder(dataDir)
         if (holder !== null) throw new DataDirInUseError(dataDir, holder)
         rmSync(path, { force: true })
+      } finally {
+        rmSync(aside, { force: true })
       }
     }
     throw new Error(`could not take ${path}: it kept coming back (another engine starting on ${dataDir}?)`)
@@ -117,5 +118,19 @@ export class DataDirLock {
   /** Gives the dir back, unless another process took it over meanwhile (it found us gone). */
   release(): void {
     if (read(this.path)?.token === this.token) rmSync(this.path, { force: true })
+  }
+}
+
+/**
+ * Puts the lock in place only if none is there: by a hard link of the file written aside,
+ * or, where the file system has no hard links, by an exclusive create written after (a
+ * second engine starting within that instant could read it empty and take it as stale).
+ */
+function placeLock(aside: string, path: string, content: string): void {
+  try {
+    linkSync(aside, path)
+  } catch (err) {
+    if (!NO_LINKS.has((err as NodeJS.ErrnoException).code ?? '')) throw err
+    writeFileSync(path, content, { mode: 0o600, flag: 'wx' })
   }
 }

@@ -102,7 +102,7 @@ export interface Pair {
   stop: () => Promise<void>
 }
 
-export async function startPair(fundSats: number): Promise<Pair> {
+async function startPair(fundSats: number): Promise<Pair> {
   const devnet = await startDevnet()
   const payer = await startSide(devnet)
   const payee = await startSide(devnet, { init: { policy: { autoAcceptMaxSats: 500_000 } } })
