@@ -1,5 +1,5 @@
 import type { Libp2pEvents, PeerId } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
+import { parsePeerId } from './peer-id-text.js'
 import { LRUCache } from 'lru-cache'
 import { ContractError } from '../../shared/contract/index.js'
 import { Disposables, ListenerSet, type Startable, deadline, listenerOf, logListenerErrors, nextDelay } from '../kit/index.js'
@@ -248,7 +248,7 @@ export class PeerWatch implements Startable {
 export async function probePeer(libp2p: Libp2pNode, peerId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   let id: PeerId
   try {
-    id = peerIdFromString(peerId)
+    id = parsePeerId(peerId)
   } catch {
     throw new ContractError('invalid_params', 'not a valid peer id', { field: 'peerId' })
   }
@@ -269,7 +269,7 @@ export async function probePeer(libp2p: Libp2pNode, peerId: string, timeoutMs: n
 /** A connection to the peer is open now (false for a peer id that does not parse). */
 export function isConnected(libp2p: Libp2pNode, peerId: string): boolean {
   try {
-    return libp2p.getConnections(peerIdFromString(peerId)).length > 0
+    return libp2p.getConnections(parsePeerId(peerId)).length > 0
   } catch {
     return false
   }

@@ -1,5 +1,4 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
 import { LRUCache } from 'lru-cache'
 import { ContractError, type Conversation, MESSAGE_TEXT_MAX, type Message, type Unread } from '../../../shared/contract/index.js'
 import { type EventBus, Disposables, type Startable } from '../../kit/index.js'
@@ -8,6 +7,7 @@ import type { Store } from '../../store/index.js'
 import type { Logger, Metrics } from '../../telemetry/index.js'
 import type { Libp2pNode } from '../libp2p.js'
 import type { PeerWatch } from '../peer-watch.js'
+import { parsePeerId } from '../peer-id-text.js'
 import { DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_WINDOW, EXPIRY_SWEEP_MS, INDEX_CHUNK_ROWS, INDEX_INTERVAL_MS, MESSAGING_PROTOCOL, MAX_COMMIT_BATCH } from './constants.js'
 import { type NackCode, encodeFrame } from './frames.js'
 import { GroupCommit } from '../../store/index.js'
@@ -195,7 +195,7 @@ export class MessagingService implements Startable {
     for (const row of rows) {
       let peerId: PeerId
       try {
-        peerId = peerIdFromString(row.peerId)
+        peerId = parsePeerId(row.peerId)
       } catch {
         continue
       }
@@ -301,7 +301,7 @@ export class MessagingService implements Startable {
     if (!this.running || !commit) throw new ContractError('unavailable', 'messaging is not running')
     let peerId: PeerId
     try {
-      peerId = peerIdFromString(peerIdText)
+      peerId = parsePeerId(peerIdText)
     } catch {
       throw new ContractError('invalid_params', 'peerId is not a valid peer id', { path: 'peerId' })
     }
@@ -583,7 +583,7 @@ export class MessagingService implements Startable {
     if (!row) throw new ContractError('not_found', `no message ${seq}`, { seq })
     if (row.direction !== 'out') throw new ContractError('invalid_state', 'only a message sent from here can be retried', { seq })
     if (row.status !== 'failed') return stripExpiry(row)
-    const peerId = peerIdFromString(row.peerId)
+    const peerId = parsePeerId(row.peerId)
     if (this.outgoing.size >= this.init.maxPendingTotal || this.pendingBytes >= this.init.maxPendingBytes || (this.sessions.get(row.peerId)?.size ?? 0) >= this.init.maxQueuedPerPeer) {
       throw new ContractError('rate_limited', 'too many messages are already waiting; try again later', { retryAfterMs: 5000 })
     }
