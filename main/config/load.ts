@@ -37,9 +37,7 @@ export function mergeLayers(...layers: Plain[]): Plain {
 
 /** Validate a merged layer; the error names the first bad key and where it came from. */
 export function validateConfig(input: unknown, source = 'config', opts: { final?: boolean } = {}): EngineConfig {
-  // Parsed a few times per start: zod's compiled fast path would cost more to generate
-  // (several ms of `new Function` on the start path) than it could ever save here.
-  const parsed = EngineConfigSchema.safeParse(input, { jitless: true })
+  const parsed = EngineConfigSchema.safeParse(input)
   if (parsed.success) {
     const problem = valueProblem(parsed.data) ?? (opts.final ? crossKeyProblem(parsed.data) : null)
     if (problem) throw new ConfigError(`${source}: invalid ${problem.path}: ${problem.message}`, problem.path)
