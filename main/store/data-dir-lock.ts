@@ -1,57 +1,48 @@
 import { randomUUID } from 'node:crypto'
-import { linkSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
-
-/** A file system without hard links (exFAT, some network shares) answers link() with these. */
-const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'])
-import { uptime } from 'node:os'
+import { readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { Db } from './database.js'
+import { ensurePrivateFile } from './data-dir.js'
+import { type SqliteBinding, openSqlite } from './sqlite.js'
 
-/** Beside the database: which process runs an engine on this data dir. */
+/**
+ * The lock itself: a small SQLite file held in exclusive locking mode for as long as the
+ * engine runs. The lock is the operating system's (fcntl on Unix, LockFileEx on Windows),
+ * so it goes with the process however that ends (kill -9, a power cut): there is never a
+ * stale lock to judge, and two engines starting at the same instant cannot both get it.
+ *
+ * Nothing else in this process may open this file: on Unix, closing any descriptor of a
+ * file drops every fcntl lock the process holds on it, so a stray read would silently let a
+ * second engine in (tested). It holds no data; only this module touches it.
+ */
+export const LOCK_DB_FILE = 'engine.lock.sqlite3'
+
+/** Beside the lock, for people and error messages: which process holds the dir. It is not the lock. */
 export const LOCK_FILE = 'engine.lock'
 
-/** How far two readings of the boot time may differ and still be the same boot (os.uptime has whole seconds, clocks get set). */
-const SAME_BOOT_MS = 120_000
-
-interface LockContent {
+interface HolderNote {
   pid: number
-  /** The dir locked, resolved: a data dir copied with its lock is not the one the lock's process runs on. */
-  dir: string
-  /** When this machine booted, by this process's reckoning: a lock from an earlier boot names a pid that is someone else's now. */
-  bootedAt: number
   since: string
-  /** This taking of the lock: a release gives back only its own (a store of the same process may have taken it over). */
+  /** This taking of the lock: the note is removed only by whoever wrote it. */
   token: string
 }
 
-/** An engine in another live process has this data dir: two on one wallet would hand out the same keys and spend the same coins. */
+/** An engine in another process has this data dir: two on one wallet would hand out the same keys and spend the same coins. */
 export class DataDirInUseError extends Error {
   override readonly name = 'DataDirInUseError'
   constructor(
     readonly dataDir: string,
-    readonly pid: number,
+    /** From the holder's note; null while it has not written it yet (it took the lock an instant ago). */
+    readonly pid: number | null,
   ) {
-    super(`another process (pid ${pid}) runs an engine on ${dataDir}: stop it first (if none does, remove ${join(dataDir, LOCK_FILE)})`)
+    super(`another process (${pid === null ? 'starting now' : `pid ${pid}`}) runs an engine on ${dataDir}: stop it first`)
   }
 }
 
-function bootedAt(): number {
-  return Date.now() - Math.round(uptime() * 1000)
-}
-
-function isAlive(pid: number): boolean {
+function readNote(dataDir: string): HolderNote | null {
   try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    // EPERM: alive, someone else's.
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-function read(path: string): LockContent | null {
-  try {
-    const v = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockContent>
-    return typeof v.pid === 'number' && Number.isInteger(v.pid) && v.pid > 0 && typeof v.bootedAt === 'number' && typeof v.dir === 'string' && typeof v.token === 'string' ? (v as LockContent) : null
+    const v = JSON.parse(readFileSync(join(dataDir, LOCK_FILE), 'utf8')) as Partial<HolderNote>
+    return typeof v.pid === 'number' && Number.isInteger(v.pid) && v.pid > 0 && typeof v.token === 'string' ? (v as HolderNote) : null
   } catch {
     return null
   }
@@ -65,72 +56,97 @@ function resolved(dataDir: string): string {
   }
 }
 
-/**
- * The live process other than this one whose lock is on `dataDir`, or null. A lock from an
- * earlier boot, of a process that is gone, copied here with the dir, or unreadable (a crash
- * mid-write) holds nothing.
- */
-export function lockHolder(dataDir: string): number | null {
-  const held = read(join(dataDir, LOCK_FILE))
-  if (!held || held.pid === process.pid || held.dir !== resolved(dataDir)) return null
-  if (Math.abs(held.bootedAt - bootedAt()) > SAME_BOOT_MS) return null
-  return isAlive(held.pid) ? held.pid : null
+const BUSY = /^SQLITE_(BUSY|LOCKED)/
+
+/** One connection per dir this process holds, and the lock that owns it now. */
+interface Held {
+  db: Db
+  owner: DataDirLock
+  /** The file the connection holds, to tell when the dir was removed and made again under it. */
+  file: { dev: number; ino: number }
 }
+const held = new Map<string, Held>()
 
 /**
  * Taken by the store before it opens the database, given back when it closes it. Another
- * live process's lock refuses the start (DataDirInUseError); a stale one (its process gone,
- * or an earlier boot) is replaced. Within one process a second store on the same dir is a
- * bug of that process, not two wallets racing, so this process's own lock is taken over.
+ * process's lock refuses the start (DataDirInUseError). Within one process a second store
+ * on the same dir is a bug of that process, not two wallets racing (tests leave a store
+ * unstopped to play a crash), so it takes the lock over: the first one's release then
+ * gives back nothing.
  */
 export class DataDirLock {
   private constructor(
-    private readonly path: string,
+    private readonly dir: string,
+    private readonly dataDir: string,
     private readonly token: string,
   ) {}
 
-  static acquire(dataDir: string): DataDirLock {
-    const path = join(dataDir, LOCK_FILE)
-    const token = randomUUID()
-    const content = `${JSON.stringify({ pid: process.pid, dir: resolved(dataDir), bootedAt: bootedAt(), since: new Date().toISOString(), token } satisfies LockContent)}\n`
-    // The lock appears whole or not at all (written aside, then linked into place, which
-    // fails if one is there): a lock created empty and written after would read as stale
-    // to a second engine starting at the same instant, and both would run.
-    // Two starters that both find a stale lock both remove it; only one links the new one.
-    const aside = `${path}.${token}`
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        writeFileSync(aside, content, { mode: 0o600 })
-        placeLock(aside, path, content)
-        return new DataDirLock(path, token)
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-        const holder = lockHolder(dataDir)
-        if (holder !== null) throw new DataDirInUseError(dataDir, holder)
-        rmSync(path, { force: true })
-      } finally {
-        rmSync(aside, { force: true })
+  static acquire(dataDir: string, binding: SqliteBinding = {}): DataDirLock {
+    const dir = resolved(dataDir)
+    const lock = new DataDirLock(dir, dataDir, randomUUID())
+    const mine = held.get(dir)
+    if (mine && sameFile(join(dataDir, LOCK_DB_FILE), mine.file)) mine.owner = lock
+    else {
+      if (mine) {
+        // Its file is gone (the dir removed under a store never stopped): that lock guards nothing.
+        held.delete(dir)
+        mine.db.close()
       }
+      const db = takeOsLock(dataDir, binding)
+      const { dev, ino } = statSync(join(dataDir, LOCK_DB_FILE))
+      held.set(dir, { db, owner: lock, file: { dev, ino } })
     }
-    throw new Error(`could not take ${path}: it kept coming back (another engine starting on ${dataDir}?)`)
+    lock.writeNote()
+    return lock
   }
 
-  /** Gives the dir back, unless another process took it over meanwhile (it found us gone). */
+  /** Gives the dir back, unless a later store of this process took it over. */
   release(): void {
-    if (read(this.path)?.token === this.token) rmSync(this.path, { force: true })
+    const mine = held.get(this.dir)
+    if (mine?.owner !== this) return
+    held.delete(this.dir)
+    // The note first: once the lock is given back, the next holder's note may be there.
+    if (readNote(this.dataDir)?.token === this.token) rmSync(join(this.dataDir, LOCK_FILE), { force: true })
+    mine.db.close()
+  }
+
+  /** Written aside and renamed, so a reader never sees half of it. */
+  private writeNote(): void {
+    const path = join(this.dataDir, LOCK_FILE)
+    const aside = `${path}.${this.token}`
+    try {
+      writeFileSync(aside, `${JSON.stringify({ pid: process.pid, since: new Date().toISOString(), token: this.token } satisfies HolderNote)}\n`, { mode: 0o600 })
+      renameSync(aside, path)
+    } finally {
+      rmSync(aside, { force: true })
+    }
   }
 }
 
-/**
- * Puts the lock in place only if none is there: by a hard link of the file written aside,
- * or, where the file system has no hard links, by an exclusive create written after (a
- * second engine starting within that instant could read it empty and take it as stale).
- */
-function placeLock(aside: string, path: string, content: string): void {
+function sameFile(path: string, file: { dev: number; ino: number }): boolean {
   try {
-    linkSync(aside, path)
+    const now = statSync(path)
+    return now.dev === file.dev && now.ino === file.ino
+  } catch {
+    return false
+  }
+}
+
+/** The lock file open in exclusive locking mode with its lock taken; DataDirInUseError when another process has it. */
+function takeOsLock(dataDir: string, binding: SqliteBinding): Db {
+  const file = join(dataDir, LOCK_DB_FILE)
+  ensurePrivateFile(file)
+  const db = openSqlite(file, { ...binding, timeout: 0 })
+  try {
+    db.pragma('journal_mode = OFF')
+    db.pragma('locking_mode = EXCLUSIVE')
+    // In exclusive locking mode the lock a write transaction takes is kept until the
+    // connection closes; this one writes nothing.
+    db.exec('BEGIN EXCLUSIVE; COMMIT')
+    return db
   } catch (err) {
-    if (!NO_LINKS.has((err as NodeJS.ErrnoException).code ?? '')) throw err
-    writeFileSync(path, content, { mode: 0o600, flag: 'wx' })
+    db.close()
+    if (BUSY.test((err as { code?: string }).code ?? '')) throw new DataDirInUseError(dataDir, readNote(dataDir)?.pid ?? null)
+    throw err
   }
 }

@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs'
+import { existsSync, mkdirSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 import { copyFileAtomically } from './atomic-file.js'
 import { verifyBackup } from './backups.js'
 import { DIR_MODE } from './data-dir.js'
 import { DATABASE_FILE, type Db } from './database.js'
-import { lockHolder } from './data-dir-lock.js'
+import { DataDirInUseError, DataDirLock } from './data-dir-lock.js'
 import { openSqlite } from './sqlite.js'
 
 /** A restore that must not happen (the engine runs, the backup is bad or of another wallet); nothing was changed. */
@@ -23,16 +23,31 @@ export interface RestoreResult {
 
 /**
  * Puts a backup in place of a data dir's database. Refused, changing nothing, while an
- * engine runs on the dir (its `daemon.json` names a live process), when the backup does
- * not check out, or when it holds another wallet than the one there. A database too
- * damaged to say whose it is needs `acceptWallet`: the backup's wallet, named by the
- * person restoring. The database it replaces (and its -wal, -shm) is moved aside, never
+ * engine runs on the dir (another process holds its lock), when the backup does not check
+ * out, or when it holds another wallet than the one there. A database too damaged to say
+ * whose it is needs `acceptWallet`: the backup's wallet, named by the person restoring. The database it replaces (and its -wal, -shm) is moved aside, never
  * deleted; the backup is copied beside its final name, flushed, and renamed into place.
  */
-export function restoreBackup(dataDir: string, backupFile: string, opts: { identify: (db: Db) => string | null; acceptWallet?: string; runningPid?: () => number | null }): RestoreResult {
-  const pid = (opts.runningPid ?? (() => livePid(dataDir)))()
-  if (pid !== null) throw new RestoreRefusedError(`an engine runs on ${dataDir} (pid ${pid}): stop it first`)
+export function restoreBackup(dataDir: string, backupFile: string, opts: { identify: (db: Db) => string | null; acceptWallet?: string }): RestoreResult {
   if (!existsSync(backupFile)) throw new RestoreRefusedError(`no backup at ${backupFile}`)
+  mkdirSync(dataDir, { recursive: true, mode: DIR_MODE })
+  // Held for the whole restore: an engine that starts meanwhile is refused, not handed a
+  // database half moved.
+  let lock: DataDirLock
+  try {
+    lock = DataDirLock.acquire(dataDir)
+  } catch (err) {
+    if (err instanceof DataDirInUseError) throw new RestoreRefusedError(`an engine runs on ${dataDir} (${err.pid === null ? 'starting now' : `pid ${err.pid}`}): stop it first`)
+    throw err
+  }
+  try {
+    return restoreLocked(dataDir, backupFile, opts)
+  } finally {
+    lock.release()
+  }
+}
+
+function restoreLocked(dataDir: string, backupFile: string, opts: { identify: (db: Db) => string | null; acceptWallet?: string }): RestoreResult {
   let wallet: string | null
   try {
     wallet = verifyBackup(backupFile, opts.identify)
@@ -52,7 +67,6 @@ export function restoreBackup(dataDir: string, backupFile: string, opts: { ident
       )
     }
   }
-  mkdirSync(dataDir, { recursive: true, mode: DIR_MODE })
   let replacedInto: string | null = null
   const moving = [DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`].filter((f) => existsSync(join(dataDir, f)))
   if (moving.length > 0) {
@@ -77,19 +91,5 @@ function identityOf(file: string, identify: (db: Db) => string | null): { readab
     }
   } catch {
     return { readable: false, wallet: null }
-  }
-}
-
-/** A live process with an engine on the dir: its lock (the daemon's or the app's), else the pid in its daemon.json. */
-function livePid(dataDir: string): number | null {
-  const holder = lockHolder(dataDir)
-  if (holder !== null) return holder
-  try {
-    const { pid } = JSON.parse(readFileSync(join(dataDir, 'daemon.json'), 'utf8')) as { pid?: unknown }
-    if (typeof pid !== 'number' || pid === process.pid) return null
-    process.kill(pid, 0)
-    return pid
-  } catch {
-    return null
   }
 }

@@ -25,7 +25,7 @@ export interface WriteFault {
 }
 
 const DISK_FAULT = /^SQLITE_(FULL|IOERR|READONLY)/
-/** The same faults as the file system reports them (the data dir's lock file). */
+/** The same faults as the file system reports them (creating the data dir's lock file). */
 const FS_DISK_FAULTS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO'])
 
 /** An error of the disk under the database (not of the write itself): it passes when the disk does. */
@@ -88,11 +88,11 @@ export class Store implements Startable {
     let lock: DataDirLock | null = null
     this.lockProblem = null
     try {
-      lock = DataDirLock.acquire(this.init.dataDir)
+      lock = DataDirLock.acquire(this.init.dataDir, this.binding)
     } catch (err) {
       // A full disk must not keep the engine from starting (it runs in a write fault and
       // says so); it runs unguarded then, and the engine warns.
-      if (!FS_DISK_FAULTS.has((err as NodeJS.ErrnoException).code ?? '')) throw err
+      if (!FS_DISK_FAULTS.has((err as NodeJS.ErrnoException).code ?? '') && !isDiskFault(err)) throw err
       this.lockProblem = err as Error
     }
     try {
