@@ -31,6 +31,10 @@ const SERIES = {
   heapUsed: `${P}heap_used_after_gc_bytes`,
   heapCode: `${P}heap_code_after_gc_bytes`,
   rss: `${P}process_resident_memory_bytes`,
+  // RSS broken down: the V8 heap reserved, memory V8 knows of outside it (buffers), and the
+  // rest (outsideHeap below: SQLite, libuv, OpenSSL, the allocator's arenas, the binary).
+  heapTotal: `${P}nodejs_heap_size_total_bytes`,
+  external: `${P}nodejs_external_memory_bytes`,
   handles: `${P}nodejs_active_handles_total`,
   listeners: `${P}event_listeners`,
   fds: `${P}process_open_fds`,
@@ -39,10 +43,12 @@ const SERIES = {
  * The series summarised: the metrics, the heap without its compiled code (heapUsed - heapCode)
  * and the database on disk (every *.sqlite / *.db and its -wal in the data dir).
  */
-type SeriesName = keyof typeof SERIES | 'heapData' | 'dbBytes'
-const SUMMARISED: readonly SeriesName[] = ['heapUsed', 'heapData', 'heapCode', 'rss', 'handles', 'fds', 'listeners', 'dbBytes']
+type SeriesName = keyof typeof SERIES | 'heapData' | 'dbBytes' | 'outsideHeap'
+const SUMMARISED: readonly SeriesName[] = ['heapUsed', 'heapData', 'heapCode', 'heapTotal', 'external', 'rss', 'outsideHeap', 'handles', 'fds', 'listeners', 'dbBytes']
 /** The series `--day` gives per 100,000 operations; the database for every daemon (it outlives restarts), the rest for the never-restarted ones. */
 const DAY_SERIES = ['heapUsed', 'rss', 'handles', 'fds', 'listeners', 'dbBytes'] as const
+/** The memory series `--day` also fits over its second half alone, RSS broken down. */
+const SETTLED_SERIES = ['heapUsed', 'rss', 'heapTotal', 'external', 'outsideHeap'] as const
 /** Payments in flight at once on each channel in `--day` (the engine coalesces queued ones). */
 const DAY_PAY_PIPELINE = 4
 const DAY_RELAY_DOWN_MS = 1500
@@ -57,6 +63,10 @@ interface Sample {
   life: number
   heapUsed: number | null
   heapCode: number | null
+  heapTotal: number | null
+  external: number | null
+  /** RSS - heapTotal - external: what neither V8's heap nor its external memory accounts for. */
+  outsideHeap: number | null
   heapData: number | null
   rss: number | null
   handles: number | null
@@ -188,6 +198,9 @@ async function sampleAll(daemons: SoakDaemon[]): Promise<void> {
         if (text === null) return
         const heapUsed = metricSum(text, SERIES.heapUsed)
         const heapCode = metricSum(text, SERIES.heapCode)
+        const rss = metricSum(text, SERIES.rss)
+        const heapTotal = metricSum(text, SERIES.heapTotal)
+        const external = metricSum(text, SERIES.external)
         samples.get(d.name)!.push({
           t: clock(),
           pid,
@@ -195,7 +208,10 @@ async function sampleAll(daemons: SoakDaemon[]): Promise<void> {
           heapUsed,
           heapCode,
           heapData: heapUsed !== null && heapCode !== null ? heapUsed - heapCode : null,
-          rss: metricSum(text, SERIES.rss),
+          rss,
+          heapTotal,
+          external,
+          outsideHeap: rss !== null && heapTotal !== null && external !== null ? rss - heapTotal - external : null,
           handles: metricSum(text, SERIES.handles),
           listeners: metricSum(text, SERIES.listeners),
           fds: metricSum(text, SERIES.fds) ?? procFds(pid),
@@ -444,6 +460,22 @@ function reportDay(targets: DayTargets, c: ChurnCounts) {
     }
     growth[d.name] = entry
   }
+  // Settled: the same fit over the run's second half only. The first half also holds the
+  // working set filling up (SQLite's page cache, V8's code, the allocator's arenas), which a
+  // straight line from the warm-up counts as growth for ever; the second half shows whether
+  // memory still grows once that is done. Reported beside the goal's reading, not instead.
+  const settled: Record<string, Partial<Record<(typeof SETTLED_SERIES)[number], OpsGrowth | null>>> = {}
+  for (const name of stableNames) {
+    const list = samples.get(name) ?? []
+    const entry: (typeof settled)[string] = {}
+    for (const series of SETTLED_SERIES) {
+      const pts: OpsPoint[] = list.filter((s) => s[series] !== null).map((s) => ({ t: s.t, ops: s.ops, v: s[series]! }))
+      entry[series] = growthPerOps(pts, endedAt / 2, rate)
+    }
+    settled[name] = entry
+  }
+  const settledRss = stableNames.map((n) => within30BusyDays(settled[n]?.rss ?? null))
+  const rssSettledUnder200MbFor30BusyDays = settledRss.length === 0 || settledRss.includes(null) ? null : settledRss.every(Boolean)
   const all = (name: (typeof DAY_SERIES)[number], test: (g: OpsGrowth | null) => boolean | null): boolean | null => {
     const v = stableNames.map((n) => test(growth[n]?.[name] ?? null))
     return v.length === 0 || v.includes(null) ? null : v.every(Boolean)
@@ -484,6 +516,7 @@ function reportDay(targets: DayTargets, c: ChurnCounts) {
     dayLine(dayHeader),
     dayLine(w.map((x) => '-'.repeat(x))),
     ...dayRows.map(dayLine),
+    `second half only (settled), per ${unit}k ops: ${stableNames.map((n) => `${n} ${SETTLED_SERIES.map((k) => `${k} ${num(settled[n]?.[k]?.perUnit === null || settled[n]?.[k]?.perUnit === undefined ? null : settled[n]![k]!.perUnit! / 1e6, 2)} MB (last ${mb(settled[n]?.[k]?.last)})`).join(', ')}`).join('; ')}; RSS under ${MEMORY_LIMIT_BYTES / 1e6} MB for 30 busy days at the settled rate: ${verdict(rssSettledUnder200MbFor30BusyDays)}`,
     `goal (heap and RSS after 30 busy-wallet days under ${MEMORY_LIMIT_BYTES / 1e6} MB, last sample + growth per ${unit}k ops × ${num((30 * busyDayOps) / OPS_UNIT, 1)}; handles, descriptors and listeners flat, i.e. the fitted line gains < 1 over the run): ${verdict(goalMet)} — heap ${verdict(verdicts.heapUnder200MbFor30BusyDays)}, RSS ${verdict(verdicts.rssUnder200MbFor30BusyDays)}, handles ${verdict(verdicts.handlesFlat)}, descriptors ${verdict(verdicts.fdsFlat)}, listeners ${verdict(verdicts.listenersFlat)}; stricter, 30 days at this run's rate: heap ${verdict(atRunRate.heapUnder200MbFor30DaysAtRunRate)}, RSS ${verdict(atRunRate.rssUnder200MbFor30DaysAtRunRate)}`,
   ]
   const json = {
@@ -497,6 +530,7 @@ function reportDay(targets: DayTargets, c: ChurnCounts) {
     operations: { definition: operationsDefinition, total, perHour: rate, unit: OPS_UNIT, busyWalletPerDay: busyDayOps },
     cycles: cycleSummary,
     growthPerUnitOps: growth,
+    settledGrowthPerUnitOps: { from: 'the second half of the run', rssUnder200MbFor30BusyDays: rssSettledUnder200MbFor30BusyDays, byDaemon: settled },
     goal: { memoryLimitBytes: MEMORY_LIMIT_BYTES, rule: 'last sample + growth over 30 busy-wallet days (30 × the operations of BUSY_DAY) < limit (heap after GC, RSS); handles, fds, listeners: fitted rise over the run after warm-up < 1', met: goalMet, ...verdicts, ...atRunRate },
   }
   return { lines, json }
