@@ -82,7 +82,9 @@ export async function runChannelsBench(opts: { quick?: boolean } = {}): Promise<
   const sides: Side[] = []
   const results: BenchResult[] = []
   try {
-    const payer = await startSide(devnet)
+    // The pipelined runs fire tens of thousands of payments at once on one channel, past
+    // the engine's default bound on waiting callers (10,000 a channel): raised here.
+    const payer = await startSide(devnet, { init: { maxWaitingPayments: 100_000, maxWaitingPaymentsTotal: 100_000 } })
     const payee = await startSide(devnet)
     sides.push(payer, payee)
     await connect(payer, payee)

@@ -101,6 +101,15 @@ export interface ChannelEngineInit {
   window?: number
   requestTimeoutMs?: number
   payTimeoutMs?: number
+  /**
+   * Payments whose callers wait for an acknowledgement, on one channel (default 10,000) and
+   * in all (default 50,000); past either a payment is refused `rate_limited`. Each holds
+   * its promise, timer and record until acknowledged, so a caller that fires payments
+   * without waiting (a flooding page, a runaway script) would otherwise grow memory without
+   * end; a channel's capacity counts sats, not payments.
+   */
+  maxWaitingPayments?: number
+  maxWaitingPaymentsTotal?: number
   /** Reaching a peer that is not connected, before a payment, an open or a close (default 3 s). */
   reachTimeoutMs?: number
   /** How often channels are checked against the chain (default 5 s). */
@@ -132,6 +141,8 @@ function resolveChannelOptions(init: ChannelEngineInit): ResolvedChannelOptions 
     window: init.window ?? 32,
     requestTimeoutMs: init.requestTimeoutMs ?? 10_000,
     payTimeoutMs: init.payTimeoutMs ?? 30_000,
+    maxWaitingPayments: init.maxWaitingPayments ?? 10_000,
+    maxWaitingPaymentsTotal: init.maxWaitingPaymentsTotal ?? 50_000,
     reachTimeoutMs: init.reachTimeoutMs ?? 3_000,
     chainPollMs: init.chainPollMs ?? 5_000,
     chainRetryBaseMs: init.chainRetryBaseMs ?? init.chainPollMs ?? 5_000,
@@ -217,7 +228,7 @@ export class ChannelEngine implements Startable {
         connected: (peerId) => isConnected(components.node.libp2p, peerId),
         ownPeerId: () => components.node.libp2p.peerId.toString(), turns: this.turns, countPayment: (sats) => this.countPayment('payer', sats), countSettlement: () => this.m.settlements.inc({ role: 'payer' }), violation: (kind) => this.m.violations.inc({ kind }), log: this.log,
       },
-      { network: this.opts.network, feeRateSatsPerKb: this.opts.feeRateSatsPerKb, defaultExpiryBlocks: this.opts.defaultExpiryBlocks, closeMarginBlocks: this.opts.closeMarginBlocks, window: this.opts.window, payTimeoutMs: this.opts.payTimeoutMs, reachTimeoutMs: this.opts.reachTimeoutMs },
+      { network: this.opts.network, feeRateSatsPerKb: this.opts.feeRateSatsPerKb, defaultExpiryBlocks: this.opts.defaultExpiryBlocks, closeMarginBlocks: this.opts.closeMarginBlocks, window: this.opts.window, payTimeoutMs: this.opts.payTimeoutMs, reachTimeoutMs: this.opts.reachTimeoutMs, maxWaitingPayments: this.opts.maxWaitingPayments, maxWaitingPaymentsTotal: this.opts.maxWaitingPaymentsTotal },
     )
     this.payee = new PayeeSide(
       {

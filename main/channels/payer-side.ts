@@ -83,6 +83,9 @@ export interface PayerSideInit {
   payTimeoutMs: number
   /** How long reaching a payee that is not connected may take before a call answers `unavailable`. */
   reachTimeoutMs: number
+  /** Callers waiting on one channel, and in all, past which a payment is refused `rate_limited`. */
+  maxWaitingPayments: number
+  maxWaitingPaymentsTotal: number
 }
 
 /** How long the note of an acknowledgement may wait for another write to join (recordAck). */
@@ -96,6 +99,9 @@ export class PayerSide {
   private readonly draining = new Set<string>()
   /** The latest acknowledgement per channel not written yet (recordAck). */
   private readonly acksToRecord = new Map<string, { seq: number; paidSats: number }>()
+  /** Callers of `pay` not answered yet, per channel and in all. */
+  private readonly waiting = new Map<string, number>()
+  private waitingTotal = 0
 
   constructor(
     private readonly c: PayerSideComponents,
@@ -294,6 +300,28 @@ export class PayerSide {
       if (!ended) throw new ContractError('not_found', 'no such channel')
       throw new ContractError('invalid_state', ended.role === 'payer' ? `the channel is ${ended.state}` : 'only the payer pays through a channel')
     }
+    const here = this.waiting.get(found.id) ?? 0
+    if (here >= this.init.maxWaitingPayments || this.waitingTotal >= this.init.maxWaitingPaymentsTotal) {
+      const onChannel = here >= this.init.maxWaitingPayments
+      throw new ContractError(
+        'rate_limited',
+        `${onChannel ? `${here} payments on this channel` : `${this.waitingTotal} payments in all`} already wait for their acknowledgement (the most that may); pay again once some are answered`,
+        { retryAfterMs: 1000, waiting: onChannel ? here : this.waitingTotal },
+      )
+    }
+    this.waiting.set(found.id, here + 1)
+    this.waitingTotal++
+    try {
+      return await this.payCounted(found, params, scope)
+    } finally {
+      this.waitingTotal--
+      const left = (this.waiting.get(found.id) ?? 1) - 1
+      if (left > 0) this.waiting.set(found.id, left)
+      else this.waiting.delete(found.id)
+    }
+  }
+
+  private async payCounted(found: { id: string; peerId: string }, params: { channelId: string; sats: number; memo?: string; timeoutMs?: number }, scope: IdempotencyScope | null): Promise<{ channelId: string; seq: number; paidSats: number }> {
     const timeoutMs = params.timeoutMs ?? this.init.payTimeoutMs
     // Nothing is signed for a payee that cannot be reached now: the caller hears so within
     // the dial (a refused port: milliseconds), and may pay again later. A settlement of this

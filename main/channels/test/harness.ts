@@ -102,9 +102,9 @@ export interface Pair {
   stop: () => Promise<void>
 }
 
-async function startPair(fundSats: number): Promise<Pair> {
+async function startPair(fundSats: number, payerInit: Partial<ChannelEngineInit> = {}): Promise<Pair> {
   const devnet = await startDevnet()
-  const payer = await startSide(devnet)
+  const payer = await startSide(devnet, { init: payerInit })
   const payee = await startSide(devnet, { init: { policy: { autoAcceptMaxSats: 500_000 } } })
   await connect(payer, payee)
   await fund(devnet, payer, fundSats)
@@ -126,10 +126,10 @@ async function startPair(fundSats: number): Promise<Pair> {
  * A pair started before the file's (or describe block's) tests and stopped after them: the
  * object is filled in once they run, so tests read `pair.payer`, `pair.payee`, `pair.devnet`.
  */
-export function usePair(fundSats: number): Pair {
+export function usePair(fundSats: number, payerInit: Partial<ChannelEngineInit> = {}): Pair {
   const pair = {} as Pair
   beforeAll(async () => {
-    Object.assign(pair, await startPair(fundSats))
+    Object.assign(pair, await startPair(fundSats, payerInit))
   }, 30_000)
   afterAll(async () => {
     await pair.stop?.()
