@@ -260,6 +260,9 @@ export class Engine implements Startable {
     if (this.store.lockProblem) {
       this.logger.warn('started without the data dir lock (the disk refused it): a second engine on this data dir would not be refused', { err: this.store.lockProblem })
     }
+    if (this.store.lockNoteProblem) {
+      this.logger.info('the data dir lock holds, but the note naming this process could not be written: a refused second engine will not name it', { err: this.store.lockNoteProblem })
+    }
     this.logger.info('engine started', { peerId: this.p2p.peerId, version: VERSION, dataDir: this.config.dataDir })
   }
 

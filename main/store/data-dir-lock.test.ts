@@ -106,6 +106,24 @@ describe('DataDirLock', () => {
     lock.release()
   })
 
+  it('a restore (takeOver: false) is refused a dir this process holds, and the holder keeps it', async () => {
+    const d = dir()
+    const lock = DataDirLock.acquire(d)
+    expect(() => DataDirLock.acquire(d, {}, { takeOver: false })).toThrow(`pid ${process.pid}`)
+    expect(await contender(d).outcome).toMatch(/^DataDirInUseError/)
+    lock.release()
+    DataDirLock.acquire(d, {}, { takeOver: false }).release()
+  })
+
+  it('a note that cannot be written leaves the lock holding (a refused engine then cannot name the pid)', async () => {
+    const d = dir()
+    mkdirSync(join(d, LOCK_FILE)) // a directory where the note goes: the rename over it fails
+    const lock = DataDirLock.acquire(d)
+    expect(lock.noteProblem).not.toBeNull()
+    expect(await contender(d).outcome).toBe('DataDirInUseError: another process (starting now) runs an engine on ' + d + ': stop it first')
+    lock.release()
+  })
+
   it('a note left behind is no lock: garbage, or a live process that holds nothing', () => {
     const d = dir()
     writeFileSync(join(d, LOCK_FILE), '{"pid": 12')

@@ -75,18 +75,27 @@ const held = new Map<string, Held>()
  * gives back nothing.
  */
 export class DataDirLock {
+  /** Why the note naming this process could not be written (a full disk): the lock holds all the same. */
+  noteProblem: Error | null = null
+
   private constructor(
     private readonly dir: string,
     private readonly dataDir: string,
     private readonly token: string,
   ) {}
 
-  static acquire(dataDir: string, binding: SqliteBinding = {}): DataDirLock {
+  /**
+   * `takeOver: false` (a restore) refuses a dir this process holds too, instead of taking
+   * the lock from under its own engine.
+   */
+  static acquire(dataDir: string, binding: SqliteBinding = {}, { takeOver = true }: { takeOver?: boolean } = {}): DataDirLock {
     const dir = resolved(dataDir)
     const lock = new DataDirLock(dir, dataDir, randomUUID())
     const mine = held.get(dir)
-    if (mine && sameFile(join(dataDir, LOCK_DB_FILE), mine.file)) mine.owner = lock
-    else {
+    if (mine && sameFile(join(dataDir, LOCK_DB_FILE), mine.file)) {
+      if (!takeOver) throw new DataDirInUseError(dataDir, process.pid)
+      mine.owner = lock
+    } else {
       if (mine) {
         // Its file is gone (the dir removed under a store never stopped): that lock guards nothing.
         held.delete(dir)
@@ -117,6 +126,9 @@ export class DataDirLock {
     try {
       writeFileSync(aside, `${JSON.stringify({ pid: process.pid, since: new Date().toISOString(), token: this.token } satisfies HolderNote)}\n`, { mode: 0o600 })
       renameSync(aside, path)
+    } catch (err) {
+      // Only the refusal's message loses the pid; the lock is the operating system's.
+      this.noteProblem = err as Error
     } finally {
       rmSync(aside, { force: true })
     }

@@ -23,9 +23,10 @@ export interface RestoreResult {
 
 /**
  * Puts a backup in place of a data dir's database. Refused, changing nothing, while an
- * engine runs on the dir (another process holds its lock), when the backup does not check
- * out, or when it holds another wallet than the one there. A database too damaged to say
- * whose it is needs `acceptWallet`: the backup's wallet, named by the person restoring. The database it replaces (and its -wal, -shm) is moved aside, never
+ * engine runs on the dir (any process, this one too, holds its lock), when the backup does
+ * not check out, or when it holds another wallet than the one there. A database too
+ * damaged to say whose it is needs `acceptWallet`: the backup's wallet, named by the
+ * person restoring. The database it replaces (and its -wal, -shm) is moved aside, never
  * deleted; the backup is copied beside its final name, flushed, and renamed into place.
  */
 export function restoreBackup(dataDir: string, backupFile: string, opts: { identify: (db: Db) => string | null; acceptWallet?: string }): RestoreResult {
@@ -35,7 +36,7 @@ export function restoreBackup(dataDir: string, backupFile: string, opts: { ident
   // database half moved.
   let lock: DataDirLock
   try {
-    lock = DataDirLock.acquire(dataDir)
+    lock = DataDirLock.acquire(dataDir, {}, { takeOver: false })
   } catch (err) {
     if (err instanceof DataDirInUseError) throw new RestoreRefusedError(`an engine runs on ${dataDir} (${err.pid === null ? 'starting now' : `pid ${err.pid}`}): stop it first`)
     throw err

@@ -53,6 +53,10 @@ export class Store implements Startable {
   private lock: DataDirLock | null = null
   /** Why this start runs without the data dir's lock (the disk refused the file), or null. */
   lockProblem: Error | null = null
+  /** Why the lock's note (this pid, for a refused second engine's message) could not be written, or null. */
+  get lockNoteProblem(): Error | null {
+    return this.lock?.noteProblem ?? null
+  }
   private fault: WriteFault | null = null
   private probeTimer: NodeJS.Timeout | null = null
   private readonly faultListeners: ListenerSet<[WriteFault | null]>
