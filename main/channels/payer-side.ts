@@ -311,51 +311,49 @@ export class PayerSide {
     }
     this.waiting.set(found.id, here + 1)
     this.waitingTotal++
+    // One async frame per waiting payment, not a wrapper around another: each suspended
+    // frame costs a few hundred bytes, and tens of thousands may wait at once.
     try {
-      return await this.payCounted(found, params, scope)
+      const timeoutMs = params.timeoutMs ?? this.init.payTimeoutMs
+      // Nothing is signed for a payee that cannot be reached now: the caller hears so within
+      // the dial (a refused port: milliseconds), and may pay again later. A settlement of this
+      // channel on the wire over a live link already shows it reachable (a link that fails
+      // under it answers its callers at once), and probing per payment would cost more than
+      // the payment under load.
+      if (!this.pipelines.get(found.id)?.linkInUse) await this.c.reach(found.peerId, Math.min(timeoutMs, this.init.reachTimeoutMs))
+      // Read again after the wait: the channel may have moved on meanwhile.
+      const c = this.c.book.get(params.channelId)
+      if (!c || c.role !== 'payer') throw new ContractError('invalid_state', `the channel is ${this.c.book.find(params.channelId)?.state ?? 'gone'}`)
+      if (c.state !== 'open') throw new ContractError('invalid_state', `the channel is ${c.state}`)
+      if (this.draining.has(c.id)) throw new ContractError('invalid_state', 'the channel is closing')
+      const halted = this.pipelines.get(c.id)?.halted
+      if (halted) throw new ContractError('invalid_state', `payments on this channel are stopped: ${halted.message}. Close it.`)
+      const height = this.c.tip.latest
+      if (height !== null && height >= c.expiry - this.init.closeMarginBlocks) throw new ContractError('invalid_state', 'the channel is too close to its expiry for payments; close it')
+      const last = this.signed.get(c.id) ?? this.latestSigned(c)
+      const newPaid = last.paidSats + params.sats
+      const verdict = validatePayment({ capacity: c.capacitySats, paidSats: last.paidSats, newPaidSats: newPaid, seq: last.seq, newSeq: last.seq + 1, feeSats: c.settlementFeeSats })
+      if (!verdict.ok) throw new ContractError(verdict.code === 'exceeds-capacity' ? 'insufficient_funds' : 'invalid_params', verdict.message, { reason: verdict.code })
+      const seq = last.seq + 1
+      // Reserved now, in call order; signed by the pipeline, alone or with the payments queued
+      // beside it (one settlement for all), and on disk before that signature leaves.
+      this.signed.set(c.id, { seq, paidSats: newPaid })
+      try {
+        await this.pipeline(c).pay(
+          { seq, paidSats: newPaid, sats: params.sats, createdAt: Date.now(), ...(params.memo === undefined ? {} : { memo: params.memo }), ...(scope ? { bind: () => scope.bind({ kind: 'payment', channelId: c.id, seq }) } : {}) },
+          timeoutMs,
+        )
+      } catch (err) {
+        throw asContractError(err)
+      }
+      this.c.countPayment(params.sats)
+      return { channelId: c.id, seq, paidSats: newPaid }
     } finally {
       this.waitingTotal--
       const left = (this.waiting.get(found.id) ?? 1) - 1
       if (left > 0) this.waiting.set(found.id, left)
       else this.waiting.delete(found.id)
     }
-  }
-
-  private async payCounted(found: { id: string; peerId: string }, params: { channelId: string; sats: number; memo?: string; timeoutMs?: number }, scope: IdempotencyScope | null): Promise<{ channelId: string; seq: number; paidSats: number }> {
-    const timeoutMs = params.timeoutMs ?? this.init.payTimeoutMs
-    // Nothing is signed for a payee that cannot be reached now: the caller hears so within
-    // the dial (a refused port: milliseconds), and may pay again later. A settlement of this
-    // channel on the wire over a live link already shows it reachable (a link that fails
-    // under it answers its callers at once), and probing per payment would cost more than
-    // the payment under load.
-    if (!this.pipelines.get(found.id)?.linkInUse) await this.c.reach(found.peerId, Math.min(timeoutMs, this.init.reachTimeoutMs))
-    // Read again after the wait: the channel may have moved on meanwhile.
-    const c = this.c.book.get(params.channelId)
-    if (!c || c.role !== 'payer') throw new ContractError('invalid_state', `the channel is ${this.c.book.find(params.channelId)?.state ?? 'gone'}`)
-    if (c.state !== 'open') throw new ContractError('invalid_state', `the channel is ${c.state}`)
-    if (this.draining.has(c.id)) throw new ContractError('invalid_state', 'the channel is closing')
-    const halted = this.pipelines.get(c.id)?.halted
-    if (halted) throw new ContractError('invalid_state', `payments on this channel are stopped: ${halted.message}. Close it.`)
-    const height = this.c.tip.latest
-    if (height !== null && height >= c.expiry - this.init.closeMarginBlocks) throw new ContractError('invalid_state', 'the channel is too close to its expiry for payments; close it')
-    const last = this.signed.get(c.id) ?? this.latestSigned(c)
-    const newPaid = last.paidSats + params.sats
-    const verdict = validatePayment({ capacity: c.capacitySats, paidSats: last.paidSats, newPaidSats: newPaid, seq: last.seq, newSeq: last.seq + 1, feeSats: c.settlementFeeSats })
-    if (!verdict.ok) throw new ContractError(verdict.code === 'exceeds-capacity' ? 'insufficient_funds' : 'invalid_params', verdict.message, { reason: verdict.code })
-    const seq = last.seq + 1
-    // Reserved now, in call order; signed by the pipeline, alone or with the payments queued
-    // beside it (one settlement for all), and on disk before that signature leaves.
-    this.signed.set(c.id, { seq, paidSats: newPaid })
-    try {
-      await this.pipeline(c).pay(
-        { seq, paidSats: newPaid, sats: params.sats, createdAt: Date.now(), ...(params.memo === undefined ? {} : { memo: params.memo }), ...(scope ? { bind: () => scope.bind({ kind: 'payment', channelId: c.id, seq }) } : {}) },
-        timeoutMs,
-      )
-    } catch (err) {
-      throw asContractError(err)
-    }
-    this.c.countPayment(params.sats)
-    return { channelId: c.id, seq, paidSats: newPaid }
   }
 
   /**
