@@ -124,6 +124,16 @@ describe('DataDirLock', () => {
     lock.release()
   })
 
+  it('a lock file damaged (garbage in it) is emptied and taken, and still refuses a second process', async () => {
+    const d = dir()
+    writeFileSync(join(d, LOCK_DB_FILE), Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.alloc(5000, 0xa5)]))
+    const lock = DataDirLock.acquire(d)
+    expect(await contender(d).outcome).toMatch(/^DataDirInUseError/)
+    lock.release()
+    writeFileSync(join(d, LOCK_DB_FILE), 'not a database at all')
+    DataDirLock.acquire(d).release()
+  })
+
   it('a note left behind is no lock: garbage, or a live process that holds nothing', () => {
     const d = dir()
     writeFileSync(join(d, LOCK_FILE), '{"pid": 12')

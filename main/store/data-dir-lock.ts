@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { readFileSync, realpathSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Db } from './database.js'
 import { ensurePrivateFile } from './data-dir.js'
@@ -57,6 +57,7 @@ function resolved(dataDir: string): string {
 }
 
 const BUSY = /^SQLITE_(BUSY|LOCKED)/
+const DAMAGED = /^SQLITE_(NOTADB|CORRUPT)/
 
 /** One connection per dir this process holds, and the lock that owns it now. */
 interface Held {
@@ -148,17 +149,26 @@ function sameFile(path: string, file: { dev: number; ino: number }): boolean {
 function takeOsLock(dataDir: string, binding: SqliteBinding): Db {
   const file = join(dataDir, LOCK_DB_FILE)
   ensurePrivateFile(file)
-  const db = openSqlite(file, { ...binding, timeout: 0 })
-  try {
-    db.pragma('journal_mode = OFF')
-    db.pragma('locking_mode = EXCLUSIVE')
-    // In exclusive locking mode the lock a write transaction takes is kept until the
-    // connection closes; this one writes nothing.
-    db.exec('BEGIN EXCLUSIVE; COMMIT')
-    return db
-  } catch (err) {
-    db.close()
-    if (BUSY.test((err as { code?: string }).code ?? '')) throw new DataDirInUseError(dataDir, readNote(dataDir)?.pid ?? null)
-    throw err
+  for (let attempt = 0; ; attempt++) {
+    const db = openSqlite(file, { ...binding, timeout: 0 })
+    try {
+      db.pragma('journal_mode = OFF')
+      db.pragma('locking_mode = EXCLUSIVE')
+      // In exclusive locking mode the lock a write transaction takes is kept until the
+      // connection closes; this one writes nothing.
+      db.exec('BEGIN EXCLUSIVE; COMMIT')
+      return db
+    } catch (err) {
+      db.close()
+      const code = (err as { code?: string }).code ?? ''
+      if (BUSY.test(code)) throw new DataDirInUseError(dataDir, readNote(dataDir)?.pid ?? null)
+      // Damaged (it holds no data): emptied in place and taken again. Emptied, not
+      // replaced: a lock is on the file, so a holder keeps it and is still found.
+      if (attempt === 0 && DAMAGED.test(code)) {
+        truncateSync(file, 0)
+        continue
+      }
+      throw err
+    }
   }
 }
