@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -23,6 +23,7 @@ export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = low + Math.floor(Math.random() * (high - low + 1))
     if (handedOut.has(port)) continue
+    if (!reserve(port)) continue
     if (await canBind(port)) {
       handedOut.add(port)
       return port
@@ -32,6 +33,55 @@ export async function freePort(): Promise<number> {
 }
 
 const handedOut = new Set<number>()
+
+/**
+ * Ports handed out are also reserved across the test processes running at once (a file per
+ * port, created exclusively): a port free while its daemon is down between a kill and its
+ * restart could otherwise be handed to a test in another process, and the restart refused
+ * (a chaos run saw exactly that). A reservation whose process is gone is taken over; this
+ * process's own go when it exits.
+ */
+const RESERVATIONS = join(tmpdir(), 'bsv-p2p-test-ports')
+const reservedHere: string[] = []
+process.once('exit', () => {
+  for (const file of reservedHere) rmSync(file, { force: true })
+})
+
+function reserve(port: number): boolean {
+  const file = join(RESERVATIONS, String(port))
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      mkdirSync(RESERVATIONS, { recursive: true })
+      writeFileSync(file, String(process.pid), { flag: 'wx' })
+      reservedHere.push(file)
+      return true
+    } catch (err) {
+      // Where reservations cannot be made at all, the bind check below still guards.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return true
+      if (processAlive(Number(readFileText(file)))) return false
+      rmSync(file, { force: true })
+    }
+  }
+  return false
+}
+
+function readFileText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch {
+    return ''
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
 
 /** Below the ephemeral range (Linux: /proc/sys/net/ipv4/ip_local_port_range), above the well-known and registered ports most services use. */
 function reusablePortRange(): [number, number] {
