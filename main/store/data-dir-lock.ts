@@ -57,6 +57,7 @@ function resolved(dataDir: string): string {
 }
 
 const BUSY = /^SQLITE_(BUSY|LOCKED)/
+const LOCK_WAIT_MS = 1000
 const DAMAGED = /^SQLITE_(NOTADB|CORRUPT)/
 
 /** One connection per dir this process holds, and the lock that owns it now. */
@@ -149,7 +150,13 @@ function sameFile(path: string, file: { dev: number; ino: number }): boolean {
 function takeOsLock(dataDir: string, binding: SqliteBinding): Db {
   const file = join(dataDir, LOCK_DB_FILE)
   ensurePrivateFile(file)
-  for (let attempt = 0; ; attempt++) {
+  // Two starters at one instant can each hold SQLite's read lock for a moment and so both
+  // be answered busy (seen, about once in 25 races). A busy answer is therefore tried again
+  // after a random pause until LOCK_WAIT_MS has passed: the two drift apart and one wins.
+  // A second engine next to a running one is refused after that wait.
+  const giveUpAt = Date.now() + LOCK_WAIT_MS
+  let emptied = false
+  for (;;) {
     const db = openSqlite(file, { ...binding, timeout: 0 })
     try {
       db.pragma('journal_mode = OFF')
@@ -161,10 +168,15 @@ function takeOsLock(dataDir: string, binding: SqliteBinding): Db {
     } catch (err) {
       db.close()
       const code = (err as { code?: string }).code ?? ''
-      if (BUSY.test(code)) throw new DataDirInUseError(dataDir, readNote(dataDir)?.pid ?? null)
+      if (BUSY.test(code)) {
+        if (Date.now() >= giveUpAt) throw new DataDirInUseError(dataDir, readNote(dataDir)?.pid ?? null)
+        Atomics.wait(PAUSE, 0, 0, 5 + Math.floor(Math.random() * 25))
+        continue
+      }
       // Damaged (it holds no data): emptied in place and taken again. Emptied, not
       // replaced: a lock is on the file, so a holder keeps it and is still found.
-      if (attempt === 0 && DAMAGED.test(code)) {
+      if (!emptied && DAMAGED.test(code)) {
+        emptied = true
         truncateSync(file, 0)
         continue
       }
@@ -172,3 +184,6 @@ function takeOsLock(dataDir: string, binding: SqliteBinding): Db {
     }
   }
 }
+
+/** A pause that blocks (start is synchronous here): Atomics.wait on a cell nobody changes. */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4))
