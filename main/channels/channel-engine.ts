@@ -261,6 +261,7 @@ export class ChannelEngine implements Startable {
     this.disposables = new Disposables()
     this.turns.start()
     this.book.load()
+    this.releaseUnheldFundings()
     // Before the first write replaces the file: the database must not be behind it.
     await this.reconcileWithBackup()
     await this.backup?.start()
@@ -290,6 +291,21 @@ export class ChannelEngine implements Startable {
     this.disposables.interval(() => this.keepPayeesWanted(), PAYEES_WANTED_EVERY_MS)
     this.keepPayeesWanted()
     this.disposables.add(() => this.keepPayeesWanted(true))
+  }
+
+  /**
+   * Coins a funding reserved stay reserved only while that funding may be on chain: from
+   * its refund's signature on. A payer killed after its wallet reserved them and before the
+   * channel's record named the reservation left them reserved with nothing to release them
+   * (the wallet could never spend them again); one killed at `built` is failed and released
+   * by the chain watch, but only after opens may have been refused for want of coins. So,
+   * before any funding can start, every other reservation is freed (sends keep theirs).
+   */
+  private releaseUnheldFundings(): void {
+    const held: string[] = []
+    for (const c of this.book.values()) if (c.role === 'payer' && c.state === 'funding' && (c.step === 'refund-signed' || c.step === 'broadcast') && c.built.reservationId) held.push(c.built.reservationId)
+    const freed = this.components.wallet.releaseUnheldChannelFundings(held)
+    if (freed > 0) this.log.info('coins reserved by a channel funding interrupted before it was built are spendable again', { coins: freed })
   }
 
   /** Payees of our open channels, as last handed to the PeerWatch. */

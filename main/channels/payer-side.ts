@@ -42,6 +42,8 @@ export interface PayerWallet {
   /** `rawHex`: the signed funding tx, where the wallet finds its change output. */
   completeChannelFunding(reservationId: string, tx: { txid: string; capacitySats: number; feeSats: number; changeSats: number; changeAddress: string; fundingAddress: string; rawHex?: string }): void
   releaseChannelFunding(reservationId: string): void
+  /** Frees every channel-funding reservation but `held`; returns how many coins it freed. */
+  releaseUnheldChannelFundings(held: readonly string[]): number
 }
 
 export interface PayerSideComponents {

@@ -154,7 +154,7 @@ function takeOsLock(dataDir: string, binding: SqliteBinding): Db {
   // be answered busy (seen, about once in 25 races). A busy answer is therefore tried again
   // after a random pause until LOCK_WAIT_MS has passed: the two drift apart and one wins.
   // A second engine next to a running one is refused after that wait.
-  const giveUpAt = Date.now() + LOCK_WAIT_MS
+  const giveUpAt = performance.now() + LOCK_WAIT_MS
   let emptied = false
   for (;;) {
     const db = openSqlite(file, { ...binding, timeout: 0 })
@@ -169,7 +169,7 @@ function takeOsLock(dataDir: string, binding: SqliteBinding): Db {
       db.close()
       const code = (err as { code?: string }).code ?? ''
       if (BUSY.test(code)) {
-        if (Date.now() >= giveUpAt) throw new DataDirInUseError(dataDir, readNote(dataDir)?.pid ?? null)
+        if (performance.now() >= giveUpAt) throw new DataDirInUseError(dataDir, readNote(dataDir)?.pid ?? null)
         Atomics.wait(PAUSE, 0, 0, 5 + Math.floor(Math.random() * 25))
         continue
       }

@@ -80,4 +80,16 @@ export class ChannelFunding {
   release(reservationId: string): void {
     this.components.repo.release(reservationId)
   }
+
+  /**
+   * Every channel-funding reservation but `held` (the ones the channels' records name) is
+   * freed: a process killed after reserving a funding's coins and before storing the
+   * channel's built funding left them reserved for ever. Called before any funding can
+   * start. Returns how many coins were freed.
+   */
+  releaseUnheld(held: readonly string[]): number {
+    const freed = this.components.repo.releaseReservationsExcept(held)
+    if (freed > 0) this.components.changed()
+    return freed
+  }
 }

@@ -176,6 +176,23 @@ export class WalletRepository {
     this.db.prepare("UPDATE wallet_utxos SET state = 'available', reserved_by = NULL WHERE state = 'reserved' AND reserved_by = ?").run(sendId)
   }
 
+  /**
+   * Free the coins reserved by neither a pending send nor one of `held`: a channel funding
+   * interrupted between its coins' reservation and its channel's record left them behind,
+   * and nothing else would ever release them. Only while no funding is in flight (at start).
+   * Returns how many coins were freed.
+   */
+  releaseReservationsExcept(held: readonly string[]): number {
+    return this.db
+      .prepare(
+        `UPDATE wallet_utxos SET state = 'available', reserved_by = NULL
+         WHERE state = 'reserved'
+           AND reserved_by NOT IN (SELECT send_id FROM wallet_pending_sends)
+           AND reserved_by NOT IN (SELECT value FROM json_each(?))`,
+      )
+      .run(JSON.stringify(held)).changes
+  }
+
   /** Runs inside the reservation's transaction: the send exists from the moment its coins are taken. */
   insertPendingSend(p: Omit<PendingSend, 'txid' | 'rawHex'>, now: number): void {
     this.db

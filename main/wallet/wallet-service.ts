@@ -188,6 +188,10 @@ export class WalletService implements Startable {
     this.funding.release(reservationId)
   }
 
+  releaseUnheldChannelFundings(held: readonly string[]): number {
+    return this.funding.releaseUnheld(held)
+  }
+
   private emitIfChanged(force = false): void {
     const info = this.info()
     const text = JSON.stringify(info)

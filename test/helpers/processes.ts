@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -28,6 +28,7 @@ export async function freePort(): Promise<number> {
       handedOut.add(port)
       return port
     }
+    unreserve(port)
   }
   throw new Error(`no free port found in ${low}-${high} after 50 tries`)
 }
@@ -37,9 +38,10 @@ const handedOut = new Set<number>()
 /**
  * Ports handed out are also reserved across the test processes running at once (a file per
  * port, created exclusively): a port free while its daemon is down between a kill and its
- * restart could otherwise be handed to a test in another process, and the restart refused
- * (a chaos run saw exactly that). A reservation whose process is gone is taken over; this
- * process's own go when it exits.
+ * restart could otherwise be handed to a test in another process (integration files run in
+ * parallel), and the restart refused. A reservation whose process is gone is taken over;
+ * this process's own go when it exits. (A daemon refused for a port in use has its port's
+ * holders named in the error, from `ss`.)
  */
 const RESERVATIONS = join(tmpdir(), 'bsv-p2p-test-ports')
 const reservedHere: string[] = []
@@ -63,6 +65,15 @@ function reserve(port: number): boolean {
     }
   }
   return false
+}
+
+/** A reserved port that turned out taken by something outside the tests: another may try it later. */
+function unreserve(port: number): void {
+  const file = join(RESERVATIONS, String(port))
+  const at = reservedHere.indexOf(file)
+  if (at === -1) return
+  reservedHere.splice(at, 1)
+  rmSync(file, { force: true })
 }
 
 function readFileText(file: string): string {
@@ -211,7 +222,7 @@ export async function startDaemon(dataDir: string, args: string[] = [], env: Nod
   // The log level is a flag unless the caller leaves it to the config file (logLevel: null).
   const logLevel = opts.logLevel === null ? [] : ['--log-level', opts.logLevel ?? 'debug']
   const proc = runEntry(HOST_ENTRIES.daemon, ['--data-dir', dataDir, '--network', 'devnet', '--p2p-host', '127.0.0.1', '--p2p-port', '0', '--api-port', '0', '--no-mdns', ...logLevel, ...args], { env })
-  const ready = JSON.parse(await firstLine(proc)) as { apiUrl: string; peerId: string } & Record<string, unknown>
+  const ready = JSON.parse(await firstLine(proc).catch((err: Error) => Promise.reject(withPortHolders(err)))) as { apiUrl: string; peerId: string } & Record<string, unknown>
   const token = readFileSync(join(dataDir, 'api-token'), 'utf8').trim()
   const call: DaemonProc['call'] = async (method, params = {}) => {
     const res = await fetch(`${ready.apiUrl}/api/${method}`, {
@@ -223,6 +234,31 @@ export async function startDaemon(dataDir: string, args: string[] = [], env: Nod
   }
   const health = async () => (await (await fetch(`${ready.apiUrl}/health`)).json()) as Record<string, any>
   return { ...proc, apiUrl: ready.apiUrl, peerId: ready.peerId, token, dataDir, call, health, ready }
+}
+
+/**
+ * A daemon refused because its port "is in use by another program": who holds it, as the
+ * kernel sees it (`ss`), so a flaky collision names its culprit instead of only its port.
+ */
+function withPortHolders(err: Error): Error {
+  const port = /(\d+) \([\w.]+\) is in use by another program/.exec(err.message)?.[1]
+  if (!port) return err
+  let holders: string
+  try {
+    holders = execFileSync('ss', ['-tanpe', `( sport = :${port} or dport = :${port} )`], { encoding: 'utf8', timeout: 5_000 })
+  } catch (ssErr) {
+    holders = `ss failed: ${(ssErr as Error).message}`
+  }
+  const pids = [...new Set([...holders.matchAll(/pid=(\d+)/g)].map((m) => m[1]!))]
+  let owners = ''
+  if (pids.length > 0) {
+    try {
+      owners = execFileSync('ps', ['-o', 'pid,ppid,etime,args', '-p', pids.join(',')], { encoding: 'utf8', timeout: 5_000 })
+    } catch (psErr) {
+      owners = `ps failed: ${(psErr as Error).message}`
+    }
+  }
+  return new Error(`${err.message}\nsockets on port ${port} now:\n${holders}${owners}\nthis test process: ${process.pid}; its children: ${[...live].map((c) => c.pid).join(', ')}`, { cause: err })
 }
 
 /** Mines `blocks` blocks on the devnet at once. */
