@@ -13,7 +13,7 @@ import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type DaemonProc, type DevnetProc, freePort, startDevnet, tempDir, waitFor } from '../helpers/processes.js'
 import { scaled } from './profile.js'
-import { type ChannelView, devnetDaemon, directAddr, fundWallet, ok, txOutputs } from '../helpers/devnet-daemons.js'
+import { type ChannelView, devnetDaemon, directAddr, fundWallet, ok, txOutputs, walletTotal } from '../helpers/devnet-daemons.js'
 import { chaosSeed, prng } from './support/fuzz/prng.js'
 import { recordSummary } from './support/results.js'
 
@@ -186,7 +186,7 @@ describe('crash consistency at scale', () => {
     const start = (side: Side): Promise<DaemonProc> => devnetDaemon(devnet, dirs[side].path, ['--p2p-port', String(ports[side])], config)
     const procs: Record<Side, DaemonProc> = { payer: await start('payer'), payee: await start('payee') }
     cleanups.push(() => procs.payer.kill('SIGKILL'), () => procs.payee.kill('SIGKILL'))
-    await fundWallet(devnet, procs.payer, 5_000_000)
+    await fundWallet(devnet, procs.payer, FUNDED_SATS)
     const payeeAddr = await directAddr(procs.payee)
     const reconnect = (): Promise<number> => waitFor('payer reconnected to the payee', async () => (await procs.payer.call('connectPeer', { multiaddr: payeeAddr })).body.ok, 20_000, 100)
     await reconnect()
@@ -271,6 +271,34 @@ describe('crash consistency at scale', () => {
       return all.every((c) => terminal.includes(c.state))
     }, 60_000, 500)
 
+    // Every sat accounted for: the two wallets hold what the faucet gave, less the fee of each
+    // transaction the channels put on chain (fundings, and the settlements or refunds spending them).
+    const txOf = async (txid: string): Promise<Transaction> => Transaction.fromHex(await (await fetch(`${devnet.url}/v1/bsv/devnet/tx/${txid}/hex`)).text())
+    const feeOf = async (txid: string): Promise<number> => {
+      const tx = await txOf(txid)
+      let inputs = 0
+      for (const i of tx.inputs) inputs += (await txOf(i.sourceTXID!)).outputs[i.sourceOutputIndex]!.satoshis!
+      return inputs - tx.outputs.reduce((sum, o) => sum + o.satoshis!, 0)
+    }
+    const onChain: string[] = []
+    const fundingsDb = payerDb()
+    try {
+      for (const r of fundingsDb.prepare('SELECT funding_txid AS txid, funding_vout AS vout FROM channels WHERE funding_txid IS NOT NULL').all() as { txid: string; vout: number }[]) {
+        if ((await fetch(`${devnet.url}/v1/bsv/devnet/tx/hash/${r.txid}`)).status === 404) continue
+        onChain.push(r.txid)
+        const spent = await fetch(`${devnet.url}/v1/bsv/devnet/tx/${r.txid}/${r.vout}/spent`)
+        if (spent.status === 200) onChain.push(((await spent.json()) as { txid: string }).txid)
+      }
+    } finally {
+      fundingsDb.close()
+    }
+    let fees = 0
+    for (const txid of new Set(onChain)) fees += await feeOf(txid)
+    const held = async (): Promise<number> => (await walletTotal(procs.payer)) + (await walletTotal(procs.payee))
+    await waitFor(`the wallets to hold ${FUNDED_SATS} - ${fees} in fees`, async () => (await held()) === FUNDED_SATS - fees, 30_000, 250).catch(async (err: Error) => {
+      throw new Error(`${err.message}: they hold ${await held()}`)
+    })
+
     // Where the coins are: no funding on chain is left unspent; every settlement pays a state the payer signed.
     await procs.payer.kill('SIGTERM')
     await procs.payee.kill('SIGTERM')
@@ -294,7 +322,7 @@ describe('crash consistency at scale', () => {
         if (!signed) unsigned.push(`${r.id} pays ${paid}`)
       }
       expect({ stranded, unsigned }).toEqual({ stranded: [], unsigned: [] })
-      // 5,000,000 sats fund 8 channels of at most 100,000: a refusal for want of coins means a kill left some reserved.
+      // FUNDED_SATS (5,000,000) fund 8 channels of at most 100,000: a refusal for want of coins means a kill left some reserved.
       expect([...outcomes.keys()].filter((o) => o.includes('insufficient_funds'))).toEqual([])
       expect((db.prepare("SELECT COUNT(*) AS n FROM wallet_utxos WHERE state = 'reserved'").get() as { n: number }).n).toBe(0)
     } finally {
@@ -306,12 +334,15 @@ describe('crash consistency at scale', () => {
     const summary = {
       scenario: 'crash-consistency-lifecycles', seed: seed - 1, lifecycles: LIFECYCLES, kills: kills.length,
       killsByPhase: Object.fromEntries(['open', 'pay', 'close'].map((p) => [p, kills.filter((k) => k.phase === p).length])),
-      outcomes: Object.fromEntries(outcomes), acknowledgedPayments: [...acked.values()].reduce((n, l) => n + l.length, 0), lost: lost.length, stranded: stranded.length,
+      outcomes: Object.fromEntries(outcomes), chainTxs: new Set(onChain).size, feesSats: fees, acknowledgedPayments: [...acked.values()].reduce((n, l) => n + l.length, 0), lost: lost.length, stranded: stranded.length,
       seconds: Math.round((Date.now() - started) / 1000),
     }
     recordSummary(summary)
   })
 })
+
+/** What the lifecycle scenario's payer is given, its only coins. */
+const FUNDED_SATS = 5_000_000
 
 /** Every (channel, seq) → paidSats a payee stored. */
 function storedOnDiskAll(dataDir: string): Map<string, number> {
