@@ -548,6 +548,8 @@ writeFileSync(
       totalMemBytes: totalmem(),
       loadavgAtEnd: loadavg(),
       options: { minutes, sampleSeconds, day: dayMode, scale: dayMode ? scale : null },
+      // The allocator's arena cap, when set: native memory (outside V8) depends on it.
+      mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? null,
       interrupted,
       error: setupError,
       durationMs: endedAt,
