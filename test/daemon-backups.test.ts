@@ -3,7 +3,7 @@
 // database holding what was committed; a damaged database restored from one with the CLI;
 // a backup of another wallet, or a restore while the daemon runs, refused with nothing changed.
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -105,8 +105,13 @@ describe('database backups', () => {
     const texts = (await back.call<{ text: string }[]>('listMessages', { limit: 10 })).body.result!.map((m) => m.text)
     expect(texts).toEqual(expect.arrayContaining(['before the first backup', 'just before the stop']))
 
-    // While it runs, a restore is refused and changes nothing.
-    const live = await cli(['--data-dir', dir, '--restore-backup', join(dir, 'backups', newest)])
+    // While it runs, a restore is refused and changes nothing. (A copy of the backup: the
+    // running daemon, backing up every second and keeping 3, soon rotates the original away.)
+    const aside = tempDir('bsv-p2p-backups-aside-')
+    cleanups.push(aside.remove)
+    const kept = join(aside.path, newest)
+    copyFileSync(join(dir, 'backups', newest), kept)
+    const live = await cli(['--data-dir', dir, '--restore-backup', kept])
     expect(live.code).toBe(2)
     expect(live.stderr).toContain('stop it first')
   }, 120_000)
