@@ -14,10 +14,26 @@ function reservedCoins(side: Side): number {
   return (side.store.db.prepare("SELECT COUNT(*) AS n FROM wallet_utxos WHERE state = 'reserved'").get() as { n: number }).n
 }
 
-function resolvers(): { promise: Promise<void>; resolve: () => void } {
-  let resolve = (): void => {}
-  const promise = new Promise<void>((r) => (resolve = r))
-  return { promise, resolve }
+/**
+ * Opens a channel to `payeeId` and "kills" the payer the moment its funding reaches `step` on
+ * disk: the database closes then (nothing later is stored), and the rest stops. Returns how
+ * the open ended for its caller.
+ */
+async function openAndKillAt(payer: Side, payeeId: string, step: 'built' | 'refund-signed'): Promise<'opened' | 'failed'> {
+  const emit = payer.engine.book.onChanged
+  let reached = (): void => {}
+  const atStep = new Promise<void>((r) => (reached = r))
+  payer.engine.book.onChanged = (c, kind) => {
+    emit(c, kind)
+    if (c.role === 'payer' && c.state === 'funding' && c.step === step) {
+      payer.store.db.close()
+      reached()
+    }
+  }
+  const opening = payer.engine.open({ peerId: payeeId, capacitySats: 100_000 }).then(() => 'opened' as const, () => 'failed' as const)
+  await atStep
+  await payer.crash()
+  return opening
 }
 
 /** The same side again on its data dir, peer id and port, as after a kill. */
@@ -67,20 +83,8 @@ describe('coins reserved for a channel funding, after a kill', () => {
     await fund(devnet, payer, 300_000)
     const funded = spendable(payer)
     await connect(payer, payee)
-    // The database goes the moment the built funding is stored, as in a kill: the refund's signature is never stored.
-    const emit = payer.engine.book.onChanged
-    const built = resolvers()
-    payer.engine.book.onChanged = (c, kind) => {
-      emit(c, kind)
-      if (c.role === 'payer' && c.state === 'funding' && c.step === 'built') {
-        payer.store.db.close()
-        built.resolve()
-      }
-    }
-    const opening = payer.engine.open({ peerId: payee.peerId, capacitySats: 100_000 }).then(() => 'opened', () => 'failed')
-    await built.promise
-    await payer.crash()
-    expect(await opening).toBe('failed')
+    // The refund's signature is never stored.
+    expect(await openAndKillAt(payer, payee.peerId, 'built')).toBe('failed')
 
     const disk = new Database(join(payer.dir, 'engine.sqlite'), { readonly: true })
     try {
@@ -102,19 +106,7 @@ describe('coins reserved for a channel funding, after a kill', () => {
     await fund(devnet, payer, 300_000)
     const [coin] = payer.store.db.prepare("SELECT txid, vout FROM wallet_utxos WHERE state = 'available'").all() as { txid: string; vout: number }[]
     await connect(payer, payee)
-    const emit = payer.engine.book.onChanged
-    const signed = resolvers()
-    payer.engine.book.onChanged = (c, kind) => {
-      emit(c, kind)
-      if (c.role === 'payer' && c.state === 'funding' && c.step === 'refund-signed') {
-        payer.store.db.close()
-        signed.resolve()
-      }
-    }
-    const opening = payer.engine.open({ peerId: payee.peerId, capacitySats: 100_000 }).then(() => 'opened', () => 'failed')
-    await signed.promise
-    await payer.crash()
-    expect(await opening).toBe('failed')
+    expect(await openAndKillAt(payer, payee.peerId, 'refund-signed')).toBe('failed')
 
     const again = await restart(devnet, payer)
     sides.push(again)
