@@ -302,9 +302,7 @@ export class ChannelEngine implements Startable {
    * before any funding can start, every other reservation is freed (sends keep theirs).
    */
   private releaseUnheldFundings(): void {
-    const held: string[] = []
-    for (const c of this.book.values()) if (c.role === 'payer' && c.state === 'funding' && (c.step === 'refund-signed' || c.step === 'broadcast') && c.built.reservationId) held.push(c.built.reservationId)
-    const freed = this.components.wallet.releaseUnheldChannelFundings(held)
+    const freed = this.components.wallet.releaseUnheldChannelFundings(this.book.repo.heldFundingReservations())
     if (freed > 0) this.log.info('coins reserved by a channel funding interrupted before it was built are spendable again', { coins: freed })
   }
 

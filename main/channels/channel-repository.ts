@@ -134,6 +134,16 @@ export class ChannelRepository {
     this.prepare('INSERT INTO channel_key_floor (id, next) VALUES (1, @next) ON CONFLICT (id) DO UPDATE SET next = MAX(next, @next)').run({ next })
   }
 
+  /**
+   * The wallet reservations of fundings that may be on chain (from the refund's signature on),
+   * read from the rows themselves: a row that does not load still holds its coins.
+   */
+  heldFundingReservations(): string[] {
+    return this.prepare("SELECT reservation_id FROM channels WHERE role = 'payer' AND state = 'funding' AND step IN ('refund-signed', 'broadcast') AND reservation_id IS NOT NULL")
+      .pluck()
+      .all() as string[]
+  }
+
   /** The channel (of any state) that already names this funding outpoint, if another one does. */
   fundingOwner(txid: string, vout: number): string | null {
     return (this.prepare('SELECT id FROM channels WHERE funding_txid = ? AND funding_vout = ?').get(txid, vout) as { id: string } | undefined)?.id ?? null
