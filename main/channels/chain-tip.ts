@@ -23,7 +23,8 @@ export class ChainTip {
 
   /** A height at most `maxAgeMs` old; `unavailable` when the chain cannot be reached. */
   height(): Promise<number> {
-    if (this.value !== null && Date.now() - this.at < this.maxAgeMs) return Promise.resolve(this.value)
+    // Monotonic: a wall clock set back must not keep an old height for as long as it went back.
+    if (this.value !== null && performance.now() - this.at < this.maxAgeMs) return Promise.resolve(this.value)
     return this.refresh()
   }
 
@@ -32,7 +33,7 @@ export class ChainTip {
       (h) => {
         this.pending = null
         this.value = h
-        this.at = Date.now()
+        this.at = performance.now()
         return h
       },
       (err: unknown) => {

@@ -3,7 +3,7 @@
 // reason, metric, warning), retry, and clear once it goes through.
 import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { DevnetServer } from '../chain/devnet/devnet-server.js'
 import { assessHealth } from '../engine/health.js'
 import { type Side, connect, fund, removeDir, startDevnet, startSide, waitUntil } from './test/harness.js'
@@ -103,5 +103,50 @@ describe('chain watch: a settlement that keeps failing before expiry', () => {
       return payee.engine.get(id).state === 'closed'
     }, 10_000, 'closed')
     expect(payee.engine.get(id)).toMatchObject({ paidSats: 1234, seq: 1 })
+  }, 60_000)
+})
+
+describe('chain watch: a wall clock set back while a settlement waits to be tried again', () => {
+  let devnet: DevnetServer
+  let flaky: FlakyChain
+  let payer: Side
+  let payee: Side
+
+  beforeAll(async () => {
+    devnet = await startDevnet()
+    flaky = new FlakyChain(devnet.url)
+    await flaky.start()
+    payer = await startSide(devnet)
+    payee = await startSide({ url: flaky.url }, { init: { chainPollMs: 3_600_000, chainRetryBaseMs: 200, chainRetryMaxMs: 200 } })
+    await connect(payer, payee)
+    await fund(devnet, payer, 500_000)
+  }, 30_000)
+
+  afterAll(async () => {
+    vi.useRealTimers()
+    for (const s of [payer, payee]) {
+      await s?.stop()
+      if (s) removeDir(s.dir)
+    }
+    await flaky?.stop()
+    await devnet?.stop()
+  })
+
+  it('is tried again after its delay, not after the delay plus the hour the clock went back', async () => {
+    const expiry = devnet.height + 10
+    const { id } = await payer.engine.open({ peerId: payee.peerId, capacitySats: 40_000, expiry })
+    await payer.engine.pay({ channelId: id, sats: 777 })
+    flaky.failing = true
+    devnet.mine(expiry - 6 - devnet.height)
+    await payee.engine.checkChain()
+    expect(flaky.broadcastsRefused).toBe(1)
+
+    // Only Date moves: timers and performance.now() keep real time.
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(Date.now() - 3_600_000)
+    flaky.failing = false
+    await new Promise((r) => setTimeout(r, 400))
+    await payee.engine.checkChain()
+    expect(payee.engine.get(id)).toMatchObject({ state: 'closing', problem: null })
   }, 60_000)
 })

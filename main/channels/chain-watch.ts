@@ -61,7 +61,10 @@ export class ChainWatch {
   private nextRound: Promise<void> | null = null
   private running = false
   private readonly spendCheckedAt = new Map<string, number>()
-  /** Failed actions per channel: a backoff holds back only the action that failed, never another (a refund waits for nothing). */
+  /**
+   * Failed actions per channel, and when (performance.now()) each may be tried again: a
+   * backoff holds back only the action that failed, never another (a refund waits for nothing).
+   */
   private readonly retry = new Map<string, { action: ChainAction['kind']; failures: number; at: number }>()
 
   constructor(
@@ -127,7 +130,7 @@ export class ChainWatch {
         if (!c || c.state !== seen.state || stepOf(c) !== stepOf(seen)) return
         action = decideChainAction(c, g.facts, this.init.policy)
         const r = this.retry.get(c.id)
-        if (r && r.action === action.kind && Date.now() < r.at) {
+        if (r && r.action === action.kind && performance.now() < r.at) {
           action = { kind: 'wait' }
           return
         }
@@ -300,7 +303,8 @@ export class ChainWatch {
     const failures = (was?.action === action.kind ? was.failures : 0) + 1
     const delay = nextDelay(failures, { baseDelayMs: this.init.retryBaseMs, maxDelayMs: this.init.retryMaxMs })
     // A failed look-up holds nothing back: the next round looks again.
-    if (action.kind !== 'wait') this.retry.set(c.id, { action: action.kind, failures, at: Date.now() + delay })
+    // Monotonic: a wall clock set back would otherwise hold a settlement's retry back by as much, past an expiry.
+    if (action.kind !== 'wait') this.retry.set(c.id, { action: action.kind, failures, at: performance.now() + delay })
     const label = action.kind === 'wait' ? 'lookup' : action.kind
     this.c.failures.inc({ action: label })
     const problem = MONEY_ACTIONS[action.kind]
