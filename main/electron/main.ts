@@ -226,7 +226,8 @@ function wireNotices(parts: AppParts): ChannelNoticeTracker {
     engine.events.onAny((event, payload) => {
       if (event === 'message') return
       const notice = noticeFor(event, payload as never, channelNotices, peerName)
-      const admitted = notice && limiter.admit(notice, Date.now())
+      // Monotonic: with a wall clock set back, every notice (a failing payment's too) would be held back as long.
+      const admitted = notice && limiter.admit(notice, performance.now())
       if (admitted && Notification.isSupported()) new Notification(admitted).show()
     }),
   )

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Message } from '../../shared/contract/index.js'
 import { type CoalescerClock, MessageEventCoalescer } from './event-coalescer.js'
 
@@ -146,5 +146,33 @@ describe('MessageEventCoalescer', () => {
     expect(clock.pending()).toBe(0)
     clock.advance(1000)
     expect(batches()).toHaveLength(0)
+  })
+})
+
+describe('MessageEventCoalescer on the system clock', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('sends the next window on time after the wall clock is set back an hour', async () => {
+    const source = bus()
+    const coalescer = new MessageEventCoalescer(source, { windowMs: 50 })
+    const batches: Batch[] = []
+    const off = coalescer.onAny((event, payload) => {
+      if (event === 'messages') batches.push(payload as Batch)
+    })
+    try {
+      source.emit('message', msg(1))
+      await new Promise((r) => setTimeout(r, 10))
+      expect(batches).toHaveLength(1)
+      // Only Date moves; timers keep real time.
+      vi.useFakeTimers({ toFake: ['Date'] })
+      vi.setSystemTime(Date.now() - 3_600_000)
+      source.emit('message', msg(2))
+      await new Promise((r) => setTimeout(r, 200))
+      expect(batches.map((b) => b.messages.map((m) => m.seq))).toEqual([[1], [2]])
+    } finally {
+      off()
+    }
   })
 })

@@ -23,7 +23,8 @@ export interface MessageCoalescerInit {
 }
 
 const systemClock: CoalescerClock = {
-  now: () => Date.now(),
+  // Monotonic: with a wall clock set back, the next window would wait as long as it went back.
+  now: () => performance.now(),
   setTimeout: (fn, ms) => {
     const handle = setTimeout(fn, ms)
     handle.unref?.()

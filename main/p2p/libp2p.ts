@@ -129,7 +129,8 @@ function connectionCap(maxConnections: number) {
   let admitted: number[] = []
   return {
     pruneAbove: Math.max(1, maxConnections - Math.max(1, Math.ceil(maxConnections / 10))),
-    denyInbound(now = Date.now()): boolean {
+    // Monotonic: with a wall clock set back, admissions would count against the cap for as long.
+    denyInbound(now = performance.now()): boolean {
       if (counted === null) return false
       admitted = admitted.filter((t) => now - t < ADMITTED_TTL_MS)
       if (counted.getConnections().length + admitted.length >= maxConnections) return true
