@@ -104,10 +104,13 @@ export function startSync(store: AppStore, connection: Connection): () => void {
   }
 }
 
-/** An event proves the data current; the time moves at most once a second (it is shown to the second). */
+/**
+ * An event proves the data current; the time moves at most once a second (it is shown to the
+ * second), in either direction: a wall clock set back must not freeze it until it catches up.
+ */
 function synced(s: AppState): Partial<AppState> {
   const now = Date.now()
-  return s.connection === 'open' && (s.lastSyncedAt === null || now - s.lastSyncedAt >= 1000) ? { lastSyncedAt: now } : {}
+  return s.connection === 'open' && (s.lastSyncedAt === null || Math.abs(now - s.lastSyncedAt) >= 1000) ? { lastSyncedAt: now } : {}
 }
 
 /**
