@@ -3,7 +3,7 @@
 // reason, metric, warning), retry, and clear once it goes through.
 import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { DevnetServer } from '../chain/devnet/devnet-server.js'
 import { assessHealth } from '../engine/health.js'
 import { type Side, connect, fund, removeDir, startDevnet, startSide, waitUntil } from './test/harness.js'
@@ -42,32 +42,37 @@ class FlakyChain {
   }
 }
 
-describe('chain watch: a settlement that keeps failing before expiry', () => {
-  let devnet: DevnetServer
-  let flaky: FlakyChain
-  let payer: Side
-  let payee: Side
-
+/**
+ * A devnet, a funded payer, and a payee that reaches the chain through a FlakyChain, its
+ * watch polling only when a test asks; filled in before the block's tests, stopped after.
+ */
+function useFlakyPair(retryMs: number): { devnet: DevnetServer; flaky: FlakyChain; payer: Side; payee: Side } {
+  const pair = {} as { devnet: DevnetServer; flaky: FlakyChain; payer: Side; payee: Side }
   beforeAll(async () => {
-    devnet = await startDevnet()
-    flaky = new FlakyChain(devnet.url)
-    await flaky.start()
-    payer = await startSide(devnet)
-    payee = await startSide({ url: flaky.url }, { init: { chainPollMs: 3_600_000, chainRetryBaseMs: 0, chainRetryMaxMs: 0 } })
-    await connect(payer, payee)
-    await fund(devnet, payer, 500_000)
+    pair.devnet = await startDevnet()
+    pair.flaky = new FlakyChain(pair.devnet.url)
+    await pair.flaky.start()
+    pair.payer = await startSide(pair.devnet)
+    pair.payee = await startSide({ url: pair.flaky.url }, { init: { chainPollMs: 3_600_000, chainRetryBaseMs: retryMs, chainRetryMaxMs: retryMs } })
+    await connect(pair.payer, pair.payee)
+    await fund(pair.devnet, pair.payer, 500_000)
   }, 30_000)
-
   afterAll(async () => {
-    for (const s of [payer, payee]) {
+    for (const s of [pair.payer, pair.payee]) {
       await s?.stop()
       if (s) removeDir(s.dir)
     }
-    await flaky?.stop()
-    await devnet?.stop()
+    await pair.flaky?.stop()
+    await pair.devnet?.stop()
   })
+  return pair
+}
+
+describe('chain watch: a settlement that keeps failing before expiry', () => {
+  const pair = useFlakyPair(0)
 
   it('is a problem, a health reason and a metric while it fails, retried each round, and clears once it goes through', async () => {
+    const { devnet, flaky, payer, payee } = pair
     const expiry = devnet.height + 10
     const { id } = await payer.engine.open({ peerId: payee.peerId, capacitySats: 40_000, expiry })
     await payer.engine.pay({ channelId: id, sats: 1234 })
@@ -107,32 +112,13 @@ describe('chain watch: a settlement that keeps failing before expiry', () => {
 })
 
 describe('chain watch: a wall clock set back while a settlement waits to be tried again', () => {
-  let devnet: DevnetServer
-  let flaky: FlakyChain
-  let payer: Side
-  let payee: Side
-
-  beforeAll(async () => {
-    devnet = await startDevnet()
-    flaky = new FlakyChain(devnet.url)
-    await flaky.start()
-    payer = await startSide(devnet)
-    payee = await startSide({ url: flaky.url }, { init: { chainPollMs: 3_600_000, chainRetryBaseMs: 200, chainRetryMaxMs: 200 } })
-    await connect(payer, payee)
-    await fund(devnet, payer, 500_000)
-  }, 30_000)
-
-  afterAll(async () => {
+  const pair = useFlakyPair(200)
+  afterEach(() => {
     vi.useRealTimers()
-    for (const s of [payer, payee]) {
-      await s?.stop()
-      if (s) removeDir(s.dir)
-    }
-    await flaky?.stop()
-    await devnet?.stop()
   })
 
   it('is tried again after its delay, not after the delay plus the hour the clock went back', async () => {
+    const { devnet, flaky, payer, payee } = pair
     const expiry = devnet.height + 10
     const { id } = await payer.engine.open({ peerId: payee.peerId, capacitySats: 40_000, expiry })
     await payer.engine.pay({ channelId: id, sats: 777 })
