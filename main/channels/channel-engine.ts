@@ -302,7 +302,15 @@ export class ChannelEngine implements Startable {
    * before any funding can start, every other reservation is freed (sends keep theirs).
    */
   private releaseUnheldFundings(): void {
-    const freed = this.components.wallet.releaseUnheldChannelFundings(this.book.repo.heldFundingReservations())
+    let freed: number
+    try {
+      freed = this.components.wallet.releaseUnheldChannelFundings(this.book.repo.heldFundingReservations())
+    } catch (err) {
+      // A disk that refuses the write (full) must not keep the engine from starting: the
+      // coins stay reserved, as before, and the next start that can write frees them.
+      this.log.warn('coins a killed channel funding left reserved could not be freed; they stay unspendable until a start that can write', { err })
+      return
+    }
     if (freed > 0) this.log.info('coins reserved by a channel funding interrupted before it was built are spendable again', { coins: freed })
   }
 

@@ -78,6 +78,26 @@ describe('coins reserved for a channel funding, after a kill', () => {
     expect(channel.state).toBe('open')
   }, 30_000)
 
+  it('a start whose write to free them fails still starts, the coins kept reserved; the next start frees them', async () => {
+    const payer = await startSide(devnet)
+    await fund(devnet, payer, 300_000)
+    const funded = spendable(payer)
+    payer.wallet.reserveForChannel({ capacitySats: 100_000, feeRateSatsPerKb: 50 })
+    // The disk's refusal, played by SQLite itself: any change to a coin fails.
+    payer.store.db.exec("CREATE TRIGGER refuse_coin_update BEFORE UPDATE ON wallet_utxos BEGIN SELECT RAISE(FAIL, 'the disk refuses writes'); END")
+    await payer.crash()
+
+    const refused = await restart(devnet, payer)
+    expect(refused.engine.isRunning).toBe(true)
+    expect(reservedCoins(refused)).toBe(1)
+    refused.store.db.exec('DROP TRIGGER refuse_coin_update')
+    await refused.stop()
+
+    const again = await restart(devnet, payer)
+    sides.push(again)
+    expect({ spendable: spendable(again), reserved: reservedCoins(again) }).toEqual({ spendable: funded, reserved: 0 })
+  }, 30_000)
+
   it('killed with its funding built and the refund not yet signed: spendable at once on restart, the channel failed as interrupted', async () => {
     const payer = await startSide(devnet)
     await fund(devnet, payer, 300_000)
