@@ -6,6 +6,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer, r
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
+import type { WalletTransaction } from '../../shared/contract/wallet.js'
 import { type DaemonProc, startDaemon, tempDir, waitFor } from '../helpers/processes.js'
 
 export interface ChannelView {
@@ -56,6 +57,9 @@ export async function balance(d: DaemonProc): Promise<number> {
   const w = await ok<{ balance: { confirmed: number; unconfirmed: number } }>(d, 'getWallet')
   return w.balance.confirmed + w.balance.unconfirmed
 }
+
+/** The wallet's history, newest first (its 100 latest: every test here makes far fewer). */
+export const walletTransactions = (d: DaemonProc): Promise<WalletTransaction[]> => ok<WalletTransaction[]>(d, 'listTransactions', { limit: 100 })
 
 /** Waits until the wallet (synced every 500 ms) shows exactly `sats`; returns what it showed last otherwise. */
 export async function settledBalance(d: DaemonProc, sats: number, timeoutMs = 15_000): Promise<number> {
