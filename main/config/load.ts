@@ -37,7 +37,9 @@ export function mergeLayers(...layers: Plain[]): Plain {
 
 /** Validate a merged layer; the error names the first bad key and where it came from. */
 export function validateConfig(input: unknown, source = 'config', opts: { final?: boolean } = {}): EngineConfig {
-  const parsed = EngineConfigSchema.safeParse(input)
+  // Parsed a few times per process: zod's compiled fast path would cost more to build (2-3 ms
+  // of every start) than it saves.
+  const parsed = EngineConfigSchema.safeParse(input, { jitless: true })
   if (parsed.success) {
     const problem = valueProblem(parsed.data) ?? (opts.final ? crossKeyProblem(parsed.data) : null)
     if (problem) throw new ConfigError(`${source}: invalid ${problem.path}: ${problem.message}`, problem.path)

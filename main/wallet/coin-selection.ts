@@ -32,12 +32,12 @@ export function feeFor(sizeBytes: number, feeRateSatsPerKb: number): number {
   return Math.ceil((sizeBytes * feeRateSatsPerKb) / 1000)
 }
 
-/** The order selection takes coins in: confirmed first, then largest first. */
+/** The order selection takes coins in: confirmed first, then largest first (ties by outpoint, the same on every machine, whatever its locale). */
 function selectionOrder(coins: readonly Coin[]): Coin[] {
   return [...coins].sort((a, b) => {
     const ca = a.height === null ? 1 : 0
     const cb = b.height === null ? 1 : 0
-    return ca - cb || b.satoshis - a.satoshis || a.txid.localeCompare(b.txid) || a.vout - b.vout
+    return ca - cb || b.satoshis - a.satoshis || (a.txid < b.txid ? -1 : a.txid > b.txid ? 1 : 0) || a.vout - b.vout
   })
 }
 
