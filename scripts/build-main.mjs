@@ -9,6 +9,8 @@
 //   main/chain/devnet/cli.ts -> dist/devnet/...
 // each beside its entry dist/<host>/cli.js, scripts/host-launcher.mjs, which runs the bundle
 // through V8's code cache (CommonJS, so vm.Script can take the cache).
+// Beside the daemon's and the app's bundle: sqlite-worker.cjs, the worker thread that runs
+// backups and database checks (main/store/sqlite-worker.ts).
 import { build } from 'esbuild'
 import { randomBytes } from 'node:crypto'
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -59,7 +61,27 @@ await build({
   external: ['electron'],
 })
 
+await build(sqliteWorker('dist/electron/sqlite-worker.cjs'))
+
 copyFileSync(join(root, 'scripts', 'electron-launcher.mjs'), join(root, 'dist', 'electron', 'main.js'))
+}
+
+/**
+ * The worker thread's bundle. better-sqlite3's JavaScript is inside: in the app the worker
+ * runs from the unpacked copy beside the archive, where node_modules cannot be reached; its
+ * native part is always named by path.
+ */
+function sqliteWorker(outfile) {
+  return {
+    ...common,
+    entryPoints: ['main/store/sqlite-worker.ts'],
+    outfile,
+    format: 'cjs',
+    target: 'node20',
+    external: EXTERNAL.filter((m) => m !== 'better-sqlite3'),
+    define: { 'import.meta.url': '__bundleUrl', 'import.meta.dirname': '__dirname', 'import.meta.filename': '__filename' },
+    banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  }
 }
 
 const HOSTS = [
@@ -68,12 +90,15 @@ const HOSTS = [
   ['main/chain/devnet/cli.ts', 'dist/devnet/cli.js'],
 ]
 const LAUNCHER = join(root, 'scripts', 'host-launcher.mjs')
+/** The daemon runs the engine, whose backups and checks run in this worker beside its bundle. */
+const DAEMON_WORKER = 'dist/daemon/sqlite-worker.cjs'
 const bundleOf = (entryFile) => join(dirname(entryFile), 'cli.bundle.cjs')
 
 // Several `npm run daemon|relay|devnet` may start at once, each building while another
 // already runs: every file is written beside its target and renamed over it, so a process
 // loads either the whole old bundle or the whole new one, never half of one.
 async function buildHosts() {
+  const worker = await build({ ...sqliteWorker(DAEMON_WORKER), write: false })
   await Promise.all(
     HOSTS.map(async ([entry, outfile]) => {
       const result = await build({
@@ -99,6 +124,7 @@ async function buildHosts() {
       // The map first, the launcher last: nothing is there before what it points to.
       const files = [...result.outputFiles].sort((a, b) => Number(b.path.endsWith('.map')) - Number(a.path.endsWith('.map')))
       for (const file of files) if (file.path.endsWith('.cjs')) Object.defineProperty(file, 'contents', { value: asciiOnly(file.contents) })
+      if (join(root, DAEMON_WORKER).startsWith(dirname(join(root, outfile)))) files.unshift(...worker.outputFiles)
       files.push({ path: join(root, outfile), contents: readFileSync(LAUNCHER) })
       // The map of the ESM bundle that lived at the launcher's path before.
       rmSync(join(root, `${outfile}.map`), { force: true })
@@ -143,7 +169,7 @@ function newestSource() {
 }
 
 function hostsUpToDate() {
-  const outputs = HOSTS.flatMap(([, out]) => [join(root, out), bundleOf(join(root, out))])
+  const outputs = [...HOSTS.flatMap(([, out]) => [join(root, out), bundleOf(join(root, out))]), join(root, DAEMON_WORKER)]
   if (!outputs.every((out) => existsSync(out))) return false
   return Math.min(...outputs.map((out) => statSync(out).mtimeMs)) > newestSource()
 }

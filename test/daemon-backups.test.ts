@@ -47,6 +47,9 @@ function messagesIn(file: string): string[] {
   }
 }
 
+/** Everything the daemon logged in its data dir. */
+const logOf = (dir: string): string => readdirSync(join(dir, 'logs')).map((n) => readFileSync(join(dir, 'logs', n), 'utf8')).join('')
+
 const digest = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex')
 
 /** The daemon CLI run once (restore, check): its exit code and what it wrote. */
@@ -76,6 +79,8 @@ describe('database backups', () => {
     expect(backupsIn(extra.path).length).toBeLessThanOrEqual(3)
     const metrics = await (await fetch(`${a.apiUrl}/metrics`)).text()
     expect(metrics).toMatch(/bsv_p2p_backups_total\{result="ok"\} [3-9]/)
+    // Each was copied and checked in the worker thread, not on the engine's (which warns).
+    expect(logOf(dir)).not.toContain('worker thread could not run')
 
     // Committed just before a clean stop: the stop's backup holds it.
     expect((await a.call('sendMessage', { peerId: NOBODY, text: 'just before the stop' })).body.ok).toBe(true)

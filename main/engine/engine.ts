@@ -8,7 +8,7 @@ import { ContactBook, contactHandlers, contactMigrations } from '../contacts/ind
 import { IdempotencyLedger, type EngineHandlers, idempotencyMigrations, keyedHandlers } from '../idempotency/index.js'
 import { EventBus, ListenerSet, type NamedStartable, type Startable, startAll, stopAll } from '../kit/index.js'
 import { AnnouncementService, MessagingService, NodeProfile, P2PNode, messagingHandlers, messagingInitFromConfig, messagingMigrations, p2pInitFromConfig, peerHandlers, profileMigrations } from '../p2p/index.js'
-import { BackupKeeper, DatabaseChecker, type Migration, Store, copyFileAtomically } from '../store/index.js'
+import { BackupKeeper, DatabaseChecker, type Migration, SqliteWorkerJobs, Store, copyFileAtomically } from '../store/index.js'
 import { type Logger, Metrics, contractChecks, createLogger, emitterListenerCount, registerListenerGauge, targetListenerCount, unexpectedErrorReporter } from '../telemetry/index.js'
 import { type Keystore, WalletService, walletFingerprint, walletHandlers, walletIdentity, walletInitFromConfig, walletMigrations } from '../wallet/index.js'
 import { VERSION } from '../version.js'
@@ -103,11 +103,12 @@ export class Engine implements Startable {
     this.store = new Store({ dataDir: init.config.dataDir, migrations: MIGRATIONS, nativeBinding: init.nativeBinding, onListenerError: (what, err) => this.events.listenerFailed(what, err) })
     this.idempotency = new IdempotencyLedger({ store: this.store, logger: this.logger.child('idempotency'), metrics: this.metrics })
     const bk = init.config.backups
+    const jobs = new SqliteWorkerJobs({ logger: this.logger.child('backups') })
     this.backups = new BackupKeeper(
-      { store: this.store, logger: this.logger.child('backups'), metrics: this.metrics },
+      { store: this.store, logger: this.logger.child('backups'), metrics: this.metrics, jobs },
       { dir: join(init.config.dataDir, 'backups'), extraDir: bk.extraDir, everyMs: bk.everyMs, keep: bk.keep, onStop: bk.onStop, identify: walletIdentity },
     )
-    this.checker = new DatabaseChecker({ store: this.store, logger: this.logger.child('backups'), metrics: this.metrics }, { dataDir: init.config.dataDir })
+    this.checker = new DatabaseChecker({ store: this.store, logger: this.logger.child('backups'), metrics: this.metrics, jobs }, { dataDir: init.config.dataDir })
     this.p2p = new P2PNode({ ...components, logger: this.logger.child('p2p') }, p2pInitFromConfig(init.config))
     this.messaging = new MessagingService(
       { node: this.p2p, store: this.store, logger: this.logger.child('messaging'), metrics: this.metrics, events: this.events, watch: () => (this.p2p.isRunning ? this.p2p.watch : null) },

@@ -1,4 +1,5 @@
-import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Counter, Gauge, Histogram } from 'prom-client'
 import type { Startable } from '../kit/index.js'
@@ -6,8 +7,10 @@ import type { Logger, Metrics } from '../telemetry/index.js'
 import { syncFolder } from './atomic-file.js'
 import { DIR_MODE } from './data-dir.js'
 import type { Db } from './database.js'
-import { checkIntegrity } from './integrity.js'
+import { type IntegrityReport, checkIntegrity } from './integrity.js'
 import { type SqliteBinding, openSqlite } from './sqlite.js'
+import { syncFile } from './sqlite-jobs.js'
+import type { SqliteWorkerJobs } from './sqlite-worker-jobs.js'
 import type { Store } from './store.js'
 
 export interface BackupKeeperInit {
@@ -29,6 +32,8 @@ export interface BackupKeeperComponents {
   store: Store
   logger: Logger
   metrics: Metrics
+  /** Where the copy and its check run (a worker thread); without it, on the engine's thread. */
+  jobs?: SqliteWorkerJobs
 }
 
 export interface BackupInfo {
@@ -45,6 +50,7 @@ const NAME = /^engine-(\d{8}T\d{9}Z)\.sqlite$/
  * Online backups of the database with SQLite's backup API (consistent while the engine
  * writes; never a file copy of a live database): on a schedule and on every clean stop,
  * each written beside its final name, checked (`quick_check`, and whose wallet it holds),
+ * copied and checked in a worker thread, so a large database does not pause the engine,
  * flushed and only then renamed into place, kept in a rotation, and copied to a second
  * folder if one is set. A failed backup is a warning, a metric and a health reason until
  * one succeeds.
@@ -103,7 +109,7 @@ export class BackupKeeper implements Startable {
     const started = performance.now()
     try {
       const info = await this.write(this.init.dir)
-      if (this.init.extraDir) this.copyTo(info.file, this.init.extraDir)
+      if (this.init.extraDir) await this.copyTo(info.file, this.init.extraDir)
       this.lastError = null
       this.m.made.inc({ result: 'ok' })
       this.m.last.set(Date.now() / 1000)
@@ -126,19 +132,27 @@ export class BackupKeeper implements Startable {
     const partial = `${file}.partial`
     rmSync(partial, { force: true })
     try {
-      await this.components.store.db.backup(partial)
-      // A plain rollback-journal file: it opens alone, with no -wal or -shm beside it.
-      const plain = openSqlite(partial, this.components.store.binding)
-      try {
-        plain.pragma('journal_mode = DELETE')
-      } finally {
-        plain.close()
+      const { store, jobs } = this.components
+      const off = await jobs?.run({ kind: 'backup', source: store.file, target: partial, ...store.binding })
+      if (off) mustCheckOut(partial, off.report)
+      else {
+        // No worker: the engine's own connection, a hundred pages a turn (a copy from any
+        // other connection on this thread would hold the thread for the whole file).
+        await store.db.backup(partial)
+        // A plain rollback-journal file: it opens alone, with no -wal or -shm beside it.
+        const plain = openSqlite(partial, store.binding)
+        try {
+          plain.pragma('journal_mode = DELETE')
+        } finally {
+          plain.close()
+        }
+        checkBackup(partial, store.binding)
+        syncFile(partial)
       }
-      const wallet = verifyBackup(partial, this.init.identify, this.components.store.binding)
-      syncFile(partial)
+      const wallet = identifyBackup(partial, this.init.identify, store.binding)
       renameSync(partial, file)
       syncFolder(dir)
-      this.rotate(dir)
+      await this.rotate(dir)
       const bytes = statSync(file).size
       return { file, bytes, wallet, ms: Math.round(performance.now() - started) }
     } catch (err) {
@@ -147,21 +161,28 @@ export class BackupKeeper implements Startable {
     }
   }
 
-  private copyTo(file: string, dir: string): void {
+  private async copyTo(file: string, dir: string): Promise<void> {
     mkdirSync(dir, { recursive: true, mode: DIR_MODE })
     const target = join(dir, file.slice(file.lastIndexOf('/') + 1))
     const partial = `${target}.partial`
-    copyFileSync(file, partial)
-    verifyBackup(partial, this.init.identify, this.components.store.binding)
-    syncFile(partial)
+    const { store, jobs } = this.components
+    const off = await jobs?.run({ kind: 'copy', source: file, target: partial, ...store.binding })
+    if (off) mustCheckOut(partial, off.report)
+    else {
+      copyFileSync(file, partial)
+      checkBackup(partial, store.binding)
+      syncFile(partial)
+    }
+    identifyBackup(partial, this.init.identify, store.binding)
     renameSync(partial, target)
     syncFolder(dir)
-    this.rotate(dir)
+    await this.rotate(dir)
   }
 
-  private rotate(dir: string): void {
+  /** Off the engine's thread too: freeing a large file's blocks takes tens of milliseconds. */
+  private async rotate(dir: string): Promise<void> {
     const backups = listBackups(dir)
-    for (const old of backups.slice(this.keep)) rmSync(old, { force: true })
+    for (const old of backups.slice(this.keep)) await rm(old, { force: true })
   }
 }
 
@@ -192,11 +213,29 @@ export function listBackups(dir: string): string[] {
 
 /** A backup file is sound (`quick_check`); returns whose wallet it holds (or null). Throws when it is not. */
 export function verifyBackup(file: string, identify?: (db: Db) => string | null, binding: SqliteBinding = {}): string | null {
+  checkBackup(file, binding)
+  return identifyBackup(file, identify, binding)
+}
+
+function checkBackup(file: string, binding: SqliteBinding): void {
   const db = openSqlite(file, { readonly: true, fileMustExist: true, ...binding })
   try {
-    const report = checkIntegrity(db, 'quick')
-    if (!report.ok) throw new Error(`the backup ${file} does not check out: ${report.problems.slice(0, 3).join('; ')}`)
-    return identify ? identify(db) : null
+    mustCheckOut(file, checkIntegrity(db, 'quick'))
+  } finally {
+    db.close()
+  }
+}
+
+function mustCheckOut(file: string, report: IntegrityReport): void {
+  if (!report.ok) throw new Error(`the backup ${file} does not check out: ${report.problems.slice(0, 3).join('; ')}`)
+}
+
+/** Whose wallet a checked backup holds: one small read. */
+function identifyBackup(file: string, identify: ((db: Db) => string | null) | undefined, binding: SqliteBinding): string | null {
+  if (!identify) return null
+  const db = openSqlite(file, { readonly: true, fileMustExist: true, ...binding })
+  try {
+    return identify(db)
   } finally {
     db.close()
   }
@@ -205,13 +244,4 @@ export function verifyBackup(file: string, identify?: (db: Db) => string | null,
 function stamp(d: Date): string {
   // 20261203T211500123Z: sorts by time as text, safe in every file system.
   return d.toISOString().replace(/[-:.]/g, '')
-}
-
-function syncFile(file: string): void {
-  const fd = openSync(file, 'r+')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
 }

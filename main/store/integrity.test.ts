@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { Metrics, silentLogger } from '../telemetry/index.js'
 import { DATABASE_FILE } from './database.js'
 import { DatabaseChecker } from './integrity.js'
+import { SqliteWorkerJobs } from './sqlite-worker-jobs.js'
 import { Store } from './store.js'
 
 const dirs: string[] = []
@@ -15,7 +16,7 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
-async function running(): Promise<{ store: Store; checker: DatabaseChecker; metrics: Metrics; dataDir: string }> {
+async function running(jobs?: SqliteWorkerJobs): Promise<{ store: Store; checker: DatabaseChecker; metrics: Metrics; dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bsv-p2p-check-'))
   dirs.push(dataDir)
   const store = new Store({ dataDir, migrations: [{ id: 't-001', up: 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL) STRICT; CREATE INDEX t_v ON t (v); CREATE TABLE u (w TEXT) STRICT' }] })
@@ -27,15 +28,20 @@ async function running(): Promise<{ store: Store; checker: DatabaseChecker; metr
   })()
   store.db.pragma('wal_checkpoint(TRUNCATE)')
   const metrics = new Metrics()
-  return { store, checker: new DatabaseChecker({ store, logger: silentLogger, metrics }, { dataDir }), metrics, dataDir }
+  return { store, checker: new DatabaseChecker({ store, logger: silentLogger, metrics, ...(jobs ? { jobs } : {}) }, { dataDir }), metrics, dataDir }
 }
 
 const checks = async (metrics: Metrics, result: string): Promise<number> =>
   (await metrics.registry.getSingleMetric('bsv_p2p_database_checks_total')!.get()).values.find((v) => v.labels.result === result)?.value ?? 0
 
-describe('DatabaseChecker', () => {
+// From a read-only connection in a worker thread (the engine's way), and on the engine's own
+// connection (where no worker can run).
+describe.each([
+  ['in a worker thread', () => new SqliteWorkerJobs({ logger: silentLogger })],
+  ['on the engine thread', () => undefined],
+])('DatabaseChecker, %s', (_, jobs) => {
   it('finds a sound running database sound, and callers that ask at once share one check', async () => {
-    const { checker, metrics, dataDir } = await running()
+    const { checker, metrics, dataDir } = await running(jobs())
     const burst = Array.from({ length: 50 }, () => checker.check())
     const results = await Promise.all(burst)
     expect(results[0]).toMatchObject({ ok: true, problems: [], file: join(dataDir, DATABASE_FILE) })
@@ -45,7 +51,7 @@ describe('DatabaseChecker', () => {
   })
 
   it('finds pages garbled under the running engine, and says so as a health reason and a metric', async () => {
-    const { store, checker, metrics, dataDir } = await running()
+    const { store, checker, metrics, dataDir } = await running(jobs())
     // Garble the b-tree header of every page of table t's index past the root, on disk.
     const pages = store.db.prepare<[], { pageno: number }>("SELECT pageno FROM dbstat WHERE name = 't_v' AND pagetype = 'leaf'").all().map((r) => r.pageno)
     expect(pages.length).toBeGreaterThan(3)

@@ -70,6 +70,11 @@ export class Store implements Startable {
     return this.connection
   }
 
+  /** The database file (other connections open it read-only: backups, checks). */
+  get file(): string {
+    return join(this.init.dataDir, DATABASE_FILE)
+  }
+
   /** The better-sqlite3 build this store opens with, for the parts that open their own connections (backups). */
   get binding(): SqliteBinding {
     return { nativeBinding: this.init.nativeBinding }

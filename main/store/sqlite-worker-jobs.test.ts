@@ -1,0 +1,113 @@
+import { closeSync, copyFileSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { type Logger, Metrics, silentLogger } from '../telemetry/index.js'
+import { BackupKeeper, verifyBackup } from './backups.js'
+import { SqliteWorkerJobs } from './sqlite-worker-jobs.js'
+import { Store } from './store.js'
+
+const dirs: string[] = []
+const stores: Store[] = []
+afterEach(async () => {
+  vi.restoreAllMocks()
+  for (const s of stores.splice(0)) await s.stop().catch(() => {})
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bsv-p2p-jobs-'))
+  dirs.push(dir)
+  return dir
+}
+
+/** A running store with `rows` rows (about 100 bytes each) in table t, indexed. */
+async function storeWith(rows: number): Promise<Store> {
+  const store = new Store({ dataDir: tempDir(), migrations: [{ id: 't-001', up: 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL) STRICT; CREATE INDEX t_v ON t (v)' }] })
+  await store.start()
+  stores.push(store)
+  const insert = store.db.prepare('INSERT INTO t (v) VALUES (?)')
+  store.db.transaction(() => {
+    for (let i = 0; i < rows; i++) insert.run(`row ${i} ${'x'.repeat(80)}`)
+  })()
+  return store
+}
+
+/** A logger that keeps its warnings. */
+function keepingWarnings(): { logger: Logger; warnings: string[] } {
+  const warnings: string[] = []
+  const logger: Logger = { ...silentLogger, warn: (msg) => void warnings.push(msg), child: () => logger }
+  return { logger, warnings }
+}
+
+const valueOf = (db: { prepare: (sql: string) => { get: () => unknown } }): string => (db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n.toString()
+
+describe('SqliteWorkerJobs', () => {
+  it('backs up in a worker thread, never on the engine’s connection, while the engine commits on', async () => {
+    const store = await storeWith(60_000)
+    const { logger, warnings } = keepingWarnings()
+    const keeper = new BackupKeeper({ store, logger, metrics: new Metrics(), jobs: new SqliteWorkerJobs({ logger }) }, { dir: join(tempDir(), 'backups'), onStop: false, identify: valueOf })
+    const ownBackup = vi.spyOn(store.db, 'backup')
+    // The engine writes while the copy is made: the copy is one consistent snapshot.
+    let writes = 0
+    let writing = true
+    const insert = store.db.prepare('INSERT INTO t (v) VALUES (?)')
+    const writer = (async () => {
+      while (writing && writes < 10_000) {
+        insert.run(`during ${writes++}`)
+        await new Promise((r) => setImmediate(r))
+      }
+    })()
+    const info = await keeper.backupNow('request')
+    writing = false
+    await writer
+    expect(ownBackup).not.toHaveBeenCalled()
+    expect(warnings).toEqual([])
+    // Turns of the engine's thread went by while the worker copied and checked.
+    expect(writes).toBeGreaterThan(0)
+    const copied = Number(verifyBackup(info.file, valueOf))
+    expect(copied).toBeGreaterThanOrEqual(60_000)
+    expect(copied).toBeLessThanOrEqual(60_000 + writes)
+    expect(info.wallet).toBe(String(copied))
+  })
+
+  it('answers a check of a damaged file with SQLite’s findings, and a failed job with its error', async () => {
+    const store = await storeWith(5_000)
+    store.db.pragma('wal_checkpoint(TRUNCATE)')
+    const damaged = join(tempDir(), 'damaged.sqlite')
+    copyFileSync(store.file, damaged)
+    const pages = store.db.prepare<[], { pageno: number }>("SELECT pageno FROM dbstat WHERE name = 't_v' AND pagetype = 'leaf'").all().map((r) => r.pageno)
+    const fd = openSync(damaged, 'r+')
+    for (const p of pages.slice(0, 3)) {
+      const b = Buffer.alloc(8)
+      readSync(fd, b, 0, 8, (p - 1) * 4096)
+      b[3] = b[3]! ^ 0xff
+      b[5] = b[5]! ^ 0xff
+      writeSync(fd, b, 0, 8, (p - 1) * 4096)
+    }
+    closeSync(fd)
+    const { logger, warnings } = keepingWarnings()
+    const jobs = new SqliteWorkerJobs({ logger })
+    expect(await jobs.run({ kind: 'check', file: store.file, mode: 'full' })).toMatchObject({ report: { ok: true, problems: [] } })
+    const found = await jobs.run({ kind: 'check', file: damaged, mode: 'quick' })
+    expect(found?.report.ok).toBe(false)
+    expect(found?.report.problems.join('\n')).toMatch(/page|tree|corrupt/i)
+    await expect(jobs.run({ kind: 'check', file: join(tempDir(), 'none.sqlite'), mode: 'quick' })).rejects.toMatchObject({ code: 'SQLITE_CANTOPEN' })
+    expect(warnings).toEqual([])
+  })
+
+  it('where no worker can run, the backup is made on the engine’s thread as before, with one warning', async () => {
+    const store = await storeWith(1_000)
+    const { logger, warnings } = keepingWarnings()
+    const jobs = new SqliteWorkerJobs({ logger }, { url: new URL('file:///nowhere/sqlite-worker.cjs'), typescript: false })
+    const keeper = new BackupKeeper({ store, logger, metrics: new Metrics(), jobs }, { dir: join(tempDir(), 'backups'), onStop: false, identify: valueOf })
+    const ownBackup = vi.spyOn(store.db, 'backup')
+    const first = await keeper.backupNow('request')
+    await new Promise((r) => setTimeout(r, 5))
+    const second = await keeper.backupNow('request')
+    expect(ownBackup).toHaveBeenCalledTimes(2)
+    expect([first.wallet, second.wallet]).toEqual(['1000', '1000'])
+    expect(verifyBackup(second.file, valueOf)).toBe('1000')
+    expect(warnings).toEqual(['backups and database checks run on the engine thread (pausing it for their length): their worker thread could not run'])
+  })
+})
