@@ -4,9 +4,14 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Metrics, silentLogger } from '../telemetry/index.js'
 import { BackupKeeper, listBackups, verifyBackup } from './backups.js'
+import { SqliteWorkerJobs } from './sqlite-worker-jobs.js'
 import { Store } from './store.js'
 
-describe('BackupKeeper', () => {
+// In a worker thread (the engine's way), and on the engine's thread (where no worker can run).
+describe.each([
+  ['in a worker thread', () => ({ jobs: new SqliteWorkerJobs({ logger: silentLogger }) })],
+  ['on the engine thread', () => ({})],
+])('BackupKeeper, %s', (_, jobs) => {
   const dirs: string[] = []
   afterEach(() => {
     vi.useRealTimers()
@@ -23,14 +28,14 @@ describe('BackupKeeper', () => {
     const blocked = join(dataDir, 'blocked')
     writeFileSync(blocked, 'not a folder')
     const metrics = new Metrics()
-    const failing = new BackupKeeper({ store, logger: silentLogger, metrics }, { dir: join(blocked, 'backups'), onStop: false })
+    const failing = new BackupKeeper({ store, logger: silentLogger, metrics, ...jobs() }, { dir: join(blocked, 'backups'), onStop: false })
     await expect(failing.backupNow('request')).rejects.toThrow()
     expect(failing.problem()).toMatch(/^the last database backup failed at .*; retrying on schedule$/)
 
     const metrics2 = new Metrics()
     mkdirSync(join(dataDir, 'backups'))
     writeFileSync(join(dataDir, 'backups', 'engine-20260101T000000000Z.sqlite.partial'), 'cut short')
-    const keeper = new BackupKeeper({ store, logger: silentLogger, metrics: metrics2 }, { dir: join(dataDir, 'backups'), keep: 2, identify: (db) => (db.prepare('SELECT v FROM t').get() as { v: string }).v })
+    const keeper = new BackupKeeper({ store, logger: silentLogger, metrics: metrics2, ...jobs() }, { dir: join(dataDir, 'backups'), keep: 2, identify: (db) => (db.prepare('SELECT v FROM t').get() as { v: string }).v })
     await keeper.start()
     expect(existsSync(join(dataDir, 'backups', 'engine-20260101T000000000Z.sqlite.partial'))).toBe(false)
     // A backup is named by the millisecond it was made: each of these is made a second after

@@ -137,7 +137,9 @@ export class BackupKeeper implements Startable {
       if (off) mustCheckOut(partial, off.report)
       else {
         // No worker: the engine's own connection, a hundred pages a turn (a copy from any
-        // other connection on this thread would hold the thread for the whole file).
+        // other connection on this thread would hold the thread for the whole file). A
+        // worker that died part way may have left part of a file.
+        rmSync(partial, { force: true })
         await store.db.backup(partial)
         // A plain rollback-journal file: it opens alone, with no -wal or -shm beside it.
         const plain = openSqlite(partial, store.binding)

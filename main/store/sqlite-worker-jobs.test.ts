@@ -1,7 +1,8 @@
-import { closeSync, copyFileSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readSync, readdirSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import { type Logger, Metrics, silentLogger } from '../telemetry/index.js'
 import { BackupKeeper, verifyBackup } from './backups.js'
 import { SqliteWorkerJobs } from './sqlite-worker-jobs.js'
@@ -109,5 +110,37 @@ describe('SqliteWorkerJobs', () => {
     expect([first.wallet, second.wallet]).toEqual(['1000', '1000'])
     expect(verifyBackup(second.file, valueOf)).toBe('1000')
     expect(warnings).toEqual(['backups and database checks run on the engine thread (pausing it for their length): their worker thread could not run'])
+  })
+})
+
+/** A 2 MiB tmpfs at `dir`, or false where this process may not mount (not root). */
+function smallDisk(dir: string): boolean {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'tmpfs', dir], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe('SqliteWorkerJobs on a disk that fills up', () => {
+  const holder = mkdtempSync(join(tmpdir(), 'bsv-p2p-jobs-disk-'))
+  const mnt = join(holder, 'mnt')
+  mkdirSync(mnt)
+  const mounted = smallDisk(mnt)
+  afterAll(() => {
+    if (mounted) execFileSync('umount', ['-l', mnt], { stdio: 'ignore' })
+    rmSync(holder, { recursive: true, force: true })
+  })
+
+  it.skipIf(!mounted)('a backup the disk cannot hold fails in the worker: no partial file left, a health problem, the engine writes on', async () => {
+    const store = await storeWith(40_000)
+    const { logger, warnings } = keepingWarnings()
+    const keeper = new BackupKeeper({ store, logger, metrics: new Metrics(), jobs: new SqliteWorkerJobs({ logger }) }, { dir: mnt, onStop: false })
+    await expect(keeper.backupNow('request')).rejects.toMatchObject({ code: 'SQLITE_FULL' })
+    expect(readdirSync(mnt)).toEqual([])
+    expect(keeper.problem()).toMatch(/^the last database backup failed at .*database or disk is full/)
+    expect(warnings).toEqual(['database backup failed'])
+    store.db.prepare('INSERT INTO t (v) VALUES (?)').run('after the failed backup')
   })
 })
