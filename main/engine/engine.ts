@@ -8,7 +8,7 @@ import { ContactBook, contactHandlers, contactMigrations } from '../contacts/ind
 import { IdempotencyLedger, type EngineHandlers, idempotencyMigrations, keyedHandlers } from '../idempotency/index.js'
 import { EventBus, ListenerSet, type NamedStartable, type Startable, startAll, stopAll } from '../kit/index.js'
 import { AnnouncementService, MessagingService, NodeProfile, P2PNode, messagingHandlers, messagingInitFromConfig, messagingMigrations, p2pInitFromConfig, peerHandlers, profileMigrations } from '../p2p/index.js'
-import { BackupKeeper, DatabaseChecker, type Migration, SqliteWorkerJobs, Store, copyFileAtomically } from '../store/index.js'
+import { BackupKeeper, DatabaseChecker, type Migration, SqliteWorkerJobs, Store } from '../store/index.js'
 import { type Logger, Metrics, contractChecks, createLogger, emitterListenerCount, registerListenerGauge, targetListenerCount, unexpectedErrorReporter } from '../telemetry/index.js'
 import { type Keystore, WalletService, walletFingerprint, walletHandlers, walletIdentity, walletInitFromConfig, walletMigrations } from '../wallet/index.js'
 import { VERSION } from '../version.js'
@@ -326,7 +326,7 @@ export class Engine implements Startable {
     const database = { ...db, file: join(dir, basename(db.file)) }
     const channelsFile = join(dir, CHANNEL_BACKUP_FILE)
     try {
-      copyFileAtomically(db.file, database.file)
+      await this.backups.copyOut(db.file, database.file)
       const { channels } = this.channels.exportBackup(channelsFile)
       this.logger.info('backup exported', { dir, database: database.file, channels })
       return { dir, database, channelsFile, channels }

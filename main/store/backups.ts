@@ -1,6 +1,6 @@
-import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import type { Counter, Gauge, Histogram } from 'prom-client'
 import type { Startable } from '../kit/index.js'
 import type { Logger, Metrics } from '../telemetry/index.js'
@@ -165,20 +165,32 @@ export class BackupKeeper implements Startable {
 
   private async copyTo(file: string, dir: string): Promise<void> {
     mkdirSync(dir, { recursive: true, mode: DIR_MODE })
-    const target = join(dir, file.slice(file.lastIndexOf('/') + 1))
-    const partial = `${target}.partial`
-    const { store, jobs } = this.components
-    const off = await jobs?.run({ kind: 'copy', source: file, target: partial, ...store.binding })
-    if (off) mustCheckOut(partial, off.report)
-    else {
-      copyFileSync(file, partial)
-      checkBackup(partial, store.binding)
-      syncFile(partial)
-    }
-    identifyBackup(partial, this.init.identify, store.binding)
-    renameSync(partial, target)
-    syncFolder(dir)
+    await this.copyOut(file, join(dir, basename(file)))
     await this.rotate(dir)
+  }
+
+  /**
+   * A backup copied to `target` whole or not at all: beside it first, checked and flushed
+   * (in the worker thread: a large file's copy would hold the engine), then renamed over it.
+   */
+  async copyOut(file: string, target: string): Promise<void> {
+    const partial = `${target}.partial`
+    try {
+      const { store, jobs } = this.components
+      const off = await jobs?.run({ kind: 'copy', source: file, target: partial, ...store.binding })
+      if (off) mustCheckOut(partial, off.report)
+      else {
+        copyFileSync(file, partial)
+        checkBackup(partial, store.binding)
+        syncFile(partial)
+      }
+      chmodSync(partial, 0o600)
+      renameSync(partial, target)
+    } catch (err) {
+      rmSync(partial, { force: true })
+      throw err
+    }
+    syncFolder(dirname(target))
   }
 
   /** Off the engine's thread too: freeing a large file's blocks takes tens of milliseconds. */

@@ -2,7 +2,7 @@ export { openDatabase, migrate, DATABASE_FILE, type Db, type Migration } from '.
 export { Store, isDiskFault } from './store.js'
 export { DataDirInUseError } from './data-dir-lock.js'
 export { GroupCommit } from './group-commit.js'
-export { copyFileAtomically, writeFileAtomically } from './atomic-file.js'
+export { writeFileAtomically } from './atomic-file.js'
 export { DatabaseChecker, DatabaseDamagedError, checkDatabaseFile } from './integrity.js'
 export { BackupKeeper } from './backups.js'
 export { SqliteWorkerJobs } from './sqlite-worker-jobs.js'
