@@ -50,10 +50,10 @@ const NAME = /^engine-(\d{8}T\d{9}Z)\.sqlite$/
  * Online backups of the database with SQLite's backup API (consistent while the engine
  * writes; never a file copy of a live database): on a schedule and on every clean stop,
  * each written beside its final name, checked (`quick_check`, and whose wallet it holds),
- * copied and checked in a worker thread, so a large database does not pause the engine,
  * flushed and only then renamed into place, kept in a rotation, and copied to a second
- * folder if one is set. A failed backup is a warning, a metric and a health reason until
- * one succeeds.
+ * folder if one is set. The copies, checks and flushes run in a worker thread (`jobs`): on
+ * the engine's thread they would pause it about a millisecond per MiB. A failed backup is a
+ * warning, a metric and a health reason until one succeeds.
  */
 export class BackupKeeper implements Startable {
   private timer: NodeJS.Timeout | null = null
