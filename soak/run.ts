@@ -13,7 +13,7 @@
 // projected to 24 hours and 30 days at the run's rate. --scale shrinks targets and times alike.
 import { execFileSync } from 'node:child_process'
 import { setMaxListeners } from 'node:events'
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -43,12 +43,12 @@ const SERIES = {
  * The series summarised: the metrics, the heap without its compiled code (heapUsed - heapCode)
  * and the database on disk (every *.sqlite / *.db and its -wal in the data dir).
  */
-type SeriesName = keyof typeof SERIES | 'heapData' | 'dbBytes' | 'outsideHeap'
-const SUMMARISED: readonly SeriesName[] = ['heapUsed', 'heapData', 'heapCode', 'heapTotal', 'external', 'rss', 'outsideHeap', 'handles', 'fds', 'listeners', 'dbBytes']
+type SeriesName = keyof typeof SERIES | 'heapData' | 'dbBytes' | 'outsideHeap' | 'rssAnon' | 'rssFile'
+const SUMMARISED: readonly SeriesName[] = ['heapUsed', 'heapData', 'heapCode', 'heapTotal', 'external', 'rss', 'rssAnon', 'rssFile', 'outsideHeap', 'handles', 'fds', 'listeners', 'dbBytes']
 /** The series `--day` gives per 100,000 operations; the database for every daemon (it outlives restarts), the rest for the never-restarted ones. */
 const DAY_SERIES = ['heapUsed', 'rss', 'handles', 'fds', 'listeners', 'dbBytes'] as const
 /** The memory series `--day` also fits over its second half alone, RSS broken down. */
-const SETTLED_SERIES = ['heapUsed', 'rss', 'heapTotal', 'external', 'outsideHeap'] as const
+const SETTLED_SERIES = ['heapUsed', 'rss', 'rssAnon', 'heapTotal', 'external', 'outsideHeap'] as const
 /** Payments in flight at once on each channel in `--day` (the engine coalesces queued ones). */
 const DAY_PAY_PIPELINE = 4
 const DAY_RELAY_DOWN_MS = 1500
@@ -67,6 +67,13 @@ interface Sample {
   external: number | null
   /** RSS - heapTotal - external: what neither V8's heap nor its external memory accounts for. */
   outsideHeap: number | null
+  /**
+   * RSS split by the kernel (/proc/<pid>/smaps_rollup; null off Linux): the process's own
+   * memory (anonymous: V8's heap, the allocator's arenas, thread stacks) and pages of mapped
+   * files (mostly Node's own code, shared with every Node process and dropped under pressure).
+   */
+  rssAnon: number | null
+  rssFile: number | null
   heapData: number | null
   rss: number | null
   handles: number | null
@@ -177,6 +184,17 @@ function databaseBytes(dir: string): number | null {
 }
 
 /** Open descriptors from /proc, for when the metric is missing. */
+function procRss(pid: number): { anon: number; file: number } | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
+    const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN) * 1024
+    const [rss, anon] = [kb('Rss'), kb('Anonymous')]
+    return Number.isFinite(rss) && Number.isFinite(anon) ? { anon, file: rss - anon } : null
+  } catch {
+    return null
+  }
+}
+
 function procFds(pid: number): number | null {
   try {
     return readdirSync(`/proc/${pid}/fd`).length
@@ -201,6 +219,7 @@ async function sampleAll(daemons: SoakDaemon[]): Promise<void> {
         const rss = metricSum(text, SERIES.rss)
         const heapTotal = metricSum(text, SERIES.heapTotal)
         const external = metricSum(text, SERIES.external)
+        const split = procRss(pid)
         samples.get(d.name)!.push({
           t: clock(),
           pid,
@@ -212,6 +231,8 @@ async function sampleAll(daemons: SoakDaemon[]): Promise<void> {
           heapTotal,
           external,
           outsideHeap: rss !== null && heapTotal !== null && external !== null ? rss - heapTotal - external : null,
+          rssAnon: split?.anon ?? null,
+          rssFile: split?.file ?? null,
           handles: metricSum(text, SERIES.handles),
           listeners: metricSum(text, SERIES.listeners),
           fds: metricSum(text, SERIES.fds) ?? procFds(pid),
