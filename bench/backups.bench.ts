@@ -160,7 +160,7 @@ async function largeDatabase(quick: boolean): Promise<BenchResult[]> {
       const best = (xs: { ms: number; pauseMs: number }[]): { ms: number; pauseMs: number } => xs.reduce((a, b) => (b.pauseMs < a.pauseMs ? b : a))
       const [w, e] = [best(on), best(off)]
       results.push({
-        name: `engine thread's longest pause during a ${what} of a ${mb.toFixed(0)} MiB database, worker thread`, unit: 'ms', value: round(w.pauseMs, 1), max: round(w.pauseMs, 1), samples: 2,
+        name: `engine thread's longest pause during ${what === 'backup' ? 'a backup' : 'an integrity_check'} of a ${mb.toFixed(0)} MiB database, worker thread`, unit: 'ms', value: round(w.pauseMs, 1), max: round(w.pauseMs, 1), samples: 2,
         baseline: round(e.pauseMs, 1), baselineName: 'the same on the engine thread, same run', ratio: round(w.pauseMs / e.pauseMs, 3), target: 'ratio <= 0.1',
         note: `${what} took ${w.ms.toFixed(0)} ms in the worker, ${e.ms.toFixed(0)} ms on the engine thread`,
       })
