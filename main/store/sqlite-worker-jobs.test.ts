@@ -97,6 +97,26 @@ describe('SqliteWorkerJobs', () => {
     expect(warnings).toEqual([])
   })
 
+  it.skipIf(process.platform === 'win32')('the engine’s connection keeps its WAL lock when a worker’s connection to the same file closes', async () => {
+    // On Unix, closing any descriptor of a file drops every fcntl lock the process holds on
+    // it. SQLite guards against that across the connections of one library instance; the
+    // worker's connection must be one of those, or another process would find the WAL index
+    // unused (its "DMS" byte free) and rebuild it under the running engine.
+    const store = await storeWith(1_000)
+    const dmsHeld = (): string =>
+      execFileSync('python3', ['-c', 'import fcntl, os, sys\nfd = os.open(sys.argv[1], os.O_RDWR)\ntry:\n  fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 128)\n  print("free")\nexcept OSError:\n  print("held")', `${store.file}-shm`])
+        .toString()
+        .trim()
+    expect(dmsHeld()).toBe('held')
+    const jobs = new SqliteWorkerJobs({ logger: silentLogger })
+    expect((await jobs.run({ kind: 'check', file: store.file, mode: 'quick' }))?.report.ok).toBe(true)
+    expect((await jobs.run({ kind: 'backup', source: store.file, target: join(tempDir(), 'copy.sqlite') }))?.report.ok).toBe(true)
+    expect(dmsHeld()).toBe('held')
+    // The probe tells a dropped lock: one plain descriptor of the file, closed, drops it.
+    closeSync(openSync(`${store.file}-shm`, 'r'))
+    expect(dmsHeld()).toBe('free')
+  })
+
   it('where no worker can run, the backup is made on the engine’s thread as before, with one warning', async () => {
     const store = await storeWith(1_000)
     const { logger, warnings } = keepingWarnings()
