@@ -3,7 +3,7 @@
 // their data dirs; each is started on a fresh dir with `--restore-words-file` and
 // `--restore-channels`. The payee settles what it was paid, the payer sees it and closes; a
 // channel file given to the wrong wallet is refused before anything changes.
-import { existsSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ChannelView, devnetDaemon, directAddr, fundWallet, ok } from './helpers/devnet-daemons.js'
@@ -53,6 +53,24 @@ describe('a lost disk, restored from the CLI', () => {
     expect((await ok<{ channels: number }>(payer, 'exportBackup', { dir: offsite.payer })).channels).toBe(1)
     const refused = await payer.call('exportBackup', { dir: 'relative/folder' })
     expect(refused.body.error).toMatchObject({ code: 'invalid_params', details: { field: 'dir' } })
+
+    // A burst: twelve calls at once, eight for one folder and four for others. Those for the
+    // folder being written share its export; one for another folder while it runs is told so.
+    // Whatever the timing, every answer is a whole export or that refusal, and no folder
+    // holds a part of a file.
+    const burstDirs = [dir('bsv-p2p-usb-burst-'), dir('bsv-p2p-usb-burst-'), dir('bsv-p2p-usb-burst-'), dir('bsv-p2p-usb-burst-'), dir('bsv-p2p-usb-burst-')]
+    const targets = [...Array<string>(8).fill(burstDirs[0]!), ...burstDirs.slice(1)]
+    const answers = await Promise.all(targets.map((d) => payee.call<{ dir: string; database: { file: string } }>('exportBackup', { dir: d })))
+    for (const [i, a] of answers.entries()) {
+      if (a.body.ok) expect(a.body.result).toMatchObject({ dir: targets[i], channels: 1 })
+      else expect(a.body.error).toMatchObject({ code: 'unavailable', details: { reason: 'export-running' } })
+    }
+    expect(answers.slice(0, 8).filter((a) => a.body.ok).length).toBeGreaterThan(0)
+    for (const [i, d] of burstDirs.entries()) {
+      const names = readdirSync(d)
+      expect(names.filter((n) => !/^(engine-\d{8}T\d{9}Z\.sqlite|channels\.bsvchan)$/.test(n))).toEqual([])
+      if (i === 0) expect(names).toContain('channels.bsvchan')
+    }
 
     const words = {
       payer: (await ok<{ mnemonic: string }>(payer, 'backupWallet', { passphrase: 'unused on devnet' })).mnemonic,

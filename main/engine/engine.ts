@@ -84,6 +84,8 @@ export class Engine implements Startable {
   /** A change listener that throws is reported as the bus's own listeners are (logged with its stack, counted). */
   private readonly changeListeners = new ListenerSet<[EngineChange]>('engine-change', (what, err) => this.events.listenerFailed(what, err))
   private state: EngineState = 'stopped'
+  /** The export being written, if one is (one at a time: each copies the whole database). */
+  private exporting: { dir: string; done: Promise<ExportedBackup> } | null = null
   private startedAt = 0
 
   constructor(init: EngineInit) {
@@ -222,7 +224,7 @@ export class Engine implements Startable {
         if (this.state !== 'running') throw new ContractError('unavailable', 'the engine is not running')
         return this.checker.check()
       },
-      exportBackup: async ({ dir }) => this.exportBackup(dir),
+      exportBackup: async ({ dir }) => this.exportOnce(dir),
       ...peerHandlers(this.p2p),
       getSettings: async () => this.settings.get(),
       updateSettings: async (update) => this.settings.update(update),
@@ -304,6 +306,24 @@ export class Engine implements Startable {
       ...(chain ? { chain } : {}),
       ...(running ? { channels: this.channels.counts() } : {}),
     }
+  }
+
+  /**
+   * One export at a time: a call for the folder being written shares that export (a caller
+   * retrying after a lost answer, a double click); one for another folder is answered
+   * `unavailable` until it ends, so a burst of calls cannot start a copy of the whole
+   * database each.
+   */
+  private exportOnce(dir: string): Promise<ExportedBackup> {
+    if (this.exporting) {
+      if (this.exporting.dir === dir) return this.exporting.done
+      throw new ContractError('unavailable', `an export to ${this.exporting.dir} is being written; export again when it ends`, { reason: 'export-running', dir: this.exporting.dir })
+    }
+    const done = this.exportBackup(dir).finally(() => {
+      this.exporting = null
+    })
+    this.exporting = { dir, done }
+    return done
   }
 
   /**

@@ -117,6 +117,26 @@ describe('SqliteWorkerJobs', () => {
     expect(dmsHeld()).toBe('free')
   })
 
+  it('runs one job at a time, in order: a burst of callers waits its turn, each answered', async () => {
+    const store = await storeWith(20_000)
+    const jobs = new SqliteWorkerJobs({ logger: silentLogger })
+    let most = 0
+    const sampler = setInterval(() => (most = Math.max(most, jobs.running)), 1)
+    const order: number[] = []
+    const burst = Array.from({ length: 6 }, (_, i) => jobs.run({ kind: 'check', file: store.file, mode: i % 2 ? 'full' : 'quick' }).then((r) => (order.push(i), r)))
+    most = Math.max(most, jobs.running)
+    const results = await Promise.all(burst)
+    clearInterval(sampler)
+    expect(results.every((r) => r?.report.ok === true)).toBe(true)
+    expect(most).toBe(1)
+    expect(order).toEqual([0, 1, 2, 3, 4, 5])
+    expect(jobs.running).toBe(0)
+    // A failed job does not stop the ones behind it.
+    const [failed, after] = await Promise.allSettled([jobs.run({ kind: 'check', file: join(tempDir(), 'none.sqlite'), mode: 'quick' }), jobs.run({ kind: 'check', file: store.file, mode: 'quick' })])
+    expect(failed.status).toBe('rejected')
+    expect(after).toMatchObject({ status: 'fulfilled', value: { report: { ok: true } } })
+  })
+
   it('where no worker can run, the backup is made on the engine’s thread as before, with one warning', async () => {
     const store = await storeWith(1_000)
     const { logger, warnings } = keepingWarnings()

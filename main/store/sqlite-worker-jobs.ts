@@ -27,20 +27,44 @@ type Answer = { ok: true; result: SqliteJobResult } | { ok: false; error: { name
 
 /**
  * Runs SqliteJob's long reads (backups, whole-file checks) in a worker thread of their own,
- * one thread per job, so the engine's thread keeps serving payments meanwhile. `run` answers
- * null when no worker could run the job (its code missing, threads refused): the caller then
- * does the work on its own thread as before, slower but never skipped, and the first such
- * failure is a warning in the log.
+ * one thread per job, so the engine's thread keeps serving payments meanwhile. One job runs
+ * at a time, the others wait their turn in order: each reads a whole database, and two at
+ * once would only share the disk and the second core. `run` answers null when no worker
+ * could run the job (its code missing, threads refused): the caller then does the work on
+ * its own thread as before, slower but never skipped, and the first such failure is a
+ * warning in the log.
  */
 export class SqliteWorkerJobs {
   private warned = false
+  private turn: Promise<unknown> = Promise.resolve()
+  private live = 0
 
   constructor(
     private readonly components: { logger: Logger },
     private readonly entry: WorkerEntry | null = defaultWorkerEntry(),
   ) {}
 
+  /** Workers running now (at most one). */
+  get running(): number {
+    return this.live
+  }
+
   run(job: SqliteJob): Promise<SqliteJobResult | null> {
+    const result = this.turn.then(() => this.runNow(job))
+    this.turn = result.catch(() => {})
+    return result
+  }
+
+  private async runNow(job: SqliteJob): Promise<SqliteJobResult | null> {
+    this.live++
+    try {
+      return await this.inWorker(job)
+    } finally {
+      this.live--
+    }
+  }
+
+  private inWorker(job: SqliteJob): Promise<SqliteJobResult | null> {
     if (!this.entry) return Promise.resolve(null)
     let worker: Worker
     try {

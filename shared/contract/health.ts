@@ -105,7 +105,7 @@ export const healthMethods = {
     DatabaseCheckSchema,
   ),
   exportBackup: method(
-    'Write a fresh database backup and the channel backup file into a folder that exists (another disk, a USB stick): the database restores with `--restore-backup`; the channel file with restoreChannelBackup after restoring the wallet from its recovery words.',
+    'Write a fresh database backup and the channel backup file into a folder that exists (another disk, a USB stick): the database restores with `--restore-backup`; the channel file with restoreChannelBackup after restoring the wallet from its recovery words. One export at a time: a call for the folder being written shares that export; another folder is answered `unavailable` (details.reason `export-running`) until it ends.',
     z.object({ dir: z.string().min(1).max(4096) }).strict(),
     ExportedBackupSchema,
   ),
