@@ -53,7 +53,7 @@ function CheckDatabase(): ReactElement {
   return (
     <section className="backup-part" aria-labelledby={`${id}-title`}>
       <h4 id={`${id}-title`}>Check the database</h4>
-      <p className="field-help backup-intro">Reads every page, record and index of the database for damage (a failing disk). The node pauses while it reads: about a second for each 80 MB.</p>
+      <p className="field-help backup-intro">Reads every page, record and index of the database for damage (a failing disk): about a second for each 130 MB. The node goes on working meanwhile.</p>
       <button type="button" className="secondary" disabled={action.pending} onClick={() => void action.run()} data-testid="check-database">
         {action.pending ? <span className="spinner" aria-hidden="true" /> : null}
         {action.pending ? 'Checking…' : 'Check now'}
