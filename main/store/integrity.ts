@@ -80,7 +80,7 @@ export interface DatabaseCheck extends IntegrityReport {
 
 /**
  * `integrity_check` of the running database, on demand (Settings, the API): every page read
- * (about 12 ms per MiB here), from a read-only connection in a worker thread, so the engine
+ * (about 8 ms per MiB here), from a read-only connection in a worker thread, so the engine
  * goes on meanwhile; without a worker, on the engine's own connection, pausing it for the
  * check's length. Callers that ask while one runs share it. Damage found is a warning, a
  * metric and a health reason until a check finds none.
