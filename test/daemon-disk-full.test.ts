@@ -8,7 +8,7 @@ import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { directAddr, fundWallet, ok } from './helpers/devnet-daemons.js'
-import { type DevnetProc, startDaemon, startDevnet, tempDir, waitFor } from './helpers/processes.js'
+import { type DevnetProc, mountTmpfs, startDaemon, startDevnet, tempDir, waitFor } from './helpers/processes.js'
 
 interface ChannelView {
   id: string
@@ -21,18 +21,9 @@ const cleanups: (() => Promise<unknown> | void)[] = []
 let devnet: DevnetProc
 let mountPoint = ''
 
-function tryMount(dir: string): boolean {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=0700', 'tmpfs', dir], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-
 const holder = tempDir('bsv-p2p-diskfull-')
 mkdirSync(join(holder.path, 'mnt'))
-const mounted = tryMount(join(holder.path, 'mnt'))
+const mounted = mountTmpfs(join(holder.path, 'mnt'), '64m')
 if (!mounted) process.stderr.write('daemon-disk-full: cannot mount a tmpfs here (needs root); the disk-full test is skipped\n')
 
 beforeAll(async () => {

@@ -36,18 +36,23 @@ export function copyFileAtomically(from: string, to: string, partial = `${to}.tm
   try {
     copyFileSync(from, partial)
     chmodSync(partial, 0o600)
-    const fd = openSync(partial, 'r+')
-    try {
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
+    syncFile(partial)
     renameSync(partial, to)
   } catch (err) {
     rmSync(partial, { force: true })
     throw err
   }
   syncFolder(dirname(to))
+}
+
+/** Flushes a file's bytes to disk. */
+export function syncFile(file: string): void {
+  const fd = openSync(file, 'r+')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
 }
 
 /** Flushes a folder, so a rename or a new file in it survives a crash. */

@@ -1,4 +1,5 @@
-import { closeSync, copyFileSync, fsyncSync, openSync } from 'node:fs'
+import { copyFileSync } from 'node:fs'
+import { syncFile } from './atomic-file.js'
 import { checkIntegrity, type IntegrityReport } from './integrity.js'
 import { openSqlite } from './sqlite.js'
 
@@ -6,7 +7,7 @@ import { openSqlite } from './sqlite.js'
  * The long reads of a whole database file: a backup and its check, and the on-demand check
  * of the live database. Each is one long SQLite call that would hold the engine's thread for
  * about a millisecond per MiB (a second for a month of a busy wallet), so they run here, on a
- * connection of their own in a worker thread (SqliteJobs), never on the engine's connection.
+ * connection of their own in a worker thread (SqliteWorkerJobs), never on the engine's connection.
  */
 export type SqliteJob =
   /** `source`'s pages as of one read transaction into `target` (a new file), made a plain rollback-journal file, checked (`quick_check`) and flushed to disk. */
@@ -51,13 +52,4 @@ export async function runSqliteJob(job: SqliteJob): Promise<SqliteJobResult> {
   }
   if (job.kind !== 'check') syncFile(file)
   return { report, ms: Math.round(performance.now() - started) }
-}
-
-export function syncFile(file: string): void {
-  const fd = openSync(file, 'r+')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
 }

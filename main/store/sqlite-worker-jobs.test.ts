@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type Logger, Metrics, silentLogger } from '../telemetry/index.js'
 import { BackupKeeper, verifyBackup } from './backups.js'
+import { mountTmpfs } from '../../test/helpers/processes.js'
 import { SqliteWorkerJobs } from './sqlite-worker-jobs.js'
 import { Store } from './store.js'
 
@@ -153,16 +154,6 @@ describe('SqliteWorkerJobs', () => {
   })
 })
 
-/** A 2 MiB tmpfs at `dir`, or false where this process may not mount (not root). */
-function smallDisk(dir: string): boolean {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'tmpfs', dir], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-
 describe('SqliteWorkerJobs on a disk that fills up', () => {
   // Mounted only when this test runs (a filtered run mounts nothing), unmounted after it.
   let holder: string | null = null
@@ -177,7 +168,7 @@ describe('SqliteWorkerJobs on a disk that fills up', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bsv-p2p-jobs-disk-'))
     const mnt = join(dir, 'mnt')
     mkdirSync(mnt)
-    if (!smallDisk(mnt)) {
+    if (!mountTmpfs(mnt, '2m')) {
       rmSync(dir, { recursive: true, force: true })
       process.stderr.write('sqlite-worker-jobs: cannot mount a tmpfs here (needs root); the disk-full backup test is skipped\n')
       ctx.skip()

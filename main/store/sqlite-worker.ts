@@ -1,4 +1,4 @@
-// The entry of SqliteJobs' worker thread: one job (its workerData), one answer, then the
+// The entry of SqliteWorkerJobs' worker thread: one job (its workerData), one answer, then the
 // thread ends. Every failure is an answer, so the engine's side tells a failed job from a
 // worker that could not start.
 import { parentPort, workerData } from 'node:worker_threads'

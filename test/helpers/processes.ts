@@ -309,3 +309,13 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
     await new Promise((r) => setTimeout(r, everyMs))
   }
 }
+
+/** A tmpfs of `size` (e.g. '64m') mounted at `dir`; false where this process may not mount (not root). */
+export function mountTmpfs(dir: string, size: string): boolean {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
