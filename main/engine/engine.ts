@@ -108,7 +108,7 @@ export class Engine implements Startable {
     const jobs = new SqliteWorkerJobs({ logger: this.logger.child('backups') })
     this.backups = new BackupKeeper(
       { store: this.store, logger: this.logger.child('backups'), metrics: this.metrics, jobs },
-      { dir: join(init.config.dataDir, 'backups'), extraDir: bk.extraDir, everyMs: bk.everyMs, keep: bk.keep, onStop: bk.onStop, identify: walletIdentity },
+      { dir: join(init.config.dataDir, 'backups'), extraDir: bk.extraDir, everyMs: bk.everyMs, keep: bk.keep, onStop: bk.onStop, stopBudgetMs: bk.stopBudgetMs, identify: walletIdentity },
     )
     this.checker = new DatabaseChecker({ store: this.store, logger: this.logger.child('backups'), metrics: this.metrics, jobs }, { dataDir: init.config.dataDir })
     this.p2p = new P2PNode({ ...components, logger: this.logger.child('p2p') }, p2pInitFromConfig(init.config))

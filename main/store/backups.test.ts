@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { Metrics, silentLogger } from '../telemetry/index.js'
-import { BackupKeeper, listBackups, verifyBackup } from './backups.js'
+import { type Logger, Metrics, silentLogger } from '../telemetry/index.js'
+import { BackupKeeper, firstBackupDueIn, listBackups, verifyBackup } from './backups.js'
 import { SqliteWorkerJobs } from './sqlite-worker-jobs.js'
 import { Store } from './store.js'
 
@@ -53,5 +53,105 @@ describe.each([
     expect((await metrics2.registry.getSingleMetricAsString('bsv_p2p_backups_total')).includes('result="ok"} 4')).toBe(true)
     await keeper.stop()
     await store.stop()
+  })
+
+  it('a backup on schedule or at a stop is not made when nothing changed since the last good one (and is when the file is gone); one asked for always is', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'bsv-backups-'))
+    dirs.push(dataDir)
+    const store = new Store({ dataDir, migrations: [{ id: 't-001', up: 'CREATE TABLE t (v TEXT NOT NULL) STRICT' }] })
+    await store.start()
+    const dir = join(dataDir, 'backups')
+    const metrics = new Metrics()
+    const keeper = new BackupKeeper({ store, logger: silentLogger, metrics, ...jobs() }, { dir })
+    await keeper.start()
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const tick = (): void => void vi.setSystemTime(Date.now() + 1000)
+    store.db.prepare('INSERT INTO t (v) VALUES (?)').run('one')
+    const first = await keeper.backupNow('schedule')
+    tick()
+    expect(await keeper.backupNow('schedule')).toEqual(first)
+    expect(listBackups(dir)).toEqual([first.file])
+    store.db.prepare('INSERT INTO t (v) VALUES (?)').run('two')
+    tick()
+    const second = await keeper.backupNow('schedule')
+    expect(second.file).not.toBe(first.file)
+    tick()
+    const asked = await keeper.backupNow('request')
+    expect(asked.file).not.toBe(second.file)
+    // The last one deleted by hand: the next is made, unchanged or not.
+    rmSync(asked.file)
+    tick()
+    const again = await keeper.backupNow('schedule')
+    expect(existsSync(again.file)).toBe(true)
+    // Nothing changed since: the stop makes none either.
+    tick()
+    await keeper.stop()
+    expect(listBackups(dir)).toEqual([again.file, second.file, first.file])
+    const counts = await metrics.registry.getSingleMetricAsString('bsv_p2p_backups_total')
+    expect(counts).toContain('result="ok"} 4')
+    expect(counts).toContain('result="unchanged"} 2')
+    await store.stop()
+  })
+
+  it("the stop's backup is given up at its budget, or not begun when the last one's pace says it cannot end in time: no new or partial file, a warning, not a health problem; with room it is made", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'bsv-backups-'))
+    dirs.push(dataDir)
+    const store = new Store({ dataDir, migrations: [{ id: 't-001', up: 'CREATE TABLE t (v BLOB NOT NULL) STRICT' }] })
+    await store.start()
+    // 24 MiB: more than one step of the stop's copy, and of the engine thread's.
+    const insert = store.db.prepare('INSERT INTO t (v) VALUES (randomblob(16384))')
+    store.db.transaction(() => {
+      for (let i = 0; i < 1536; i++) insert.run()
+    })()
+    const dir = join(dataDir, 'backups')
+    const warnings: { msg: string; expectedMs?: unknown }[] = []
+    const logger: Logger = { ...silentLogger, warn: (msg, fields) => void warnings.push({ msg, expectedMs: fields?.expectedMs }), child: () => logger }
+    const metrics = new Metrics()
+    const partials = (): string[] => readdirSync(dir).filter((n) => n.endsWith('.partial'))
+
+    // No backup yet this run: begun, and cut at the budget.
+    const before = await new BackupKeeper({ store, logger: silentLogger, metrics: new Metrics(), ...jobs() }, { dir, onStop: false }).backupNow('request')
+    const cut = new BackupKeeper({ store, logger, metrics, ...jobs() }, { dir, stopBudgetMs: 1 })
+    await cut.start()
+    await cut.stop()
+    expect(listBackups(dir)).toEqual([before.file])
+    expect(partials()).toEqual([])
+    expect(warnings).toEqual([{ msg: expect.stringMatching(/^the stop's database backup was given up at its budget/), expectedMs: undefined }])
+    expect(cut.problem()).toBeNull()
+
+    // One made this run at a pace the budget cannot hold: the stop's is not begun.
+    const paced = new BackupKeeper({ store, logger, metrics, ...jobs() }, { dir, stopBudgetMs: 1 })
+    await paced.start()
+    const made = await paced.backupNow('request')
+    store.db.prepare('DELETE FROM t WHERE rowid = 1').run()
+    await paced.stop()
+    expect(listBackups(dir)).toEqual([made.file, before.file])
+    expect(partials()).toEqual([])
+    expect(warnings[1]?.expectedMs).toBeGreaterThan(1)
+    expect(await metrics.registry.getSingleMetricAsString('bsv_p2p_backups_total')).toContain('result="cut"} 2')
+
+    const roomy = new BackupKeeper({ store, logger, metrics: new Metrics(), ...jobs() }, { dir, stopBudgetMs: 60_000 })
+    await roomy.start()
+    await roomy.stop()
+    const kept = listBackups(dir)
+    expect(kept).toHaveLength(3)
+    expect(verifyBackup(kept[0] ?? '')).toBeNull()
+    expect(warnings).toHaveLength(2)
+    await store.stop()
+  })
+})
+
+describe('firstBackupDueIn', () => {
+  const hour = 3_600_000
+  const now = Date.parse('2026-12-05T12:00:00Z')
+  it('is everyMs after the newest backup, across restarts, but not before a minute into the run', () => {
+    expect(firstBackupDueIn(null, now, hour)).toBe(hour)
+    expect(firstBackupDueIn(now - 10 * 60_000, now, hour)).toBe(50 * 60_000)
+    expect(firstBackupDueIn(now - hour + 5_000, now, hour)).toBe(60_000)
+    expect(firstBackupDueIn(now - 3 * hour, now, hour)).toBe(60_000)
+  })
+  it('waits no longer than everyMs when the newest backup is from the future (the clock went back), and no minute when everyMs is shorter', () => {
+    expect(firstBackupDueIn(now + 10 * hour, now, hour)).toBe(hour)
+    expect(firstBackupDueIn(now - 60_000, now, 5_000)).toBe(5_000)
   })
 })

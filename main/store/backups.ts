@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import type { Counter, Gauge, Histogram } from 'prom-client'
@@ -9,6 +9,7 @@ import { DIR_MODE } from './data-dir.js'
 import type { Db } from './database.js'
 import { type IntegrityReport, checkIntegrity } from './integrity.js'
 import { type SqliteBinding, openSqlite } from './sqlite.js'
+import { SqliteJobCancelled } from './sqlite-jobs.js'
 import type { SqliteWorkerJobs } from './sqlite-worker-jobs.js'
 import type { Store } from './store.js'
 
@@ -23,6 +24,12 @@ export interface BackupKeeperInit {
   keep?: number
   /** Make one on every clean stop (default true). */
   onStop?: boolean
+  /**
+   * How long the stop's backup may copy before it is given up (default 2,000 ms), so that a
+   * large database cannot push the stop past its deadline. The database itself is whole
+   * either way; the newest earlier backup stands.
+   */
+  stopBudgetMs?: number
   /** Whose database this is (the wallet's first address), to name in the backup's check; null when it has none yet. */
   identify?: (db: Db) => string | null
 }
@@ -45,6 +52,12 @@ export interface BackupInfo {
 
 const NAME = /^engine-(\d{8}T\d{9}Z)\.sqlite$/
 
+/** The first backup after a start waits at least this long (unless `everyMs` is shorter): start has enough to do. */
+const FIRST_AFTER_START_MS = 60_000
+
+/** Pages a step of the stop's backup copies (16 MiB of 4 KiB pages): where it can be cut. */
+const STOP_PAGES_PER_STEP = 4096
+
 /**
  * Online backups of the database with SQLite's backup API (consistent while the engine
  * writes; never a file copy of a live database): on a schedule and on every clean stop,
@@ -56,10 +69,14 @@ const NAME = /^engine-(\d{8}T\d{9}Z)\.sqlite$/
  */
 export class BackupKeeper implements Startable {
   private timer: NodeJS.Timeout | null = null
+  private started = false
   private running: Promise<BackupInfo> | null = null
   private lastError: { message: string; at: number } | null = null
+  /** The last good backup this run, and how many rows the engine's connection (`db`) had changed when it began. */
+  private lastGood: { info: BackupInfo; db: Db; changes: number } | null = null
   private readonly everyMs: number
   private readonly keep: number
+  private readonly stopBudgetMs: number
   private readonly m: { made: Counter<'result'>; last: Gauge; seconds: Histogram }
 
   constructor(
@@ -68,27 +85,61 @@ export class BackupKeeper implements Startable {
   ) {
     this.everyMs = init.everyMs ?? 3_600_000
     this.keep = Math.max(1, init.keep ?? 24)
+    this.stopBudgetMs = init.stopBudgetMs ?? 2_000
     const metrics = components.metrics
     this.m = {
-      made: metrics.counter({ name: 'backups_total', help: 'Database backups made, by result', labelNames: ['result'] }),
+      made: metrics.counter({ name: 'backups_total', help: 'Database backups, by result (ok, failed, unchanged: not made, nothing changed since the last; cut: the stop\'s, given up at its budget)', labelNames: ['result'] }),
       last: metrics.gauge({ name: 'backup_last_success_timestamp_seconds', help: 'When the last good backup was made (unix seconds; 0: none since start)' }),
       seconds: metrics.histogram({ name: 'backup_seconds', help: 'Time to write and check one backup', buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120] }),
     }
   }
 
   async start(): Promise<void> {
-    if (this.timer) return
+    if (this.started) return
+    this.started = true
     // A backup cut short (a stop that overran its deadline, a crash) leaves its partial file.
     for (const dir of [this.init.dir, this.init.extraDir]) if (dir) for (const stale of partialsIn(dir)) rmSync(stale, { force: true })
-    this.timer = setInterval(() => void this.backupNow('schedule').catch(() => {}), this.everyMs)
-    this.timer.unref?.()
+    const newest = listBackups(this.init.dir)[0]
+    this.schedule(firstBackupDueIn(newest ? backupTime(newest) : null, Date.now(), this.everyMs))
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer)
+    this.started = false
+    if (this.timer) clearTimeout(this.timer)
     this.timer = null
     await this.running?.catch(() => {})
-    if (this.init.onStop !== false && this.components.store.isOpen) await this.backupNow('stop').catch(() => {})
+    if (this.init.onStop !== false && this.components.store.isOpen) await this.backupAtStop()
+  }
+
+  private schedule(inMs: number): void {
+    this.timer = setTimeout(() => {
+      void this.backupNow('schedule')
+        .catch(() => {})
+        .finally(() => {
+          if (this.started) this.schedule(this.everyMs)
+        })
+    }, inMs)
+    this.timer.unref?.()
+  }
+
+  /**
+   * The stop's backup, given up after its budget: a large database on a slow disk must not
+   * push the stop past its deadline, where the process is cut short. It is cut between two
+   * steps of its copy, after the copy or after the check (each of those one call that
+   * cannot be cut), and not begun at all when the last backup's pace says it cannot end in
+   * time. Nothing is lost: the database is whole, and the next backup is due `everyMs`
+   * after the newest one, a minute into the next start at the soonest.
+   */
+  private async backupAtStop(): Promise<void> {
+    const budget = new AbortController()
+    const timer = setTimeout(() => budget.abort(), this.stopBudgetMs)
+    try {
+      await this.backupNow('stop', budget.signal)
+    } catch {
+      // Logged and counted where it was made.
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   /** Why the last backup failed, for health; null once one succeeds. */
@@ -96,26 +147,54 @@ export class BackupKeeper implements Startable {
     return this.lastError ? `the last database backup failed at ${new Date(this.lastError.at).toISOString()}: ${this.lastError.message}; retrying on schedule` : null
   }
 
-  /** One backup now (joined by a call while one runs). */
-  backupNow(reason: 'schedule' | 'stop' | 'request'): Promise<BackupInfo> {
-    this.running ??= this.make(reason).finally(() => {
+  /**
+   * One backup now (joined by a call while one runs). One on schedule or at a stop is not
+   * made when nothing has changed since the last good one of this run and that file is still
+   * there: it would be the same database again, and would push an older one out of the
+   * rotation. One asked for is always made.
+   */
+  backupNow(reason: 'schedule' | 'stop' | 'request', signal?: AbortSignal): Promise<BackupInfo> {
+    this.running ??= this.make(reason, signal).finally(() => {
       this.running = null
     })
     return this.running
   }
 
-  private async make(reason: string): Promise<BackupInfo> {
+  private async make(reason: 'schedule' | 'stop' | 'request', signal: AbortSignal | undefined): Promise<BackupInfo> {
     const started = performance.now()
+    const db = this.components.store.db
+    // Counted by the connection: a reopened store (a restore) starts again from zero.
+    const changes = db.prepare('SELECT total_changes()').pluck().get() as number
+    const last = this.lastGood
+    if (reason !== 'request' && last && last.db === db && last.changes === changes && existsSync(last.info.file)) {
+      this.m.made.inc({ result: 'unchanged' })
+      this.components.logger.debug('no backup: nothing changed since the last one', { reason, file: last.info.file })
+      return last.info
+    }
+    if (reason === 'stop' && last) {
+      // The last one's pace says whether this one can end within the budget: if not, it is
+      // not begun, rather than copied for the whole budget and then thrown away.
+      const expectedMs = Math.round((last.info.ms * statSync(this.components.store.file).size) / Math.max(1, last.info.bytes))
+      if (expectedMs > this.stopBudgetMs) {
+        this.giveUp(performance.now() - started, { expectedMs })
+        throw new SqliteJobCancelled('the stop backup would overrun its budget')
+      }
+    }
     try {
-      const info = await this.write(this.init.dir)
+      const info = await this.write(this.init.dir, reason === 'stop' ? signal : undefined)
       if (this.init.extraDir) await this.copyTo(info.file, this.init.extraDir)
       this.lastError = null
+      this.lastGood = { info, db, changes }
       this.m.made.inc({ result: 'ok' })
       this.m.last.set(Date.now() / 1000)
       this.m.seconds.observe((performance.now() - started) / 1000)
       this.components.logger.info('database backed up', { reason, file: info.file, bytes: info.bytes, ms: info.ms })
       return info
     } catch (err) {
+      if (err instanceof SqliteJobCancelled) {
+        this.giveUp(performance.now() - started, {})
+        throw err
+      }
       this.lastError = { message: (err as Error).message.slice(0, 300), at: Date.now() }
       this.m.made.inc({ result: 'failed' })
       this.components.logger.warn('database backup failed', { reason, err })
@@ -123,7 +202,17 @@ export class BackupKeeper implements Startable {
     }
   }
 
-  private async write(dir: string): Promise<BackupInfo> {
+  private giveUp(ms: number, fields: { expectedMs?: number }): void {
+    this.m.made.inc({ result: 'cut' })
+    this.components.logger.warn("the stop's database backup was given up at its budget (the database itself is whole; the newest backup stands, and the next is made on schedule after the next start)", {
+      budgetMs: this.stopBudgetMs,
+      ms: Math.round(ms),
+      ...fields,
+      newest: listBackups(this.init.dir)[0] ?? null,
+    })
+  }
+
+  private async write(dir: string, signal?: AbortSignal): Promise<BackupInfo> {
     const started = performance.now()
     mkdirSync(dir, { recursive: true, mode: DIR_MODE })
     const name = `engine-${stamp(new Date())}.sqlite`
@@ -132,14 +221,22 @@ export class BackupKeeper implements Startable {
     rmSync(partial, { force: true })
     try {
       const { store, jobs } = this.components
-      const off = await jobs?.run({ kind: 'backup', source: store.file, target: partial, ...store.binding })
+      // Cut into steps only where it may be cut: at a stop, nothing else writes any more.
+      const steps = signal ? { pagesPerStep: STOP_PAGES_PER_STEP } : {}
+      const off = await jobs?.run({ kind: 'backup', source: store.file, target: partial, ...store.binding, ...steps }, signal)
       if (off) mustCheckOut(partial, off.report)
       else {
         // No worker: the engine's own connection, a hundred pages a turn (a copy from any
         // other connection on this thread would hold the thread for the whole file). A
         // worker that died part way may have left part of a file.
         rmSync(partial, { force: true })
-        await store.db.backup(partial)
+        await store.db.backup(partial, {
+          progress: () => {
+            if (signal?.aborted) throw new SqliteJobCancelled('the backup was cancelled')
+            return 100
+          },
+        })
+        if (signal?.aborted) throw new SqliteJobCancelled('the backup was cancelled')
         // A plain rollback-journal file: it opens alone, with no -wal or -shm beside it.
         const plain = openSqlite(partial, store.binding)
         try {
@@ -252,6 +349,27 @@ function identifyBackup(file: string, identify: ((db: Db) => string | null) | un
   } finally {
     db.close()
   }
+}
+
+/**
+ * When the first backup after a start is due (ms from `now`): `everyMs` after the newest
+ * backup, across restarts, so a node restarted more often than that (or whose stop backup
+ * was given up) still gets one on time; never sooner than a minute into the run (start has
+ * enough to do), and never later than `everyMs` (a newest backup from the future: the clock
+ * went back).
+ */
+export function firstBackupDueIn(newestMadeAt: number | null, now: number, everyMs: number): number {
+  const dueIn = newestMadeAt === null ? everyMs : newestMadeAt + everyMs - now
+  return Math.min(everyMs, Math.max(Math.min(FIRST_AFTER_START_MS, everyMs), dueIn))
+}
+
+/** When a backup was made, from its name; null for a name that is not a backup's. */
+function backupTime(file: string): number | null {
+  const m = NAME.exec(basename(file))
+  if (!m?.[1]) return null
+  const t = m[1]
+  const ms = Date.parse(`${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(9, 11)}:${t.slice(11, 13)}:${t.slice(13, 15)}.${t.slice(15, 18)}Z`)
+  return Number.isFinite(ms) ? ms : null
 }
 
 function stamp(d: Date): string {

@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process'
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readSync, readdirSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type Logger, Metrics, silentLogger } from '../telemetry/index.js'
 import { BackupKeeper, verifyBackup } from './backups.js'
 import { mountTmpfs } from '../../test/helpers/processes.js'
+import { SqliteJobCancelled } from './sqlite-jobs.js'
 import { SqliteWorkerJobs } from './sqlite-worker-jobs.js'
 import { Store } from './store.js'
 
@@ -136,6 +137,29 @@ describe('SqliteWorkerJobs', () => {
     const [failed, after] = await Promise.allSettled([jobs.run({ kind: 'check', file: join(tempDir(), 'none.sqlite'), mode: 'quick' }), jobs.run({ kind: 'check', file: store.file, mode: 'quick' })])
     expect(failed.status).toBe('rejected')
     expect(after).toMatchObject({ status: 'fulfilled', value: { report: { ok: true } } })
+  })
+
+  it('a backup copying in steps is cancelled between them; one cancelled while waiting its turn never starts', async () => {
+    const store = await storeWith(250_000)
+    const jobs = new SqliteWorkerJobs({ logger: silentLogger })
+    const target = join(tempDir(), 'stepped.sqlite')
+    const cancel = new AbortController()
+    const stepped = jobs.run({ kind: 'backup', source: store.file, target, pagesPerStep: 16 }, cancel.signal)
+    const waiting = new AbortController()
+    const queuedTarget = join(tempDir(), 'queued.sqlite')
+    const queued = jobs.run({ kind: 'backup', source: store.file, target: queuedTarget }, waiting.signal)
+    waiting.abort()
+    // Cancelled once the copy is under way (its file has pages in it).
+    await vi.waitFor(() => expect(existsSync(target) && statSync(target).size > 0).toBe(true), { timeout: 10_000, interval: 1 })
+    cancel.abort()
+    await expect(stepped).rejects.toBeInstanceOf(SqliteJobCancelled)
+    // SQLite's backup removes the file it made when it does not finish.
+    expect(existsSync(target)).toBe(false)
+    await expect(queued).rejects.toBeInstanceOf(SqliteJobCancelled)
+    expect(existsSync(queuedTarget)).toBe(false)
+    // Not cancelled, the same stepped copy is whole.
+    const whole = await jobs.run({ kind: 'backup', source: store.file, target: join(tempDir(), 'whole.sqlite'), pagesPerStep: 16 }, new AbortController().signal)
+    expect(whole?.report.ok).toBe(true)
   })
 
   it('where no worker can run, the backup is made on the engine’s thread as before, with one warning', async () => {

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Logger } from '../telemetry/index.js'
-import type { SqliteJob, SqliteJobResult } from './sqlite-jobs.js'
+import { type SqliteJob, SqliteJobCancelled, type SqliteJobResult, cancelFlag, setCancelled } from './sqlite-jobs.js'
 
 /** Where the worker's code is, and whether it is TypeScript (run through tsx, as in the tests). */
 export interface WorkerEntry {
@@ -49,18 +49,32 @@ export class SqliteWorkerJobs {
     return this.live
   }
 
-  run(job: SqliteJob): Promise<SqliteJobResult | null> {
-    const result = this.turn.then(() => this.runNow(job))
+  /**
+   * `signal` cancels a backup job: one still waiting its turn never starts, and a running one
+   * that copies in steps (`pagesPerStep`) stops at the end of its step. Either way the
+   * answer is a SqliteJobCancelled.
+   */
+  run(job: SqliteJob, signal?: AbortSignal): Promise<SqliteJobResult | null> {
+    const result = this.turn.then(() => this.runNow(job, signal))
     this.turn = result.catch(() => {})
     return result
   }
 
-  private async runNow(job: SqliteJob): Promise<SqliteJobResult | null> {
+  private async runNow(job: SqliteJob, signal: AbortSignal | undefined): Promise<SqliteJobResult | null> {
+    if (signal?.aborted) throw new SqliteJobCancelled('the job was cancelled before its turn')
+    let onAbort: (() => void) | null = null
+    if (signal && job.kind === 'backup') {
+      const flag = cancelFlag()
+      job = { ...job, cancel: flag }
+      onAbort = () => setCancelled(flag)
+      signal.addEventListener('abort', onAbort, { once: true })
+    }
     this.live++
     try {
       return await this.inWorker(job)
     } finally {
       this.live--
+      if (onAbort) signal?.removeEventListener('abort', onAbort)
     }
   }
 
@@ -115,6 +129,7 @@ export class SqliteWorkerJobs {
 }
 
 function rebuild(e: { name: string; message: string; code?: string; stack?: string }): Error {
+  if (e.code === 'CANCELLED') return Object.assign(new SqliteJobCancelled(e.message), e.stack === undefined ? {} : { stack: e.stack })
   const err = new Error(e.message) as Error & { code?: string }
   err.name = e.name
   if (e.code !== undefined) err.code = e.code
