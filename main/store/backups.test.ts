@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type Logger, Metrics, silentLogger } from '../telemetry/index.js'
 import { BackupKeeper, firstBackupDueIn, listBackups, verifyBackup } from './backups.js'
 import { SqliteWorkerJobs } from './sqlite-worker-jobs.js'
+import type { Db } from './database.js'
 import { Store } from './store.js'
 
 // In a worker thread (the engine's way), and on the engine's thread (where no worker can run).
@@ -137,6 +138,39 @@ describe.each([
     expect(kept).toHaveLength(3)
     expect(verifyBackup(kept[0] ?? '')).toBeNull()
     expect(warnings).toHaveLength(2)
+    await store.stop()
+  })
+
+  it('a clock set back does not make new backups sort as the oldest (each would be rotated out as soon as made): they are named just after the newest, with one warning', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'bsv-backups-'))
+    dirs.push(dataDir)
+    const store = new Store({ dataDir, migrations: [{ id: 't-001', up: 'CREATE TABLE t (v TEXT NOT NULL) STRICT' }] })
+    await store.start()
+    const dir = join(dataDir, 'backups')
+    const extraDir = join(dataDir, 'elsewhere')
+    const newestValue = (db: Db): string => (db.prepare('SELECT v FROM t ORDER BY rowid DESC LIMIT 1').get() as { v: string }).v
+    const warnings: string[] = []
+    const logger: Logger = { ...silentLogger, warn: (msg) => void warnings.push(msg), child: () => logger }
+    const keeper = new BackupKeeper({ store, logger, metrics: new Metrics(), ...jobs() }, { dir, extraDir, keep: 2, identify: newestValue })
+    await keeper.start()
+    store.db.prepare('INSERT INTO t (v) VALUES (?)').run('made a day ahead')
+    const ahead = await keeper.backupNow('request')
+    // Made with the clock a day ahead, which is then set right (a day back).
+    const dayAhead = join(dir, 'engine-20991231T120000000Z.sqlite')
+    copyFileSync(ahead.file, dayAhead)
+    copyFileSync(ahead.file, join(extraDir, 'engine-20991231T120000000Z.sqlite'))
+    for (const v of ['after one', 'after two']) {
+      store.db.prepare('INSERT INTO t (v) VALUES (?)').run(v)
+      await keeper.backupNow('request')
+    }
+    for (const place of [dir, extraDir]) {
+      const kept = listBackups(place)
+      expect(kept).toHaveLength(2)
+      expect(kept.map((f) => verifyBackup(f, newestValue))).toEqual(['after two', 'after one'])
+      expect(kept.every((f) => f > join(place, 'engine-20991231T120000000Z.sqlite'))).toBe(true)
+    }
+    expect(warnings).toEqual(['the clock is behind the newest backup: backups are named just after it, to keep their order; check the system clock'])
+    await keeper.stop()
     await store.stop()
   })
 })

@@ -55,6 +55,9 @@ const NAME = /^engine-(\d{8}T\d{9}Z)\.sqlite$/
 /** The first backup after a start waits at least this long (unless `everyMs` is shorter): start has enough to do. */
 const FIRST_AFTER_START_MS = 60_000
 
+/** A newest backup more than this far ahead of the clock means the clock went back. */
+const CLOCK_BEHIND_MS = 1_000
+
 /** Pages a step of the stop's backup copies (16 MiB of 4 KiB pages): where it can be cut. */
 const STOP_PAGES_PER_STEP = 4096
 
@@ -72,6 +75,7 @@ export class BackupKeeper implements Startable {
   private started = false
   private running: Promise<BackupInfo> | null = null
   private lastError: { message: string; at: number } | null = null
+  private warnedClock = false
   /** The last good backup this run, and how many rows the engine's connection (`db`) had changed when it began. */
   private lastGood: { info: BackupInfo; db: Db; changes: number } | null = null
   private readonly everyMs: number
@@ -202,6 +206,30 @@ export class BackupKeeper implements Startable {
     }
   }
 
+  /**
+   * The name of the next backup: its time, or just after the newest backup here or in
+   * `extraDir` when the clock is behind that (set back). The rotation keeps the newest by
+   * name: a backup named by a clock set back a day would sort as the oldest, and each new one
+   * would be deleted as soon as it was made, while every check said all was well.
+   */
+  private nextName(): string {
+    const now = Date.now()
+    let newest = -Infinity
+    for (const dir of [this.init.dir, this.init.extraDir]) {
+      const top = dir ? listBackups(dir)[0] : undefined
+      const at = top ? backupTime(top) : null
+      if (at !== null && at > newest) newest = at
+    }
+    if (newest - now > CLOCK_BEHIND_MS && !this.warnedClock) {
+      this.warnedClock = true
+      this.components.logger.warn('the clock is behind the newest backup: backups are named just after it, to keep their order; check the system clock', {
+        newest: new Date(newest).toISOString(),
+        now: new Date(now).toISOString(),
+      })
+    }
+    return `engine-${stamp(new Date(Math.max(now, newest + 1)))}.sqlite`
+  }
+
   private giveUp(ms: number, fields: { expectedMs?: number }): void {
     this.m.made.inc({ result: 'cut' })
     this.components.logger.warn("the stop's database backup was given up at its budget (the database itself is whole; the newest backup stands, and the next is made on schedule after the next start)", {
@@ -215,8 +243,7 @@ export class BackupKeeper implements Startable {
   private async write(dir: string, signal?: AbortSignal): Promise<BackupInfo> {
     const started = performance.now()
     mkdirSync(dir, { recursive: true, mode: DIR_MODE })
-    const name = `engine-${stamp(new Date())}.sqlite`
-    const file = join(dir, name)
+    const file = join(dir, this.nextName())
     const partial = `${file}.partial`
     rmSync(partial, { force: true })
     try {
