@@ -15,6 +15,12 @@ const RELAY_KEEP_ALIVE_TAG = 'keep-alive-relay-keeper'
 /** Refresh a reservation when this much of it is left, at most (the transport's own margin). */
 const MAX_REFRESH_MARGIN_MS = 5 * 60 * 1000
 const MIN_REFRESH_DELAY_MS = 500
+/**
+ * The refresh of a reservation whose expiry (the relay's clock) is already past by ours: our
+ * clock is ahead of the relay's by more than the reservation lasts, so its expiry says
+ * nothing. The transport refreshes such a reservation every 30 s on its own.
+ */
+const SKEWED_REFRESH_MS = 60_000
 
 export interface RelayKeeperComponents {
   libp2p: Libp2p
@@ -54,6 +60,8 @@ interface RelayEntry {
   refreshTimer: ReturnType<typeof setTimeout> | null
   reservedSince: number | null
   lostAt: number | null
+  /** Warned that the relay's expiry is already past by our clock (once per relay per run). */
+  warnedSkew: boolean
 }
 
 /**
@@ -328,7 +336,17 @@ export class RelayKeeper implements Startable {
     const reservation = entry.peerId ? this.components.reservationStore?.getReservation(entry.peerId) : undefined
     if (!reservation) return
     const remaining = Number(reservation.expire) * 1000 - Date.now()
-    const delay = Math.max(MIN_REFRESH_DELAY_MS, remaining - Math.min(remaining / 2, MAX_REFRESH_MARGIN_MS))
+    // A reservation just made or renewed cannot be over already: our clock is wrong (or the
+    // relay's). Refreshing it at once would ask the relay again twice a second, forever.
+    const skewed = remaining <= MIN_REFRESH_DELAY_MS
+    if (skewed && !entry.warnedSkew) {
+      entry.warnedSkew = true
+      this.log.warn("the relay's reservation expires in the past by this machine's clock: one of the two clocks is wrong; refreshing it every minute", {
+        relay: entry.multiaddr,
+        expiresAt: new Date(Number(reservation.expire) * 1000).toISOString(),
+      })
+    }
+    const delay = skewed ? SKEWED_REFRESH_MS : Math.max(MIN_REFRESH_DELAY_MS, remaining - Math.min(remaining / 2, MAX_REFRESH_MARGIN_MS))
     entry.refreshTimer = setTimeout(() => {
       entry.refreshTimer = null
       void this.attempt(entry, true)
@@ -394,6 +412,7 @@ function parseRelay(text: string): RelayEntry {
     refreshTimer: null,
     reservedSince: null,
     lostAt: null,
+    warnedSkew: false,
   }
   try {
     Object.assign(entry, parseRelayAddress(text))
