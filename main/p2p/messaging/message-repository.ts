@@ -205,7 +205,7 @@ export class MessageRepository {
     return (this.store.db.prepare(sql).all(...args) as MessageRow[]).map(rowToMessage)
   }
 
-  /** Full-text search over every stored message; `ftsQuery` must come from toFtsQuery. */
+  /** Full-text search over every stored message; `ftsQuery` must come from toFtsQuery. The rest of the index is made first (the service has caught it up in chunks). */
   search(ftsQuery: string, limit: number): Message[] {
     while (this.indexPending(10_000) > 0);
     const rows = this.store.db

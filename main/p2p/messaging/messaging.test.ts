@@ -50,7 +50,7 @@ describe('MessagingService between two real nodes', () => {
     const until = Date.now() + 10_000
     while (progress() < last() && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
     expect(progress()).toBe(last())
-    expect(b.service.searchMessages('bulk 9999').map((m) => m.text)).toContain('bulk 9999')
+    expect((await b.service.searchMessages('bulk 9999')).map((m) => m.text)).toContain('bulk 9999')
   })
 
   it('lists with a seq cursor and searches with FTS, treating operators as text', async () => {
@@ -60,22 +60,38 @@ describe('MessagingService between two real nodes', () => {
     expect(page1.map((m) => m.text)).toEqual(['payment channel "opened" (NEAR) fox* OR', 'the quick brown fox'])
     const page2 = b.service.listMessages({ peerId: a.peerId, before: page1[1]!.seq, limit: 1 })
     expect(page2[0]?.text).toBe('bulk 9999')
-    expect(b.service.searchMessages('quick').map((m) => m.text)).toEqual(['the quick brown fox'])
-    expect(b.service.searchMessages('qui').map((m) => m.text)).toEqual(['the quick brown fox'])
+    expect((await b.service.searchMessages('quick')).map((m) => m.text)).toEqual(['the quick brown fox'])
+    expect((await b.service.searchMessages('qui')).map((m) => m.text)).toEqual(['the quick brown fox'])
     // Operators are searched as text: never an SQLite syntax error; a query without words is invalid_params.
     for (const q of ['"opened"', 'NEAR(', 'fox* OR', 'AND', '"', 'col:umn', '^start', '(((', 'NOT fox', "'; DROP TABLE messages; --", '*', '-']) {
       try {
-        expect(Array.isArray(b.service.searchMessages(q))).toBe(true)
+        expect(Array.isArray(await b.service.searchMessages(q))).toBe(true)
       } catch (err) {
         expect(err).toBeInstanceOf(ContractError)
         expect((err as ContractError).code).toBe('invalid_params')
       }
     }
-    expect(b.service.searchMessages('NOT fox').map((m) => m.text)).toEqual([])
-    expect(b.service.searchMessages('fox').length).toBe(2)
-    expect(b.service.searchMessages('"opened" (NEAR)').map((m) => m.text)).toEqual(['payment channel "opened" (NEAR) fox* OR'])
-    expect(() => b.service.searchMessages('   ')).toThrow(ContractError)
-    expect(() => b.service.searchMessages('')).toThrow(/no words/)
+    expect((await b.service.searchMessages('NOT fox')).map((m) => m.text)).toEqual([])
+    expect(await b.service.searchMessages('fox')).toHaveLength(2)
+    expect((await b.service.searchMessages('"opened" (NEAR)')).map((m) => m.text)).toEqual(['payment channel "opened" (NEAR) fox* OR'])
+    await expect(b.service.searchMessages('   ')).rejects.toThrow(ContractError)
+    await expect(b.service.searchMessages('')).rejects.toThrow(/no words/)
+  })
+
+  it('a search after a large backlog of unindexed messages catches the index up in chunks, letting the event loop turn between them', async () => {
+    // The whole index undone, as in a database from before it: 10,000+ rows behind.
+    b.store.db.exec("INSERT INTO messages_fts (messages_fts) VALUES ('delete-all'); UPDATE messages_fts_progress SET indexed_seq = 0")
+    let turns = 0
+    const ticker = setInterval(() => turns++, 0)
+    try {
+      const found = await b.service.searchMessages('bulk 1234')
+      expect(found.map((m) => m.text)).toContain('bulk 1234')
+    } finally {
+      clearInterval(ticker)
+    }
+    // At least one timer turn per two chunks of 500: it yielded all the way through.
+    expect(turns).toBeGreaterThanOrEqual(10)
+    expect(b.store.db.prepare('SELECT indexed_seq FROM messages_fts_progress').pluck().get()).toBe(b.store.db.prepare('SELECT MAX(seq) FROM messages').pluck().get())
   })
 
   it('refuses bad sends with typed errors', async () => {

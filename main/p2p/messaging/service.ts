@@ -699,9 +699,15 @@ export class MessagingService implements Startable {
     return this.repository.list(opts)
   }
 
-  searchMessages(query: string, limit = 100): Message[] {
+  /**
+   * The index catches up first, in the background indexer's chunks and yielding between
+   * them: after a large backlog (a database from before the index, a long flood) one call
+   * would hold the engine's thread, and every payment, for all of it.
+   */
+  async searchMessages(query: string, limit = 100): Promise<Message[]> {
     const fts = toFtsQuery(query)
     if (fts === null) throw new ContractError('invalid_params', 'the search query has no words to search for', { path: 'query' })
+    while (this.running && this.repository.indexPending(INDEX_CHUNK_ROWS) > 0) await new Promise<void>((resolve) => setImmediate(resolve))
     return this.repository.search(fts, limit)
   }
 }
