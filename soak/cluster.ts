@@ -76,10 +76,12 @@ export class SoakDaemon {
     readonly p2pPort: number,
     private readonly args: string[],
     private readonly procs: ProcessSet,
+    /** Config sections that replace the soak's own (checked by the daemon at its start). */
+    extraConfig: Record<string, unknown> = {},
   ) {
     writeFileSync(
       join(dataDir, 'config.json'),
-      JSON.stringify({ wallet: { syncIntervalMs: 1000 }, chain: { pollIntervalMs: 2000 }, channels: { chainPollMs: 500 } }),
+      JSON.stringify({ wallet: { syncIntervalMs: 1000 }, chain: { pollIntervalMs: 2000 }, channels: { chainPollMs: 500 }, ...extraConfig }),
     )
   }
 

@@ -87,18 +87,20 @@ interface Sample {
   peers: number | null
 }
 
-const USAGE = `npm run soak -- [--minutes 30 | --day [--scale 1]] [--sample-seconds 10] [--out soak/results/<date>.json] [--no-build] [--keep]
+const USAGE = `npm run soak -- [--minutes 30 | --day [--scale 1]] [--sample-seconds 10] [--daemon-config JSON] [--out soak/results/<date>.json] [--no-build] [--keep]
   --minutes N   the steady workload for N minutes; growth per hour
   --day         a busy wallet's day (${BUSY_DAY.payments} payments over ${BUSY_DAY.channelCycles} channel cycles, ${BUSY_DAY.messages} messages,
                 ${BUSY_DAY.relayFlaps} relay flaps, ${BUSY_DAY.peerRestarts} peer restarts) paced over ${DAY_PACE_MS / 60_000} min, capped at ${DAY_CAP_MS / 60_000} min;
                 growth per ${OPS_UNIT} operations, projected to 24 h and 30 days
-  --scale S     with --day: targets, pace and cap times S (0.05: about 5 minutes)`
+  --scale S     with --day: targets, pace and cap times S (0.05: about 5 minutes)
+  --daemon-config JSON  config keys every daemon runs with besides the soak's own, e.g. '{"database":{"cacheMiB":2}}'`
 const { values } = parseArgs({
   options: {
     minutes: { type: 'string' },
     day: { type: 'boolean', default: false },
     scale: { type: 'string' },
     'sample-seconds': { type: 'string', default: '10' },
+    'daemon-config': { type: 'string' },
     out: { type: 'string' },
     'no-build': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
@@ -114,6 +116,15 @@ const scale = Number(values.scale ?? '1')
 const sampleSeconds = Number(values['sample-seconds'])
 if ((dayMode && values.minutes !== undefined) || (!dayMode && values.scale !== undefined) || !(scale > 0)) {
   process.stderr.write(`--day and --minutes do not go together; --scale (> 0) goes with --day\n${USAGE}\n`)
+  process.exit(2)
+}
+let daemonConfig: Record<string, unknown> = {}
+try {
+  const parsed: unknown = JSON.parse(values['daemon-config'] ?? '{}')
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object')
+  daemonConfig = parsed as Record<string, unknown>
+} catch (err) {
+  process.stderr.write(`bad --daemon-config: ${(err as Error).message}\n${USAGE}\n`)
   process.exit(2)
 }
 const dayTargets: DayTargets | null = dayMode ? scaleTargets(BUSY_DAY, scale) : null
@@ -271,7 +282,7 @@ try {
   for (const name of NAMES) {
     const dir = tempDir(`bsv-p2p-soak-${name}-`)
     dirs.push(dir)
-    daemons.push(new SoakDaemon(name, dir.path, await freePort(), ['--chain-url', devnetUrl, '--relay', relay.multiaddr], procs))
+    daemons.push(new SoakDaemon(name, dir.path, await freePort(), ['--chain-url', devnetUrl, '--relay', relay.multiaddr], procs, daemonConfig))
   }
   await Promise.all(daemons.map((d) => d.start(0)))
   churn = new Churn(daemons, relay, devnetUrl, stop.signal, clock)
@@ -568,7 +579,7 @@ writeFileSync(
       cpus: cpus().length,
       totalMemBytes: totalmem(),
       loadavgAtEnd: loadavg(),
-      options: { minutes, sampleSeconds, day: dayMode, scale: dayMode ? scale : null },
+      options: { minutes, sampleSeconds, day: dayMode, scale: dayMode ? scale : null, daemonConfig },
       // The allocator's arena cap, when set: native memory (outside V8) depends on it.
       mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? null,
       interrupted,

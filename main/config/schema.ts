@@ -154,6 +154,18 @@ export const EngineConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** The engine's database connection. */
+    database: z
+      .object({
+        /**
+         * SQLite's page cache, in MiB: the process's memory holds up to this much of the
+         * database once it has been read (better-sqlite3's build: 16). Lower it to run many
+         * daemons on one machine.
+         */
+        cacheMiB: positiveInt.max(1024).default(16),
+      })
+      .strict()
+      .prefault({}),
     /** Online backups of the database (SQLite's backup API), under `<data dir>/backups`. */
     backups: z
       .object({

@@ -102,7 +102,7 @@ export class Engine implements Startable {
     this.events.reportListenerErrors(unexpectedErrorReporter(this.logger, listenerErrors, 'event-bus'))
     const components = { logger: this.logger, metrics: this.metrics }
 
-    this.store = new Store({ dataDir: init.config.dataDir, migrations: MIGRATIONS, nativeBinding: init.nativeBinding, onListenerError: (what, err) => this.events.listenerFailed(what, err) })
+    this.store = new Store({ dataDir: init.config.dataDir, migrations: MIGRATIONS, nativeBinding: init.nativeBinding, cacheMiB: init.config.database.cacheMiB, onListenerError: (what, err) => this.events.listenerFailed(what, err) })
     this.idempotency = new IdempotencyLedger({ store: this.store, logger: this.logger.child('idempotency'), metrics: this.metrics })
     const bk = init.config.backups
     const jobs = new SqliteWorkerJobs({ logger: this.logger.child('backups') })

@@ -28,6 +28,8 @@ export interface OpenDatabaseOptions extends SqliteBinding {
   /** Milliseconds a writer waits for a lock before SQLITE_BUSY. */
   busyTimeoutMs?: number
   readonly?: boolean
+  /** SQLite's page cache for this connection, in MiB (default 16, better-sqlite3's build). */
+  cacheMiB?: number
 }
 
 /**
@@ -48,6 +50,9 @@ export function openDatabase(dataDir: string, opts: OpenDatabaseOptions = {}): D
     }
     db.pragma('synchronous = FULL')
     db.pragma('foreign_keys = ON')
+    // Filled as the database is read and written, up to this size, then kept: a part of the
+    // process's memory that follows the database's size until it reaches the cap.
+    if (opts.cacheMiB !== undefined) db.pragma(`cache_size = -${Math.max(1, Math.floor(opts.cacheMiB)) * 1024}`)
     return db
   } catch (err) {
     db.close()

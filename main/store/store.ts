@@ -11,6 +11,8 @@ export interface StoreInit extends SqliteBinding {
   dataDir: string
   migrations: readonly Migration[]
   busyTimeoutMs?: number
+  /** SQLite's page cache of the engine's connection, in MiB (default 16). */
+  cacheMiB?: number
   /** Where a write-fault listener's failure is reported (the engine's reporter: logged with its stack, counted). */
   onListenerError?: ListenerErrorReporter
 }
@@ -121,7 +123,7 @@ export class Store implements Startable {
     }
     let db: Db
     try {
-      db = openDatabase(this.init.dataDir, { busyTimeoutMs: this.init.busyTimeoutMs, nativeBinding: this.init.nativeBinding })
+      db = openDatabase(this.init.dataDir, { busyTimeoutMs: this.init.busyTimeoutMs, nativeBinding: this.init.nativeBinding, cacheMiB: this.init.cacheMiB })
     } catch (err) {
       if (isDamageError(err)) throw new DatabaseDamagedError(file, [(err as Error).message])
       throw err
