@@ -155,19 +155,22 @@ describe.each([
     await keeper.start()
     store.db.prepare('INSERT INTO t (v) VALUES (?)').run('made a day ahead')
     const ahead = await keeper.backupNow('request')
-    // Made with the clock a day ahead, which is then set right (a day back).
-    const dayAhead = join(dir, 'engine-20991231T120000000Z.sqlite')
-    copyFileSync(ahead.file, dayAhead)
-    copyFileSync(ahead.file, join(extraDir, 'engine-20991231T120000000Z.sqlite'))
+    // Made with the clock a day ahead, which is then set right (a day back); and a stray
+    // file from no clock at all, which is not followed.
+    const dayAheadName = `engine-${new Date(Date.now() + 86_400_000).toISOString().replace(/[-:.]/g, '')}.sqlite`
+    copyFileSync(ahead.file, join(dir, dayAheadName))
+    copyFileSync(ahead.file, join(extraDir, dayAheadName))
+    const stray = join(dir, 'engine-99991231T235959999Z.sqlite')
+    copyFileSync(ahead.file, stray)
     for (const v of ['after one', 'after two']) {
       store.db.prepare('INSERT INTO t (v) VALUES (?)').run(v)
       await keeper.backupNow('request')
     }
     for (const place of [dir, extraDir]) {
-      const kept = listBackups(place)
-      expect(kept).toHaveLength(2)
-      expect(kept.map((f) => verifyBackup(f, newestValue))).toEqual(['after two', 'after one'])
-      expect(kept.every((f) => f > join(place, 'engine-20991231T120000000Z.sqlite'))).toBe(true)
+      const kept = listBackups(place).filter((f) => f !== stray)
+      expect(kept).toHaveLength(place === dir ? 1 : 2)
+      expect(kept.map((f) => verifyBackup(f, newestValue))).toEqual(place === dir ? ['after two'] : ['after two', 'after one'])
+      expect(kept.every((f) => f > join(place, dayAheadName))).toBe(true)
     }
     expect(warnings).toEqual(['the clock is behind the newest backup: backups are named just after it, to keep their order; check the system clock'])
     await keeper.stop()

@@ -25,7 +25,7 @@ export interface BackupKeeperInit {
   /** Make one on every clean stop (default true). */
   onStop?: boolean
   /**
-   * How long the stop's backup may copy before it is given up (default 2,000 ms), so that a
+   * How long the stop's backup may take before it is given up (default 2,000 ms), so that a
    * large database cannot push the stop past its deadline. The database itself is whole
    * either way; the newest earlier backup stands.
    */
@@ -57,6 +57,8 @@ const FIRST_AFTER_START_MS = 60_000
 
 /** A newest backup more than this far ahead of the clock means the clock went back. */
 const CLOCK_BEHIND_MS = 1_000
+/** ... and one more than this far ahead is no clock's: a stray file, not followed. */
+const CLOCK_BEHIND_AT_MOST_MS = 366 * 24 * 3_600_000
 
 /** Pages a step of the stop's backup copies (16 MiB of 4 KiB pages): where it can be cut. */
 const STOP_PAGES_PER_STEP = 4096
@@ -216,9 +218,12 @@ export class BackupKeeper implements Startable {
     const now = Date.now()
     let newest = -Infinity
     for (const dir of [this.init.dir, this.init.extraDir]) {
-      const top = dir ? listBackups(dir)[0] : undefined
-      const at = top ? backupTime(top) : null
-      if (at !== null && at > newest) newest = at
+      for (const file of dir ? listBackups(dir) : []) {
+        const at = backupTime(file)
+        if (at === null || at - now > CLOCK_BEHIND_AT_MOST_MS) continue
+        newest = Math.max(newest, at)
+        break
+      }
     }
     if (newest - now > CLOCK_BEHIND_MS && !this.warnedClock) {
       this.warnedClock = true
