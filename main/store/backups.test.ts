@@ -19,11 +19,17 @@ describe.each([
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
   })
 
-  it('a backup that cannot be written is a health problem until one succeeds; each kept one checks out', async () => {
+  /** A running store in a new data dir, with one table t (v of `type`). */
+  async function storeWithTable(type: 'TEXT' | 'BLOB'): Promise<{ dataDir: string; store: Store }> {
     const dataDir = mkdtempSync(join(tmpdir(), 'bsv-backups-'))
     dirs.push(dataDir)
-    const store = new Store({ dataDir, migrations: [{ id: 't-001', up: 'CREATE TABLE t (v TEXT NOT NULL) STRICT' }] })
+    const store = new Store({ dataDir, migrations: [{ id: 't-001', up: `CREATE TABLE t (v ${type} NOT NULL) STRICT` }] })
     await store.start()
+    return { dataDir, store }
+  }
+
+  it('a backup that cannot be written is a health problem until one succeeds; each kept one checks out', async () => {
+    const { dataDir, store } = await storeWithTable('TEXT')
     store.db.prepare('INSERT INTO t (v) VALUES (?)').run('kept')
     // A file where the backup folder should be: every backup fails.
     const blocked = join(dataDir, 'blocked')
@@ -57,10 +63,7 @@ describe.each([
   })
 
   it('a backup on schedule or at a stop is not made when nothing changed since the last good one (and is when the file is gone); one asked for always is', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'bsv-backups-'))
-    dirs.push(dataDir)
-    const store = new Store({ dataDir, migrations: [{ id: 't-001', up: 'CREATE TABLE t (v TEXT NOT NULL) STRICT' }] })
-    await store.start()
+    const { dataDir, store } = await storeWithTable('TEXT')
     const dir = join(dataDir, 'backups')
     const metrics = new Metrics()
     const keeper = new BackupKeeper({ store, logger: silentLogger, metrics, ...jobs() }, { dir })
@@ -95,10 +98,7 @@ describe.each([
   })
 
   it("the stop's backup is given up at its budget, or not begun when the last one's pace says it cannot end in time: no new or partial file, a warning, not a health problem; with room it is made", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'bsv-backups-'))
-    dirs.push(dataDir)
-    const store = new Store({ dataDir, migrations: [{ id: 't-001', up: 'CREATE TABLE t (v BLOB NOT NULL) STRICT' }] })
-    await store.start()
+    const { dataDir, store } = await storeWithTable('BLOB')
     // 24 MiB: more than one step of the stop's copy, and of the engine thread's.
     const insert = store.db.prepare('INSERT INTO t (v) VALUES (randomblob(16384))')
     store.db.transaction(() => {
@@ -142,10 +142,7 @@ describe.each([
   })
 
   it('a clock set back does not make new backups sort as the oldest (each would be rotated out as soon as made): they are named just after the newest, with one warning', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'bsv-backups-'))
-    dirs.push(dataDir)
-    const store = new Store({ dataDir, migrations: [{ id: 't-001', up: 'CREATE TABLE t (v TEXT NOT NULL) STRICT' }] })
-    await store.start()
+    const { dataDir, store } = await storeWithTable('TEXT')
     const dir = join(dataDir, 'backups')
     const extraDir = join(dataDir, 'elsewhere')
     const newestValue = (db: Db): string => (db.prepare('SELECT v FROM t ORDER BY rowid DESC LIMIT 1').get() as { v: string }).v
