@@ -139,7 +139,7 @@ describe('SqliteWorkerJobs', () => {
     expect(after).toMatchObject({ status: 'fulfilled', value: { report: { ok: true } } })
   })
 
-  it('a backup copying in steps is cancelled between them; one cancelled while waiting its turn never starts', async () => {
+  it('a backup copying in steps is cancelled between them; one cancelled while waiting its turn is answered at once and never starts', async () => {
     const store = await storeWith(250_000)
     const jobs = new SqliteWorkerJobs({ logger: silentLogger })
     const target = join(tempDir(), 'stepped.sqlite')
@@ -148,6 +148,9 @@ describe('SqliteWorkerJobs', () => {
     const waiting = new AbortController()
     const queuedTarget = join(tempDir(), 'queued.sqlite')
     const queued = jobs.run({ kind: 'backup', source: store.file, target: queuedTarget }, waiting.signal)
+    let runningWhenRefused = -1
+    queued.catch(() => (runningWhenRefused = jobs.running))
+    await vi.waitFor(() => expect(jobs.running).toBe(1))
     waiting.abort()
     // Cancelled once the copy is under way (its file has pages in it).
     await vi.waitFor(() => expect(existsSync(target) && statSync(target).size > 0).toBe(true), { timeout: 10_000, interval: 1 })
@@ -156,6 +159,8 @@ describe('SqliteWorkerJobs', () => {
     // SQLite's backup removes the file it made when it does not finish.
     expect(existsSync(target)).toBe(false)
     await expect(queued).rejects.toBeInstanceOf(SqliteJobCancelled)
+    // Answered at once, while the job ahead of it still ran: a stop does not wait behind it.
+    expect(runningWhenRefused).toBe(1)
     expect(existsSync(queuedTarget)).toBe(false)
     // Not cancelled, the same stepped copy is whole.
     const whole = await jobs.run({ kind: 'backup', source: store.file, target: join(tempDir(), 'whole.sqlite'), pagesPerStep: 16 }, new AbortController().signal)

@@ -55,9 +55,23 @@ export class SqliteWorkerJobs {
    * answer is a SqliteJobCancelled.
    */
   run(job: SqliteJob, signal?: AbortSignal): Promise<SqliteJobResult | null> {
-    const result = this.turn.then(() => this.runNow(job, signal))
+    let begun = false
+    const result = this.turn.then(() => {
+      begun = true
+      return this.runNow(job, signal)
+    })
     this.turn = result.catch(() => {})
-    return result
+    if (!signal) return result
+    // Cancelled while it waits behind another job (a long check): answered at once, and
+    // passed over when its turn comes. Once begun, it ends at its next step.
+    return new Promise<SqliteJobResult | null>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (!begun) reject(new SqliteJobCancelled('the job was cancelled while waiting its turn'))
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      if (signal.aborted) onAbort()
+      result.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+    })
   }
 
   private async runNow(job: SqliteJob, signal: AbortSignal | undefined): Promise<SqliteJobResult | null> {
