@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type Logger, Metrics, silentLogger } from '../telemetry/index.js'
 import { BackupKeeper, firstBackupDueIn, listBackups, verifyBackup } from './backups.js'
+import { SqliteJobCancelled } from './sqlite-jobs.js'
 import { SqliteWorkerJobs } from './sqlite-worker-jobs.js'
 import type { Db } from './database.js'
 import { Store } from './store.js'
@@ -97,7 +98,7 @@ describe.each([
     await store.stop()
   })
 
-  it("the stop's backup is given up at its budget, or not begun when the last one's pace says it cannot end in time: no new or partial file, a warning, not a health problem; with room it is made", async () => {
+  it("the stop's backup is given up at its budget (and one still running at the stop with it), or not begun when the last one's pace says it cannot end in time: no new or partial file, a warning, not a health problem; with room it is made", async () => {
     const { dataDir, store } = await storeWithTable('BLOB')
     // 24 MiB: more than one step of the stop's copy, and of the engine thread's.
     const insert = store.db.prepare('INSERT INTO t (v) VALUES (randomblob(16384))')
@@ -117,7 +118,7 @@ describe.each([
     await cut.stop()
     expect(listBackups(dir)).toEqual([before.file])
     expect(partials()).toEqual([])
-    expect(warnings).toEqual([{ msg: expect.stringMatching(/^the stop's database backup was given up at its budget/), expectedMs: undefined }])
+    expect(warnings).toEqual([{ msg: expect.stringMatching(/^a database backup was given up at the stop's budget/), expectedMs: undefined }])
     expect(cut.problem()).toBeNull()
 
     // One made this run at a pace the budget cannot hold: the stop's is not begun.
@@ -131,13 +132,25 @@ describe.each([
     expect(warnings[1]?.expectedMs).toBeGreaterThan(1)
     expect(await metrics.registry.getSingleMetricAsString('bsv_p2p_backups_total')).toContain('result="cut"} 2')
 
+    // One asked for just before the stop shares its budget, and is cut with it.
+    const busy = new BackupKeeper({ store, logger, metrics, ...jobs() }, { dir, stopBudgetMs: 1 })
+    await busy.start()
+    store.db.prepare('DELETE FROM t WHERE rowid = 2').run()
+    const asked = busy.backupNow('request')
+    await busy.stop()
+    await expect(asked).rejects.toBeInstanceOf(SqliteJobCancelled)
+    expect(listBackups(dir)).toEqual([made.file, before.file])
+    expect(partials()).toEqual([])
+    expect(warnings).toHaveLength(4)
+    expect(await metrics.registry.getSingleMetricAsString('bsv_p2p_backups_total')).toContain('result="cut"} 4')
+
     const roomy = new BackupKeeper({ store, logger, metrics: new Metrics(), ...jobs() }, { dir, stopBudgetMs: 60_000 })
     await roomy.start()
     await roomy.stop()
     const kept = listBackups(dir)
     expect(kept).toHaveLength(3)
     expect(verifyBackup(kept[0] ?? '')).toBeNull()
-    expect(warnings).toHaveLength(2)
+    expect(warnings).toHaveLength(4)
     await store.stop()
   })
 

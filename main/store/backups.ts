@@ -75,6 +75,8 @@ const STOP_PAGES_PER_STEP = 4096
 export class BackupKeeper implements Startable {
   private timer: NodeJS.Timeout | null = null
   private started = false
+  /** Aborted when the stop's budget runs out: the stop's backup and one still running from before it end at their next step. */
+  private halt = new AbortController()
   private running: Promise<BackupInfo> | null = null
   private lastError: { message: string; at: number } | null = null
   private warnedClock = false
@@ -94,7 +96,7 @@ export class BackupKeeper implements Startable {
     this.stopBudgetMs = init.stopBudgetMs ?? 2_000
     const metrics = components.metrics
     this.m = {
-      made: metrics.counter({ name: 'backups_total', help: 'Database backups, by result (ok, failed, unchanged: not made, nothing changed since the last; cut: the stop\'s, given up at its budget)', labelNames: ['result'] }),
+      made: metrics.counter({ name: 'backups_total', help: 'Database backups, by result (ok, failed, unchanged: not made, nothing changed since the last; cut: given up at the stop\'s budget)', labelNames: ['result'] }),
       last: metrics.gauge({ name: 'backup_last_success_timestamp_seconds', help: 'When the last good backup was made (unix seconds; 0: none since start)' }),
       seconds: metrics.histogram({ name: 'backup_seconds', help: 'Time to write and check one backup', buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120] }),
     }
@@ -103,18 +105,33 @@ export class BackupKeeper implements Startable {
   async start(): Promise<void> {
     if (this.started) return
     this.started = true
+    this.halt = new AbortController()
     // A backup cut short (a stop that overran its deadline, a crash) leaves its partial file.
     for (const dir of [this.init.dir, this.init.extraDir]) if (dir) for (const stale of partialsIn(dir)) rmSync(stale, { force: true })
     const newest = listBackups(this.init.dir)[0]
     this.schedule(firstBackupDueIn(newest ? backupTime(newest) : null, Date.now(), this.everyMs))
   }
 
+  /**
+   * The stop's backup, and one still running when the stop came, share a budget: a large
+   * database on a slow disk must not push the stop past its deadline, where the process is
+   * cut short. A backup is cut between two steps of its copy (the stop's copies in steps),
+   * after its copy or after its check (each one call that cannot be cut), and the stop's is
+   * not begun when the last backup's pace says it cannot end in time. Nothing is lost: the
+   * database is whole, and the next backup is due `everyMs` after the newest one, a minute
+   * into the next start at the soonest.
+   */
   async stop(): Promise<void> {
     this.started = false
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
-    await this.running?.catch(() => {})
-    if (this.init.onStop !== false && this.components.store.isOpen) await this.backupAtStop()
+    const budget = setTimeout(() => this.halt.abort(), this.stopBudgetMs)
+    try {
+      await this.running?.catch(() => {})
+      if (this.init.onStop !== false && this.components.store.isOpen) await this.backupNow('stop').catch(() => {})
+    } finally {
+      clearTimeout(budget)
+    }
   }
 
   private schedule(inMs: number): void {
@@ -128,26 +145,6 @@ export class BackupKeeper implements Startable {
     this.timer.unref?.()
   }
 
-  /**
-   * The stop's backup, given up after its budget: a large database on a slow disk must not
-   * push the stop past its deadline, where the process is cut short. It is cut between two
-   * steps of its copy, after the copy or after the check (each of those one call that
-   * cannot be cut), and not begun at all when the last backup's pace says it cannot end in
-   * time. Nothing is lost: the database is whole, and the next backup is due `everyMs`
-   * after the newest one, a minute into the next start at the soonest.
-   */
-  private async backupAtStop(): Promise<void> {
-    const budget = new AbortController()
-    const timer = setTimeout(() => budget.abort(), this.stopBudgetMs)
-    try {
-      await this.backupNow('stop', budget.signal)
-    } catch {
-      // Logged and counted where it was made.
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-
   /** Why the last backup failed, for health; null once one succeeds. */
   problem(): string | null {
     return this.lastError ? `the last database backup failed at ${new Date(this.lastError.at).toISOString()}: ${this.lastError.message}; retrying on schedule` : null
@@ -159,14 +156,14 @@ export class BackupKeeper implements Startable {
    * there: it would be the same database again, and would push an older one out of the
    * rotation. One asked for is always made.
    */
-  backupNow(reason: 'schedule' | 'stop' | 'request', signal?: AbortSignal): Promise<BackupInfo> {
-    this.running ??= this.make(reason, signal).finally(() => {
+  backupNow(reason: 'schedule' | 'stop' | 'request'): Promise<BackupInfo> {
+    this.running ??= this.make(reason).finally(() => {
       this.running = null
     })
     return this.running
   }
 
-  private async make(reason: 'schedule' | 'stop' | 'request', signal: AbortSignal | undefined): Promise<BackupInfo> {
+  private async make(reason: 'schedule' | 'stop' | 'request'): Promise<BackupInfo> {
     const started = performance.now()
     const db = this.components.store.db
     // Counted by the connection: a reopened store (a restore) starts again from zero.
@@ -177,18 +174,25 @@ export class BackupKeeper implements Startable {
       this.components.logger.debug('no backup: nothing changed since the last one', { reason, file: last.info.file })
       return last.info
     }
+    if (this.halt.signal.aborted) {
+      this.giveUp(reason, 0, {})
+      throw new SqliteJobCancelled('the stop budget has run out')
+    }
     if (reason === 'stop' && last) {
       // The last one's pace says whether this one can end within the budget: if not, it is
       // not begun, rather than copied for the whole budget and then thrown away.
       const expectedMs = Math.round((last.info.ms * statSync(this.components.store.file).size) / Math.max(1, last.info.bytes))
       if (expectedMs > this.stopBudgetMs) {
-        this.giveUp(performance.now() - started, { expectedMs })
+        this.giveUp(reason, performance.now() - started, { expectedMs })
         throw new SqliteJobCancelled('the stop backup would overrun its budget')
       }
     }
     try {
-      const info = await this.write(this.init.dir, reason === 'stop' ? signal : undefined)
-      if (this.init.extraDir) await this.copyTo(info.file, this.init.extraDir)
+      const info = await this.write(this.init.dir, reason === 'stop')
+      if (this.init.extraDir && this.halt.signal.aborted) {
+        // A second whole copy would take as long again: the next backup goes there too.
+        this.components.logger.warn("a backup's copy to backups.extraDir was given up at the stop's budget; the next backup is copied there", { file: info.file, extraDir: this.init.extraDir })
+      } else if (this.init.extraDir) await this.copyTo(info.file, this.init.extraDir)
       this.lastError = null
       this.lastGood = { info, db, changes }
       this.m.made.inc({ result: 'ok' })
@@ -198,7 +202,7 @@ export class BackupKeeper implements Startable {
       return info
     } catch (err) {
       if (err instanceof SqliteJobCancelled) {
-        this.giveUp(performance.now() - started, {})
+        this.giveUp(reason, performance.now() - started, {})
         throw err
       }
       this.lastError = { message: (err as Error).message.slice(0, 300), at: Date.now() }
@@ -235,9 +239,10 @@ export class BackupKeeper implements Startable {
     return `engine-${stamp(new Date(Math.max(now, newest + 1)))}.sqlite`
   }
 
-  private giveUp(ms: number, fields: { expectedMs?: number }): void {
+  private giveUp(reason: string, ms: number, fields: { expectedMs?: number }): void {
     this.m.made.inc({ result: 'cut' })
-    this.components.logger.warn("the stop's database backup was given up at its budget (the database itself is whole; the newest backup stands, and the next is made on schedule after the next start)", {
+    this.components.logger.warn("a database backup was given up at the stop's budget (the database itself is whole; the newest backup stands, and the next is made on schedule after the next start)", {
+      reason,
       budgetMs: this.stopBudgetMs,
       ms: Math.round(ms),
       ...fields,
@@ -245,7 +250,9 @@ export class BackupKeeper implements Startable {
     })
   }
 
-  private async write(dir: string, signal?: AbortSignal): Promise<BackupInfo> {
+  /** `stepped`: copied in steps, so the stop's budget can cut it between them (only while nothing else writes). */
+  private async write(dir: string, stepped: boolean): Promise<BackupInfo> {
+    const signal = this.halt.signal
     const started = performance.now()
     mkdirSync(dir, { recursive: true, mode: DIR_MODE })
     const file = join(dir, this.nextName())
@@ -253,8 +260,8 @@ export class BackupKeeper implements Startable {
     rmSync(partial, { force: true })
     try {
       const { store, jobs } = this.components
-      // Cut into steps only where it may be cut: at a stop, nothing else writes any more.
-      const steps = signal ? { pagesPerStep: STOP_PAGES_PER_STEP } : {}
+      // At a stop, nothing else writes any more: a copy in steps does not start over.
+      const steps = stepped ? { pagesPerStep: STOP_PAGES_PER_STEP } : {}
       const off = await jobs?.run({ kind: 'backup', source: store.file, target: partial, ...store.binding, ...steps }, signal)
       if (off) mustCheckOut(partial, off.report)
       else {
@@ -264,11 +271,11 @@ export class BackupKeeper implements Startable {
         rmSync(partial, { force: true })
         await store.db.backup(partial, {
           progress: () => {
-            if (signal?.aborted) throw new SqliteJobCancelled('the backup was cancelled')
+            if (signal.aborted) throw new SqliteJobCancelled('the backup was cancelled')
             return 100
           },
         })
-        if (signal?.aborted) throw new SqliteJobCancelled('the backup was cancelled')
+        if (signal.aborted) throw new SqliteJobCancelled('the backup was cancelled')
         // A plain rollback-journal file: it opens alone, with no -wal or -shm beside it.
         const plain = openSqlite(partial, store.binding)
         try {
