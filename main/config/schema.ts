@@ -177,7 +177,7 @@ export const EngineConfigSchema = z
         extraDir: z.string().min(1).max(4096).nullable().default(null),
         /** Make a backup on every clean stop. */
         onStop: z.boolean().default(true),
-        /** How long the stop's backup may copy before it is given up, so a large database cannot push the stop past its deadline; the newest earlier backup stands. */
+        /** How long the stop's backup (and one still running when the stop came) may take before it is given up, so a large database cannot push the stop past its deadline; the newest earlier backup stands. */
         stopBudgetMs: positiveInt.min(100).max(600_000).default(2_000),
       })
       .strict()
