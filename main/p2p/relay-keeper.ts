@@ -145,7 +145,7 @@ export class RelayKeeper implements Startable {
       const onStore = listenerOf<ReservationEvents>(d, reservationStore)
       onStore('relay:created-reservation', (evt) => {
         const entry = this.entryFor(evt.detail.relay)
-        if (entry) this.reserved(entry)
+        if (entry) this.reserved(entry, true)
       })
       onStore('relay:removed', (evt) => {
         const entry = this.entryFor(evt.detail.relay)
@@ -248,8 +248,11 @@ export class RelayKeeper implements Startable {
       const { libp2p, reservationStore } = this.components
       await libp2p.dial(entry.addr, { signal: controller.signal })
       await libp2p.peerStore.merge(entry.peerId, { tags: { [RELAY_KEEP_ALIVE_TAG]: { value: 100 } } })
+      // Asked for: the transport made or renewed it (it leaves alone one with over 10 min left).
+      let asked = false
       if (reservationStore) {
         if (refresh || !reservationStore.hasReservation(entry.peerId)) {
+          asked = true
           await untilAborted(reservationStore.addRelay(entry.peerId, 'discovered'), controller.signal)
         }
         if (!reservationStore.hasReservation(entry.peerId)) throw new Error('relay accepted the connection but holds no reservation for us')
@@ -257,7 +260,7 @@ export class RelayKeeper implements Startable {
         throw new Error('connected to the relay but no circuit address appeared')
       }
       if (!current()) return
-      this.reserved(entry)
+      this.reserved(entry, asked)
     } catch (err) {
       if (!current()) return
       this.failed(entry, err)
@@ -268,7 +271,8 @@ export class RelayKeeper implements Startable {
     }
   }
 
-  private reserved(entry: RelayEntry): void {
+  /** `fresh`: the reservation was just made or renewed. */
+  private reserved(entry: RelayEntry, fresh: boolean): void {
     if (!this.running) return
     const transition = recordSuccess(entry.breaker)
     entry.breaker = transition.state
@@ -283,7 +287,7 @@ export class RelayKeeper implements Startable {
       this.log.info(transition.closed ? 'relay reachable again; reservation restored' : 'relay reservation acquired', fields)
       entry.lostAt = null
     }
-    this.scheduleRefresh(entry)
+    this.scheduleRefresh(entry, fresh)
     this.changed(entry)
   }
 
@@ -331,14 +335,15 @@ export class RelayKeeper implements Startable {
     return this.components.libp2p.getMultiaddrs().some((ma) => ma.toString().includes(marker))
   }
 
-  private scheduleRefresh(entry: RelayEntry): void {
+  private scheduleRefresh(entry: RelayEntry, fresh: boolean): void {
     this.clearRefresh(entry)
     const reservation = entry.peerId ? this.components.reservationStore?.getReservation(entry.peerId) : undefined
     if (!reservation) return
     const remaining = Number(reservation.expire) * 1000 - Date.now()
     // A reservation just made or renewed cannot be over already: our clock is wrong (or the
-    // relay's). Refreshing it at once would ask the relay again twice a second, forever.
-    const skewed = remaining <= MIN_REFRESH_DELAY_MS
+    // relay's). Refreshing it at once would ask the relay again twice a second, forever. One
+    // found near its end is refreshed at once, as before.
+    const skewed = fresh && remaining <= MIN_REFRESH_DELAY_MS
     if (skewed && !entry.warnedSkew) {
       entry.warnedSkew = true
       this.log.warn("the relay's reservation expires in the past by this machine's clock: one of the two clocks is wrong; refreshing it every minute", {
