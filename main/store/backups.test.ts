@@ -95,6 +95,8 @@ describe.each([
     const counts = await metrics.registry.getSingleMetricAsString('bsv_p2p_backups_total')
     expect(counts).toContain('result="ok"} 4')
     expect(counts).toContain('result="unchanged"} 2')
+    // An idle node's newest backup is still whole: its age does not grow.
+    expect(Number(/^bsv_p2p_backup_last_success_timestamp_seconds (\S+)$/m.exec(await metrics.registry.getSingleMetricAsString('bsv_p2p_backup_last_success_timestamp_seconds'))?.[1])).toBe(Date.now() / 1000)
     await store.stop()
   })
 

@@ -97,7 +97,7 @@ export class BackupKeeper implements Startable {
     const metrics = components.metrics
     this.m = {
       made: metrics.counter({ name: 'backups_total', help: 'Database backups, by result (ok, failed, unchanged: not made, nothing changed since the last; cut: given up at the stop\'s budget)', labelNames: ['result'] }),
-      last: metrics.gauge({ name: 'backup_last_success_timestamp_seconds', help: 'When the last good backup was made (unix seconds; 0: none since start)' }),
+      last: metrics.gauge({ name: 'backup_last_success_timestamp_seconds', help: 'When a good backup last held the whole database (unix seconds; 0: none since start): one made, or one not made because nothing had changed since' }),
       seconds: metrics.histogram({ name: 'backup_seconds', help: 'Time to write and check one backup', buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120] }),
     }
   }
@@ -171,6 +171,8 @@ export class BackupKeeper implements Startable {
     const last = this.lastGood
     if (reason !== 'request' && last && last.db === db && last.changes === changes && existsSync(last.info.file)) {
       this.m.made.inc({ result: 'unchanged' })
+      // The newest backup still holds the whole database: an alert on its age must not fire on an idle node.
+      this.m.last.set(Date.now() / 1000)
       this.components.logger.debug('no backup: nothing changed since the last one', { reason, file: last.info.file })
       return last.info
     }
