@@ -193,8 +193,8 @@ describe.each([
 describe('firstBackupDueIn', () => {
   const hour = 3_600_000
   const now = Date.parse('2026-12-05T12:00:00Z')
-  it('is everyMs after the newest backup, across restarts, but not before a minute into the run', () => {
-    expect(firstBackupDueIn(null, now, hour)).toBe(hour)
+  it('is everyMs after the newest backup, across restarts (a minute in when there is none), but not before a minute into the run', () => {
+    expect(firstBackupDueIn(null, now, hour)).toBe(60_000)
     expect(firstBackupDueIn(now - 10 * 60_000, now, hour)).toBe(50 * 60_000)
     expect(firstBackupDueIn(now - hour + 5_000, now, hour)).toBe(60_000)
     expect(firstBackupDueIn(now - 3 * hour, now, hour)).toBe(60_000)

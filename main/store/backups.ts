@@ -395,12 +395,12 @@ function identifyBackup(file: string, identify: ((db: Db) => string | null) | un
 /**
  * When the first backup after a start is due (ms from `now`): `everyMs` after the newest
  * backup, across restarts, so a node restarted more often than that (or whose stop backup
- * was given up) still gets one on time; never sooner than a minute into the run (start has
- * enough to do), and never later than `everyMs` (a newest backup from the future: the clock
- * went back).
+ * was given up) still gets one on time, and at once when there is none (a new wallet);
+ * never sooner than a minute into the run (start has enough to do), and never later than
+ * `everyMs` (a newest backup from the future: the clock went back).
  */
 export function firstBackupDueIn(newestMadeAt: number | null, now: number, everyMs: number): number {
-  const dueIn = newestMadeAt === null ? everyMs : newestMadeAt + everyMs - now
+  const dueIn = newestMadeAt === null ? 0 : newestMadeAt + everyMs - now
   return Math.min(everyMs, Math.max(Math.min(FIRST_AFTER_START_MS, everyMs), dueIn))
 }
 
