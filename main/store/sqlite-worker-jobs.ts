@@ -50,9 +50,9 @@ export class SqliteWorkerJobs {
   }
 
   /**
-   * `signal` cancels a backup job: one still waiting its turn never starts, and a running one
-   * that copies in steps (`pagesPerStep`) stops at the end of its step. Either way the
-   * answer is a SqliteJobCancelled.
+   * `signal` cancels a backup job: one still waiting its turn is answered at once and never
+   * starts; a running one stops at the end of its step (`pagesPerStep`), after its copy or
+   * after its check. Either way the answer is a SqliteJobCancelled.
    */
   run(job: SqliteJob, signal?: AbortSignal): Promise<SqliteJobResult | null> {
     let begun = false
