@@ -188,6 +188,25 @@ describe.each([
     await keeper.stop()
     await store.stop()
   })
+
+  it('keeps one schedule across a stop and a start made while a scheduled backup runs', async () => {
+    const { dataDir, store } = await storeWithTable('TEXT')
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    const keeper = new BackupKeeper({ store, logger: silentLogger, metrics: new Metrics(), ...jobs() }, { dir: join(dataDir, 'backups'), everyMs: 1_000, onStop: false })
+    await keeper.start()
+    store.db.prepare('INSERT INTO t (v) VALUES (?)').run('one')
+    vi.advanceTimersByTime(1_000)
+    const scheduled = keeper.backupNow('schedule')
+    const stopped = keeper.stop()
+    await keeper.start()
+    await scheduled
+    await stopped
+    await new Promise((resolve) => setImmediate(resolve))
+    // The new start's timer, and not a second one from the backup that ran across the restart.
+    expect(vi.getTimerCount()).toBe(1)
+    await keeper.stop()
+    await store.stop()
+  })
 })
 
 describe('firstBackupDueIn', () => {

@@ -135,14 +135,16 @@ export class BackupKeeper implements Startable {
   }
 
   private schedule(inMs: number): void {
-    this.timer = setTimeout(() => {
+    const timer = setTimeout(() => {
       void this.backupNow('schedule')
         .catch(() => {})
         .finally(() => {
-          if (this.started) this.schedule(this.everyMs)
+          // Not after a stop, nor after a stop and a new start (which scheduled its own).
+          if (this.started && this.timer === timer) this.schedule(this.everyMs)
         })
     }, inMs)
-    this.timer.unref?.()
+    timer.unref?.()
+    this.timer = timer
   }
 
   /** Why the last backup failed, for health; null once one succeeds. */
