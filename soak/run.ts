@@ -194,7 +194,7 @@ function databaseBytes(dir: string): number | null {
   }
 }
 
-/** Open descriptors from /proc, for when the metric is missing. */
+/** RSS split into anonymous memory and mapped files, from /proc (null off Linux). */
 function procRss(pid: number): { anon: number; file: number } | null {
   try {
     const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
@@ -206,6 +206,7 @@ function procRss(pid: number): { anon: number; file: number } | null {
   }
 }
 
+/** Open descriptors from /proc, for when the metric is missing. */
 function procFds(pid: number): number | null {
   try {
     return readdirSync(`/proc/${pid}/fd`).length
